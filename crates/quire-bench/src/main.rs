@@ -1,0 +1,66 @@
+//! `quire-bench`: benchmarks of the Quire engine, each measured side by side with a
+//! baseline in the same run, printed as JSON.
+//!
+//! - `trace`: replays real keystroke traces through the engine (every transaction
+//!   persisted) and through bare yrs.
+//! - `open`: cold opens of a document with its full editing history.
+
+
+mod open;
+mod stats;
+mod trace;
+mod trace_replay;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "quire-bench", about = "Benchmarks of the Quire engine (JSON out)")]
+struct Cli {
+    /// Folder of editing traces (`*.json.gz`).
+    #[arg(long, default_value = "../shared/data/editing-traces")]
+    traces: PathBuf,
+    /// Also write the JSON result to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Replay traces through the engine and through bare yrs.
+    Trace {
+        /// Only traces whose file name contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Cold-open the automerge-paper document with its full history.
+    Open {
+        /// How many opens to time.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        match cli.bench {
+            Bench::Trace { only } => trace_replay::run(&cli.traces, only.as_deref()).await,
+            Bench::Open { runs } => open::run(&cli.traces, runs).await,
+        }
+    })?;
+    let text = serde_json::to_string_pretty(&result)?;
+    println!("{text}");
+    if let Some(path) = cli.out {
+        std::fs::write(&path, text + "\n")?;
+    }
+    Ok(())
+}

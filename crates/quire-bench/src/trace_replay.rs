@@ -1,0 +1,144 @@
+//! `trace`: the engine against bare yrs on real keystroke traces.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use quire_doc::Splice;
+use quire_engine::{Edit, Engine, EngineConfig, Receipt};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use yrs::{Doc, GetString, OffsetKind, Options, Text, Transact};
+
+use crate::stats::Latency;
+use crate::trace::Trace;
+
+#[derive(Debug, Serialize)]
+struct TraceResult {
+    trace: String,
+    transactions: usize,
+    bare_yrs_ms: f64,
+    engine_ms: f64,
+    /// engine_ms / bare_yrs_ms.
+    ratio: f64,
+    /// From submitting a transaction to its commit being durable.
+    edit_to_durable: Latency,
+    final_text_matches: bool,
+    /// Database file (plus WAL) after compaction.
+    database_bytes: u64,
+    /// The document encoded as one yrs update.
+    encoded_document_bytes: usize,
+    /// database_bytes / encoded_document_bytes.
+    database_ratio: f64,
+}
+
+/// Sequential traces in `dir` (the concurrent ones need a multi-agent replay).
+pub(crate) fn sequential_traces(dir: &Path, only: Option<&str>) -> Result<Vec<std::path::PathBuf>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.ends_with(".json.gz") && !name.contains("concurrent") && only.is_none_or(|o| name.contains(o))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+pub(crate) async fn run(dir: &Path, only: Option<&str>) -> Result<Value> {
+    let mut results = Vec::new();
+    for path in sequential_traces(dir, only)? {
+        let trace = Trace::load(&path)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().replace(".json.gz", "")).unwrap_or_default();
+        eprintln!("trace {name}: {} transactions", trace.txns.len());
+        let bare = replay_bare_yrs(&trace)?;
+        let engine = replay_engine(&trace).await?;
+        results.push(TraceResult {
+            trace: name,
+            transactions: trace.txns.len(),
+            bare_yrs_ms: ms(bare),
+            engine_ms: ms(engine.elapsed),
+            ratio: engine.elapsed.as_secs_f64() / bare.as_secs_f64(),
+            edit_to_durable: Latency::of(engine.latencies),
+            final_text_matches: engine.text_matches,
+            database_bytes: engine.database_bytes,
+            encoded_document_bytes: engine.encoded_bytes,
+            database_ratio: engine.database_bytes as f64 / engine.encoded_bytes.max(1) as f64,
+        });
+    }
+    Ok(json!({ "bench": "trace", "results": results }))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
+    patches
+        .iter()
+        .map(|(pos, delete, insert)| Splice { pos: *pos, delete: *delete, insert: insert.clone() })
+        .collect()
+}
+
+/// The baseline: the same transactions straight into a yrs document, in memory.
+fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
+    let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
+    let text = doc.get_or_insert_text("body");
+    text.insert(&mut doc.transact_mut(), 0, &trace.start_content);
+    let start = Instant::now();
+    for txn in &trace.txns {
+        let mut t = doc.transact_mut();
+        for (pos, delete, insert) in &txn.patches {
+            if *delete > 0 {
+                text.remove_range(&mut t, *pos as u32, *delete as u32);
+            }
+            if !insert.is_empty() {
+                text.insert(&mut t, *pos as u32, insert);
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    ensure!(text.get_string(&doc.transact()) == trace.end_content, "bare yrs replay diverged from endContent");
+    Ok(elapsed)
+}
+
+struct EngineRun {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    text_matches: bool,
+    database_bytes: u64,
+    encoded_bytes: usize,
+}
+
+async fn replay_engine(trace: &Trace) -> Result<EngineRun> {
+    let dir = tempfile::tempdir()?;
+    let engine = Engine::open(EngineConfig::new(dir.path())).await?;
+    let id = engine.create("trace", &trace.start_content).await?;
+    // Receipts resolve in commit order; a task awaits them as they come so the
+    // latency measured is what a caller waiting on its edit would see.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Receipt)>();
+    let waiter = tokio::spawn(async move {
+        let mut latencies = Vec::new();
+        while let Some((submitted, receipt)) = rx.recv().await {
+            receipt.saved().await?;
+            latencies.push(submitted.elapsed());
+        }
+        anyhow::Ok(latencies)
+    });
+    let start = Instant::now();
+    for txn in &trace.txns {
+        let submitted = Instant::now();
+        let receipt = engine.submit_edit(id, Edit::Splices(splices(&txn.patches)))?;
+        tx.send((submitted, receipt)).ok().context("latency task stopped")?;
+    }
+    drop(tx);
+    let latencies = waiter.await??;
+    let elapsed = start.elapsed();
+    let text_matches = engine.text(id).await? == trace.end_content;
+    engine.close().await?;
+    let encoded_bytes = engine.encode_state(id).await?.len();
+    let database_bytes = engine.disk_size().await?;
+    Ok(EngineRun { elapsed, latencies, text_matches, database_bytes, encoded_bytes })
+}

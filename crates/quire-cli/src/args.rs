@@ -1,0 +1,154 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Quire: local-first collaborative Markdown documents.
+#[derive(Debug, Parser)]
+#[command(name = "quire", version, about)]
+pub(crate) struct Cli {
+    /// Data folder (default: the platform's data folder, e.g. ~/.local/share/quire).
+    #[arg(long, global = true, env = "QUIRE_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, list, read and edit documents.
+    #[command(subcommand)]
+    Doc(DocCommand),
+    /// Import Markdown files as new documents.
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write a document's Markdown to a file (or standard output).
+    Export {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// Target file; standard output when left out.
+        file: Option<PathBuf>,
+    },
+    /// List a document's versions.
+    History {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Save the current text as a named version.
+    Version {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// Name of the version.
+        name: String,
+    },
+    /// Show what changed between two versions (`current` is the text now).
+    Diff {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// Older version: a number (`3` or `v3`) or `current`.
+        from: String,
+        /// Newer version (default: `current`).
+        #[arg(default_value = "current")]
+        to: String,
+        /// Compare character by character instead of line by line.
+        #[arg(long)]
+        chars: bool,
+    },
+    /// Make the text equal to an older version again (as a new edit).
+    Restore {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// Version number (`3` or `v3`).
+        version: String,
+    },
+    /// Search titles and bodies.
+    Search {
+        /// Words to look for; the last may be a prefix.
+        #[arg(required = true)]
+        query: Vec<String>,
+        /// Most results to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List, restore or purge deleted documents.
+    Trash {
+        #[command(subcommand)]
+        command: Option<TrashCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocCommand {
+    /// Create a document and print its id.
+    New {
+        /// Title.
+        #[arg(default_value = "Untitled")]
+        title: String,
+        /// Initial text (`-` reads standard input).
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// List documents, most recently changed first.
+    Ls,
+    /// Print a document's text.
+    Cat {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Replace a document's text: from --text, from standard input with `--text -`,
+    /// or in $EDITOR. Only what differs is changed.
+    Edit(EditArgs),
+    /// Add text at the end of a document (standard input when no text is given).
+    Append {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// Text to append.
+        text: Option<String>,
+    },
+    /// Change a document's title.
+    Rename {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// New title.
+        title: String,
+    },
+    /// Move a document to the trash.
+    Rm {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// Document id, id prefix or title.
+    pub(crate) doc: String,
+    /// The new text (`-` reads standard input).
+    #[arg(long)]
+    pub(crate) text: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrashCommand {
+    /// List the trash (the default).
+    Ls,
+    /// Bring a document back.
+    Restore {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Delete a trashed document for good.
+    Purge {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Delete everything in the trash for good.
+    Empty,
+}

@@ -1,0 +1,288 @@
+//! What each command does.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use quire_engine::{DocumentId, Edit, Engine, EngineConfig, VersionRef};
+use serde_json::json;
+
+use crate::args::{Cli, Command, DocCommand, TrashCommand};
+use crate::editor::edit_in_editor;
+use crate::output;
+
+fn data_dir(cli: &Cli) -> Result<PathBuf> {
+    match &cli.data_dir {
+        Some(d) => Ok(d.clone()),
+        None => dirs::data_dir()
+            .map(|d| d.join("quire"))
+            .context("cannot find the platform data folder; pass --data-dir"),
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "standard input is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// `-` means standard input.
+fn text_arg(text: String) -> Result<String> {
+    if text == "-" { read_stdin() } else { Ok(text) }
+}
+
+fn parse_version(s: &str) -> Result<VersionRef> {
+    if s.eq_ignore_ascii_case("current") {
+        return Ok(VersionRef::Current);
+    }
+    let digits = s.strip_prefix(['v', 'V']).unwrap_or(s);
+    match digits.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(VersionRef::Number(n)),
+        _ => bail!("`{s}` is not a version; use a number from `quire history` (like 3 or v3) or `current`"),
+    }
+}
+
+fn print_json(value: serde_json::Value) {
+    println!("{value}");
+}
+
+pub(crate) async fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli)?;
+    let engine = Engine::open(EngineConfig::new(&dir))
+        .await
+        .with_context(|| format!("opening the data folder {}", dir.display()))?;
+    let result = dispatch(&engine, cli).await;
+    let closed = engine.close().await;
+    result?;
+    Ok(closed?)
+}
+
+async fn resolve(engine: &Engine, doc: &str) -> Result<DocumentId> {
+    Ok(engine.resolve(doc).await?)
+}
+
+async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Doc(cmd) => doc(engine, cmd, json).await,
+        Command::Import { files } => {
+            let mut ids = Vec::new();
+            for file in &files {
+                let id = engine.import_markdown(file).await?;
+                let info = engine.info(id).await?;
+                if !json {
+                    println!("{}  {}  (from {})", output::short_id(&info), info.title, file.display());
+                }
+                ids.push(output::document_json(&info));
+            }
+            if json {
+                print_json(json!(ids));
+            }
+            Ok(())
+        }
+        Command::Export { doc, file } => {
+            let id = resolve(engine, &doc).await?;
+            match file {
+                Some(path) => engine.export_markdown(id, &path).await?,
+                None => {
+                    let text = engine.text(id).await?;
+                    std::io::stdout().write_all(text.as_bytes())?;
+                }
+            }
+            Ok(())
+        }
+        Command::History { doc } => {
+            let id = resolve(engine, &doc).await?;
+            let versions = engine.versions(id).await?;
+            if json {
+                print_json(json!(versions.iter().map(output::version_json).collect::<Vec<_>>()));
+            } else if versions.is_empty() {
+                println!("no versions yet");
+            } else {
+                for v in &versions {
+                    println!("{}", output::version_line(v));
+                }
+            }
+            Ok(())
+        }
+        Command::Version { doc, name } => {
+            let id = resolve(engine, &doc).await?;
+            let number = engine.create_version(id, Some(&name)).await?;
+            if json {
+                print_json(json!({ "number": number, "name": name }));
+            } else {
+                println!("v{number} \"{name}\"");
+            }
+            Ok(())
+        }
+        Command::Diff { doc, from, to, chars } => {
+            let id = resolve(engine, &doc).await?;
+            let diff = engine.diff(id, parse_version(&from)?, parse_version(&to)?).await?;
+            if json {
+                let spans: Vec<_> = if chars {
+                    diff.chars().iter().map(|s| json!({ "kind": format!("{:?}", s.kind).to_lowercase(), "text": s.text })).collect()
+                } else {
+                    diff.lines()
+                        .iter()
+                        .map(|l| json!({ "kind": format!("{:?}", l.kind).to_lowercase(), "old_line": l.old_line, "new_line": l.new_line, "text": l.text }))
+                        .collect()
+                };
+                print_json(json!(spans));
+            } else if chars {
+                let color = std::io::stdout().is_terminal();
+                let mut out = String::new();
+                for s in diff.chars() {
+                    use quire_engine::DiffKind::*;
+                    match (s.kind, color) {
+                        (Equal, _) => out.push_str(&s.text),
+                        (Delete, true) => out.push_str(&format!("\x1b[9;31m{}\x1b[0m", s.text)),
+                        (Insert, true) => out.push_str(&format!("\x1b[4;32m{}\x1b[0m", s.text)),
+                        (Delete, false) => out.push_str(&format!("[-{}-]", s.text)),
+                        (Insert, false) => out.push_str(&format!("{{+{}+}}", s.text)),
+                    }
+                }
+                print!("{out}");
+            } else {
+                print!("{}", diff.unified(3));
+            }
+            Ok(())
+        }
+        Command::Restore { doc, version } => {
+            let id = resolve(engine, &doc).await?;
+            let VersionRef::Number(n) = parse_version(&version)? else {
+                bail!("restore needs a version number from `quire history`");
+            };
+            let recorded = engine.restore_version(id, n).await?;
+            if json {
+                print_json(json!({ "restored": n, "version": recorded }));
+            } else {
+                println!("restored v{n} (recorded as v{recorded})");
+            }
+            Ok(())
+        }
+        Command::Search { query, limit } => {
+            let hits = engine.search(&query.join(" "), limit).await?;
+            if json {
+                print_json(json!(hits.iter().map(output::hit_json).collect::<Vec<_>>()));
+            } else if hits.is_empty() {
+                println!("no matches");
+            } else {
+                let color = std::io::stdout().is_terminal();
+                for h in &hits {
+                    println!("{}", output::hit_lines(h, color));
+                }
+            }
+            Ok(())
+        }
+        Command::Trash { command } => trash(engine, command.unwrap_or(TrashCommand::Ls), json).await,
+    }
+}
+
+async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
+    match cmd {
+        DocCommand::New { title, text } => {
+            let text = match text {
+                Some(t) => text_arg(t)?,
+                None => String::new(),
+            };
+            let id = engine.create(&title, &text).await?;
+            if json {
+                print_json(output::document_json(&engine.info(id).await?));
+            } else {
+                println!("{id}");
+            }
+        }
+        DocCommand::Ls => {
+            let docs = engine.list().await?;
+            if json {
+                print_json(json!(docs.iter().map(output::document_json).collect::<Vec<_>>()));
+            } else if docs.is_empty() {
+                println!("no documents yet; create one with `quire doc new TITLE` or `quire import FILE`");
+            } else {
+                for d in &docs {
+                    println!("{}", output::document_line(d));
+                }
+            }
+        }
+        DocCommand::Cat { doc } => {
+            let id = resolve(engine, &doc).await?;
+            let text = engine.text(id).await?;
+            if json {
+                print_json(json!({ "id": id.to_string(), "text": text }));
+            } else {
+                std::io::stdout().write_all(text.as_bytes())?;
+            }
+        }
+        DocCommand::Edit(args) => {
+            let id = resolve(engine, &args.doc).await?;
+            let new = match args.text {
+                Some(t) => text_arg(t)?,
+                None if !std::io::stdin().is_terminal() => read_stdin()?,
+                None => edit_in_editor(&engine.text(id).await?)?,
+            };
+            engine.edit(id, Edit::Replace(new)).await?;
+            if json {
+                print_json(json!({ "id": id.to_string(), "saved": true }));
+            }
+        }
+        DocCommand::Append { doc, text } => {
+            let id = resolve(engine, &doc).await?;
+            let text = match text {
+                Some(t) => text_arg(t)?,
+                None => read_stdin()?,
+            };
+            engine.edit(id, Edit::Append(text)).await?;
+            if json {
+                print_json(json!({ "id": id.to_string(), "saved": true }));
+            }
+        }
+        DocCommand::Rename { doc, title } => {
+            let id = resolve(engine, &doc).await?;
+            engine.rename(id, &title).await?;
+        }
+        DocCommand::Rm { doc } => {
+            let id = resolve(engine, &doc).await?;
+            engine.delete(id).await?;
+            if !json {
+                println!("moved to the trash; `quire trash restore {}` brings it back", &id.to_string()[..12]);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn trash(engine: &Engine, cmd: TrashCommand, json: bool) -> Result<()> {
+    match cmd {
+        TrashCommand::Ls => {
+            let docs = engine.trash().await?;
+            if json {
+                print_json(json!(docs.iter().map(output::document_json).collect::<Vec<_>>()));
+            } else if docs.is_empty() {
+                println!("the trash is empty");
+            } else {
+                for d in &docs {
+                    println!("{}", output::document_line(d));
+                }
+            }
+        }
+        TrashCommand::Restore { doc } => {
+            let id = resolve(engine, &doc).await?;
+            engine.restore(id).await?;
+        }
+        TrashCommand::Purge { doc } => {
+            let id = resolve(engine, &doc).await?;
+            engine.purge(id).await?;
+        }
+        TrashCommand::Empty => {
+            for d in engine.trash().await? {
+                engine.purge(d.id).await?;
+            }
+        }
+    }
+    Ok(())
+}

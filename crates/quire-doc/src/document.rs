@@ -1,0 +1,338 @@
+//! [`Document`]: the yrs document with Quire's shape, validated remote updates and
+//! character-indexed local edits.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Doc, GetString, Map, MapRef, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef,
+    Transact, Update,
+};
+
+use crate::diff::{Splice, apply_splices, minimal_splices};
+use crate::text_index::{AstralTracker, utf16_len_of_chars, utf16_offset};
+use crate::{DocError, MAX_STATE_VECTOR_BYTES, MAX_UPDATE_BYTES};
+
+/// Name of the root `Y.Text` holding the Markdown body.
+pub const BODY: &str = "body";
+/// Name of the root `Y.Map` holding metadata.
+pub const META: &str = "meta";
+/// Key of the title in [`META`].
+pub const META_TITLE: &str = "title";
+
+/// Where a change observed by [`Document::observe`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateSource {
+    /// An edit made through this `Document`.
+    Local,
+    /// An update applied with [`Document::apply_update`].
+    Remote,
+}
+
+/// The outcome of applying a remote update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// The update added something this document did not have.
+    pub changed: bool,
+    /// Part of the update waits for earlier updates it depends on.
+    pub pending: bool,
+}
+
+type Observer = Box<dyn FnMut(&[u8], UpdateSource) + Send>;
+
+/// One Quire document: Markdown body and metadata in a yrs CRDT.
+pub struct Document {
+    doc: Doc,
+    body: TextRef,
+    meta: MapRef,
+    astral: AstralTracker,
+    poisoned: bool,
+    observers: Vec<Observer>,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("client_id", &self.doc.client_id().get())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Document {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Document {
+    /// An empty document with a fresh random client id.
+    pub fn new() -> Self {
+        Self::with_options(Options {
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        })
+    }
+
+    /// An empty document with the given yrs client id (tests and simulations); only
+    /// the low 53 bits are used, as in Yjs.
+    pub fn with_client_id(client_id: u64) -> Self {
+        Self::with_options(Options {
+            offset_kind: OffsetKind::Utf16,
+            ..Options::with_client_id(yrs::block::ClientID::new(client_id & ((1 << 53) - 1)))
+        })
+    }
+
+    fn with_options(options: Options) -> Self {
+        let doc = Doc::with_options(options);
+        let body = doc.get_or_insert_text(BODY);
+        let meta = doc.get_or_insert_map(META);
+        Self {
+            doc,
+            body,
+            meta,
+            astral: AstralTracker::empty(),
+            poisoned: false,
+            observers: Vec::new(),
+        }
+    }
+
+    /// A document loaded from stored updates (a snapshot, then the log after it).
+    pub fn load<'a>(updates: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, DocError> {
+        let mut doc = Self::new();
+        for update in updates {
+            doc.apply_update(update)?;
+        }
+        doc.astral = AstralTracker::unknown();
+        Ok(doc)
+    }
+
+    /// Registers a callback run after every change with the change's v1 update bytes.
+    pub fn observe(&mut self, f: impl FnMut(&[u8], UpdateSource) + Send + 'static) {
+        self.observers.push(Box::new(f));
+    }
+
+    fn notify(&mut self, update: &[u8], source: UpdateSource) {
+        for observer in &mut self.observers {
+            observer(update, source);
+        }
+    }
+
+    /// Whether an earlier rejected update left this copy unusable.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    fn usable(&self) -> Result<(), DocError> {
+        if self.poisoned {
+            Err(DocError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The yrs client id of this copy.
+    pub fn client_id(&self) -> u64 {
+        self.doc.client_id().get()
+    }
+
+    /// The Markdown body.
+    pub fn text(&self) -> String {
+        self.body.get_string(&self.doc.transact())
+    }
+
+    /// Length of the body in characters.
+    pub fn len_chars(&mut self) -> usize {
+        if self.astral.is_bmp_only() {
+            self.body.len(&self.doc.transact()) as usize
+        } else {
+            let text = self.text();
+            self.astral.note_scanned(&text);
+            text.chars().count()
+        }
+    }
+
+    /// The title from the metadata, if one was set.
+    pub fn title(&self) -> Option<String> {
+        let txn = self.doc.transact();
+        match self.meta.get(&txn, META_TITLE)? {
+            yrs::Out::Any(yrs::Any::String(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Sets the title; returns the update.
+    pub fn set_title(&mut self, title: &str) -> Result<Vec<u8>, DocError> {
+        self.usable()?;
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            self.meta.insert(&mut txn, META_TITLE, title);
+            txn.encode_update_v1()
+        };
+        self.notify(&update, UpdateSource::Local);
+        Ok(update)
+    }
+
+    /// Inserts `text` at character `index`; returns the update, or `None` for an empty insert.
+    pub fn insert(&mut self, index: usize, text: &str) -> Result<Option<Vec<u8>>, DocError> {
+        self.splice(&[Splice {
+            pos: index,
+            delete: 0,
+            insert: text.to_owned(),
+        }])
+    }
+
+    /// Deletes `len` characters at character `index`; returns the update, or `None` if
+    /// nothing was deleted.
+    pub fn delete(&mut self, index: usize, len: usize) -> Result<Option<Vec<u8>>, DocError> {
+        self.splice(&[Splice {
+            pos: index,
+            delete: len,
+            insert: String::new(),
+        }])
+    }
+
+    /// Replaces the whole body with `new`, changing only what differs; returns the
+    /// update, or `None` if the text was already `new`.
+    pub fn replace_text(&mut self, new: &str) -> Result<Option<Vec<u8>>, DocError> {
+        self.usable()?;
+        let old = self.text();
+        let splices = minimal_splices(&old, new);
+        self.splice(&splices)
+    }
+
+    /// Applies splices in order as one transaction; returns its update, or `None` if
+    /// the splices change nothing. Out-of-range splices fail before anything changes.
+    pub fn splice(&mut self, splices: &[Splice]) -> Result<Option<Vec<u8>>, DocError> {
+        self.usable()?;
+        let units = self.to_utf16(splices)?;
+        if units.iter().all(|(_, del, ins)| *del == 0 && ins.is_empty()) {
+            return Ok(None);
+        }
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            for (pos, del, ins) in &units {
+                if *del > 0 {
+                    self.body.remove_range(&mut txn, *pos, *del);
+                }
+                if !ins.is_empty() {
+                    self.body.insert(&mut txn, *pos, ins);
+                }
+            }
+            txn.encode_update_v1()
+        };
+        for s in splices {
+            self.astral.note_inserted(&s.insert);
+        }
+        self.notify(&update, UpdateSource::Local);
+        Ok(Some(update))
+    }
+
+    /// Translates character splices to UTF-16 (position, deletion, insert), checking
+    /// every range against the text as the earlier splices leave it.
+    fn to_utf16<'s>(&mut self, splices: &'s [Splice]) -> Result<Vec<(u32, u32, &'s str)>, DocError> {
+        let fast = self.astral.is_bmp_only() && splices.iter().all(|s| s.insert.is_ascii() || !s.insert.bytes().any(|b| b >= 0xF0));
+        let out_of_range = |index: usize, len: usize| DocError::OutOfRange { index, len };
+        let mut out = Vec::with_capacity(splices.len());
+        if fast {
+            let mut len = self.body.len(&self.doc.transact()) as usize;
+            for s in splices {
+                let end = s.pos.checked_add(s.delete).ok_or(out_of_range(s.pos, len))?;
+                if end > len {
+                    return Err(out_of_range(end, len));
+                }
+                len = len - s.delete + s.insert.encode_utf16().count();
+                out.push((to_u32(s.pos, len)?, to_u32(s.delete, len)?, s.insert.as_str()));
+            }
+            return Ok(out);
+        }
+        let mut shadow = self.text();
+        for s in splices {
+            let len = shadow.chars().count();
+            let end = s.pos.checked_add(s.delete).ok_or(out_of_range(s.pos, len))?;
+            let pos16 = utf16_offset(&shadow, s.pos).ok_or(out_of_range(s.pos, len))?;
+            let del16 = utf16_len_of_chars(&shadow, s.pos, s.delete).ok_or(out_of_range(end, len))?;
+            shadow = apply_splices(&shadow, std::slice::from_ref(s)).map_err(|_| out_of_range(end, len))?;
+            out.push((to_u32(pos16, len)?, to_u32(del16, len)?, s.insert.as_str()));
+        }
+        Ok(out)
+    }
+
+    /// Applies an update from elsewhere (a peer, the relay, the store).
+    ///
+    /// The bytes are size-checked, decoded and applied with any panic inside yrs caught.
+    /// Bytes that do not decode change nothing. If yrs fails or panics *while
+    /// integrating*, the document may be half-changed, so it is poisoned: every later
+    /// call returns [`DocError::Poisoned`] and the owner must reload it from storage.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Applied, DocError> {
+        self.usable()?;
+        if bytes.len() > MAX_UPDATE_BYTES {
+            return Err(DocError::UpdateTooLarge {
+                size: bytes.len(),
+                limit: MAX_UPDATE_BYTES,
+            });
+        }
+        let update = catch_unwind(|| Update::decode_v1(bytes))
+            .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?
+            .map_err(|e| DocError::MalformedUpdate(e.to_string()))?;
+        let mut txn = self.doc.transact_mut();
+        let integrated = catch_unwind(AssertUnwindSafe(|| txn.apply_update(update)));
+        let outcome = match integrated {
+            Ok(Ok(())) => {
+                let changed = txn.before_state() != txn.after_state() || !txn.delete_set().is_empty();
+                let pending = txn.store().pending_update().is_some() || txn.store().pending_ds().is_some();
+                Ok(Applied { changed, pending })
+            }
+            Ok(Err(e)) => Err(DocError::MalformedUpdate(e.to_string())),
+            Err(_) => Err(DocError::ApplyPanicked),
+        };
+        let committed = catch_unwind(AssertUnwindSafe(move || drop(txn)));
+        match (outcome, committed) {
+            (Ok(applied), Ok(())) => {
+                self.astral.note_remote_update(bytes);
+                if applied.changed {
+                    self.notify(bytes, UpdateSource::Remote);
+                }
+                Ok(applied)
+            }
+            (Err(e), _) => {
+                self.poisoned = true;
+                Err(e)
+            }
+            (Ok(_), Err(_)) => {
+                self.poisoned = true;
+                Err(DocError::ApplyPanicked)
+            }
+        }
+    }
+
+    /// This document's state vector, v1-encoded.
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.doc.transact().state_vector().encode_v1()
+    }
+
+    /// Everything this document has that a peer with state vector `sv` lacks, as one update.
+    pub fn diff_since(&self, sv: &[u8]) -> Result<Vec<u8>, DocError> {
+        self.usable()?;
+        if sv.len() > MAX_STATE_VECTOR_BYTES {
+            return Err(DocError::MalformedStateVector(format!(
+                "{} bytes is over the limit of {MAX_STATE_VECTOR_BYTES}",
+                sv.len()
+            )));
+        }
+        let sv = catch_unwind(|| StateVector::decode_v1(sv))
+            .map_err(|_| DocError::MalformedStateVector("the decoder panicked".into()))?
+            .map_err(|e| DocError::MalformedStateVector(e.to_string()))?;
+        Ok(self.doc.transact().encode_diff_v1(&sv))
+    }
+
+    /// The whole document as one update (a snapshot).
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(&StateVector::default())
+    }
+}
+
+fn to_u32(v: usize, len: usize) -> Result<u32, DocError> {
+    u32::try_from(v).map_err(|_| DocError::OutOfRange { index: v, len })
+}

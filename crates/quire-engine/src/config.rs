@@ -1,0 +1,48 @@
+//! Engine settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How an [`crate::Engine`] is set up. Every limit of the engine lives here.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Folder holding the database and the lock file.
+    pub data_dir: PathBuf,
+    /// Take an automatic version after this many edits since the last version.
+    pub checkpoint_every_edits: u32,
+    /// Take an automatic version once editing has paused this long.
+    pub checkpoint_after_idle: Duration,
+    /// Refresh the search index once editing has paused this long.
+    pub index_after_idle: Duration,
+    /// Compact a document's log once it holds this many updates...
+    pub compact_after_updates: usize,
+    /// ...or once its bytes exceed the larger of this and the snapshot's size.
+    pub compact_after_bytes: usize,
+    /// Every this many versions, store the whole text instead of a patch.
+    pub keyframe_every: i64,
+}
+
+impl EngineConfig {
+    /// Defaults for a data folder.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            checkpoint_every_edits: 1000,
+            checkpoint_after_idle: Duration::from_secs(10),
+            index_after_idle: Duration::from_secs(1),
+            compact_after_updates: 2000,
+            compact_after_bytes: 256 * 1024,
+            keyframe_every: 100,
+        }
+    }
+
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("quire.db")
+    }
+
+    /// Path of the lock file that keeps a second process off this data folder.
+    pub fn lock_path(&self) -> PathBuf {
+        self.data_dir.join("quire.lock")
+    }
+}

@@ -1,0 +1,99 @@
+//! Edits and their receipts.
+
+use quire_doc::Splice;
+use quire_store::StoreError;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::EngineError;
+
+/// A local change to a document's body. Positions count characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Insert text at a position.
+    Insert {
+        /// Character position.
+        at: usize,
+        /// Text to insert.
+        text: String,
+    },
+    /// Delete characters at a position.
+    Delete {
+        /// Character position.
+        at: usize,
+        /// How many characters.
+        len: usize,
+    },
+    /// Add text at the end.
+    Append(String),
+    /// Make the body equal to this text, changing only what differs.
+    Replace(String),
+    /// Several splices as one transaction, applied in order.
+    Splices(Vec<Splice>),
+}
+
+/// Where receipts learn which tickets are durable.
+#[derive(Debug, Clone)]
+pub(crate) struct DurableTickets {
+    pub(crate) durable: watch::Receiver<u64>,
+    pub(crate) failures: Arc<Mutex<BTreeMap<u64, String>>>,
+}
+
+/// Failures older than this many tickets are forgotten (nobody is waiting for them).
+const FAILURES_KEPT: u64 = 1 << 20;
+
+impl DurableTickets {
+    /// Creates the pair: the hook for the store, and the receiving side for receipts.
+    pub(crate) fn new() -> (Self, quire_store::DurableHook) {
+        let (tx, rx) = watch::channel(0u64);
+        let failures: Arc<Mutex<BTreeMap<u64, String>>> = Arc::default();
+        let for_hook = failures.clone();
+        let hook: quire_store::DurableHook = Box::new(move |up_to, failed| {
+            if !failed.is_empty() {
+                if let Ok(mut f) = for_hook.lock() {
+                    for (ticket, msg) in failed {
+                        tracing::warn!("write {ticket} was not saved: {msg}");
+                        f.insert(*ticket, msg.clone());
+                    }
+                    let keep_from = up_to.saturating_sub(FAILURES_KEPT);
+                    *f = f.split_off(&keep_from);
+                }
+            }
+            tx.send_replace(up_to);
+        });
+        (Self { durable: rx, failures }, hook)
+    }
+
+    pub(crate) fn receipt(&self, ticket: u64) -> Receipt {
+        Receipt { ticket: Some((ticket, self.clone())) }
+    }
+}
+
+/// Resolves once an edit is durable on disk.
+#[derive(Debug)]
+#[must_use = "an edit is only known to be saved once its receipt resolves"]
+pub struct Receipt {
+    ticket: Option<(u64, DurableTickets)>,
+}
+
+impl Receipt {
+    /// A receipt for an edit that changed nothing.
+    pub(crate) fn nothing_to_save() -> Self {
+        Self { ticket: None }
+    }
+
+    /// Waits until the edit is durable.
+    pub async fn saved(self) -> Result<(), EngineError> {
+        let Some((ticket, mut tickets)) = self.ticket else {
+            return Ok(());
+        };
+        tickets.durable.wait_for(|d| *d >= ticket).await.map_err(|_| EngineError::Closed)?;
+        let failure = tickets.failures.lock().ok().and_then(|mut f| f.remove(&ticket));
+        match failure {
+            None => Ok(()),
+            Some(msg) => Err(EngineError::Store(StoreError::CommitFailed(msg))),
+        }
+    }
+}

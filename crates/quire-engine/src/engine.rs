@@ -1,0 +1,394 @@
+//! [`Engine`]: open documents, edits, updates from elsewhere, lifecycle, search.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use quire_doc::{Document, DocumentId};
+use quire_store::{DocumentRecord, Lifecycle, Origin, SearchHit, Store, now_ms, ops};
+use tokio::sync::broadcast;
+
+use crate::edit::DurableTickets;
+use crate::events::EVENT_BUFFER;
+use crate::open_doc::OpenDoc;
+use crate::{Edit, EngineConfig, EngineError, EngineEvent, Receipt};
+
+/// How often the engine looks for paused documents to index and checkpoint.
+const IDLE_TICK: Duration = Duration::from_millis(250);
+
+/// The Quire node: cheap to clone, every clone is the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: EngineConfig,
+    pub(crate) store: Store,
+    docs: Mutex<HashMap<DocumentId, Arc<Mutex<OpenDoc>>>>,
+    events: broadcast::Sender<EngineEvent>,
+    durable: DurableTickets,
+    /// Held for the engine's life: one process per data folder.
+    _lock: File,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("data_dir", &self.inner.config.data_dir).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the data folder (creating it if needed). Fails with
+    /// [`EngineError::Busy`] if another process has it open.
+    pub async fn open(config: EngineConfig) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| EngineError::io(&config.data_dir, e))?;
+        let lock_path = config.lock_path();
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| EngineError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(EngineError::Busy(config.data_dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
+        }
+        let store = Store::open(&config.database_path())?;
+        let (durable, hook) = DurableTickets::new();
+        store.on_durable(hook);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let inner = Arc::new(Inner {
+            config,
+            store,
+            docs: Mutex::new(HashMap::new()),
+            events,
+            durable,
+            _lock: lock,
+        });
+        tokio::spawn(idle_loop(Arc::downgrade(&inner)));
+        Ok(Self { inner })
+    }
+
+    /// The settings this engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        // No subscribers is fine.
+        let _ = self.inner.events.send(event);
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The open document, loading it on first use.
+    pub(crate) fn handle(&self, id: DocumentId) -> Result<Arc<Mutex<OpenDoc>>, EngineError> {
+        let mut docs = lock(&self.inner.docs)?;
+        if let Some(d) = docs.get(&id) {
+            return Ok(d.clone());
+        }
+        let open = Arc::new(Mutex::new(OpenDoc::load(&self.inner.store, id)?));
+        docs.insert(id, open.clone());
+        Ok(open)
+    }
+
+    /// Creates a document with a title and initial text.
+    pub async fn create(&self, title: &str, text: &str) -> Result<DocumentId, EngineError> {
+        let id = DocumentId::random();
+        let mut doc = Document::new();
+        doc.set_title(title)?;
+        doc.insert(0, text)?;
+        let state = doc.encode_state();
+        let chars = doc.len_chars();
+        let mut open = OpenDoc::created(id, doc, state.len());
+        let store = self.store();
+        store.write(ops::create_document(id, title.to_owned(), now_ms(), chars, state))?;
+        open.index(store);
+        open.checkpoint(&self.inner.config, store, quire_store::VersionKind::Auto, None)?;
+        lock(&self.inner.docs)?.insert(id, Arc::new(Mutex::new(open)));
+        store.flush()?;
+        self.emit(EngineEvent::Created { id });
+        Ok(id)
+    }
+
+    /// Live documents, most recently changed first.
+    pub async fn list(&self) -> Result<Vec<DocumentRecord>, EngineError> {
+        self.store().flush()?;
+        Ok(self.store().documents(Lifecycle::Active)?)
+    }
+
+    /// Documents in the trash.
+    pub async fn trash(&self) -> Result<Vec<DocumentRecord>, EngineError> {
+        self.store().flush()?;
+        Ok(self.store().documents(Lifecycle::Trashed)?)
+    }
+
+    /// One document's metadata.
+    pub async fn info(&self, id: DocumentId) -> Result<DocumentRecord, EngineError> {
+        self.store().flush()?;
+        Ok(self.store().document(&id)?)
+    }
+
+    /// Finds the one document that `needle` names: a whole id, a unique id prefix of at
+    /// least 4 characters, or an exact title (ignoring case).
+    pub async fn resolve(&self, needle: &str) -> Result<DocumentId, EngineError> {
+        if let Ok(id) = needle.parse::<DocumentId>() {
+            return Ok(id);
+        }
+        self.store().flush()?;
+        let mut found = self.store().find_documents(needle)?;
+        if needle.len() < 4 {
+            found.retain(|d| d.title.eq_ignore_ascii_case(needle));
+        }
+        // A live document wins over trashed ones of the same title.
+        if found.len() > 1 && found.iter().filter(|d| d.deleted_at.is_none()).count() == 1 {
+            found.retain(|d| d.deleted_at.is_none());
+        }
+        match found.as_slice() {
+            [] => Err(EngineError::NoSuchDocument(needle.to_owned())),
+            [one] => Ok(one.id),
+            many => Err(EngineError::Ambiguous {
+                needle: needle.to_owned(),
+                candidates: many.iter().map(|d| d.id.to_string()[..12].to_owned()).collect(),
+            }),
+        }
+    }
+
+    /// The body text.
+    pub async fn text(&self, id: DocumentId) -> Result<String, EngineError> {
+        let handle = self.handle(id)?;
+        let open = lock(&handle)?;
+        Ok(open.doc.text())
+    }
+
+    /// The whole document as one yrs update (what a new replica needs).
+    pub async fn encode_state(&self, id: DocumentId) -> Result<Vec<u8>, EngineError> {
+        let handle = self.handle(id)?;
+        let open = lock(&handle)?;
+        Ok(open.doc.encode_state())
+    }
+
+    /// The document's state vector.
+    pub async fn state_vector(&self, id: DocumentId) -> Result<Vec<u8>, EngineError> {
+        let handle = self.handle(id)?;
+        let open = lock(&handle)?;
+        Ok(open.doc.state_vector())
+    }
+
+    /// What a replica with state vector `sv` is missing, as one update.
+    pub async fn diff_since(&self, id: DocumentId, sv: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let handle = self.handle(id)?;
+        let open = lock(&handle)?;
+        Ok(open.doc.diff_since(sv)?)
+    }
+
+    /// Applies a local edit and waits until it is durable.
+    pub async fn edit(&self, id: DocumentId, edit: Edit) -> Result<(), EngineError> {
+        self.submit_edit(id, edit)?.saved().await
+    }
+
+    /// Applies a local edit in memory and queues it for disk; the receipt tells when it
+    /// is durable. Lets a fast typist (or a benchmark) keep going while commits group.
+    pub fn submit_edit(&self, id: DocumentId, edit: Edit) -> Result<Receipt, EngineError> {
+        let handle = self.handle(id)?;
+        let mut open = lock(&handle)?;
+        open.check_writable()?;
+        let splices = open.splices_for(edit);
+        let Some(update) = open.doc.splice(&splices)? else {
+            return Ok(Receipt::nothing_to_save());
+        };
+        self.record(&mut open, &update, Origin::Local)
+    }
+
+    /// Applies an update from elsewhere (a peer or a relay) and persists it.
+    ///
+    /// Malformed or hostile bytes are rejected with an error and change nothing: if
+    /// the CRDT library failed half-way, the in-memory copy is dropped and reloaded
+    /// from the durable store.
+    pub async fn apply_update(&self, id: DocumentId, update: &[u8], origin: Origin) -> Result<quire_doc::Applied, EngineError> {
+        let handle = self.handle(id)?;
+        let (applied, receipt) = {
+            let mut open = lock(&handle)?;
+            match open.doc.apply_update(update) {
+                Ok(applied) if applied.changed || applied.pending => {
+                    (applied, self.record(&mut open, update, origin)?)
+                }
+                Ok(applied) => return Ok(applied),
+                Err(e) => {
+                    if open.doc.is_poisoned() {
+                        tracing::warn!("document {id}: rejected update poisoned the in-memory copy; reloading");
+                        self.store().flush()?;
+                        *open = OpenDoc::load(self.store(), id)?;
+                    }
+                    return Err(e.into());
+                }
+            }
+        };
+        receipt.saved().await?;
+        Ok(applied)
+    }
+
+    /// Logs an update already applied in memory and tells subscribers.
+    fn record(&self, open: &mut OpenDoc, update: &[u8], origin: Origin) -> Result<Receipt, EngineError> {
+        let ticket = open.log_update(self.store(), update, origin.clone())?;
+        let versions = open.housekeeping(&self.inner.config, self.store())?;
+        // Copy the bytes for subscribers only when someone listens.
+        if self.inner.events.receiver_count() > 0 {
+            self.emit(EngineEvent::Changed { id: open.id, origin, update: Arc::from(update) });
+        }
+        for number in versions {
+            self.emit(EngineEvent::VersionCreated { id: open.id, number });
+        }
+        Ok(self.inner.durable.receipt(ticket))
+    }
+
+    /// Sets a document's title.
+    pub async fn rename(&self, id: DocumentId, title: &str) -> Result<(), EngineError> {
+        let handle = self.handle(id)?;
+        let receipt = {
+            let mut open = lock(&handle)?;
+            open.check_writable()?;
+            let update = open.doc.set_title(title)?;
+            self.store().submit(ops::rename(id, title.to_owned(), now_ms()), |_| {});
+            self.record(&mut open, &update, Origin::Local)?
+        };
+        receipt.saved().await?;
+        self.emit(EngineEvent::Renamed { id, title: title.to_owned() });
+        Ok(())
+    }
+
+    /// Moves a document to the trash.
+    pub async fn delete(&self, id: DocumentId) -> Result<(), EngineError> {
+        self.set_lifecycle(id, Lifecycle::Trashed).await?;
+        self.emit(EngineEvent::Trashed { id });
+        Ok(())
+    }
+
+    /// Brings a document back from the trash.
+    pub async fn restore(&self, id: DocumentId) -> Result<(), EngineError> {
+        self.set_lifecycle(id, Lifecycle::Active).await?;
+        self.emit(EngineEvent::Restored { id });
+        Ok(())
+    }
+
+    async fn set_lifecycle(&self, id: DocumentId, lifecycle: Lifecycle) -> Result<(), EngineError> {
+        let handle = self.handle(id)?;
+        let mut open = lock(&handle)?;
+        self.store().write(ops::set_lifecycle(id, lifecycle, now_ms()))?;
+        open.trashed = lifecycle == Lifecycle::Trashed;
+        Ok(())
+    }
+
+    /// Deletes a trashed document for good.
+    pub async fn purge(&self, id: DocumentId) -> Result<(), EngineError> {
+        let record = self.info(id).await?;
+        if record.deleted_at.is_none() {
+            return Err(EngineError::NotInTrash(id.to_string()));
+        }
+        lock(&self.inner.docs)?.remove(&id);
+        self.store().write(ops::purge(id))?;
+        self.emit(EngineEvent::Purged { id });
+        Ok(())
+    }
+
+    /// Live documents whose title or body match `query`, best first.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, EngineError> {
+        self.for_each_open(|open, store, _| {
+            if open.index_dirty {
+                open.index(store);
+            }
+            Ok(())
+        })?;
+        self.store().flush()?;
+        Ok(self.store().search(query, limit)?)
+    }
+
+    /// Runs `f` on every open document.
+    pub(crate) fn for_each_open(
+        &self,
+        mut f: impl FnMut(&mut OpenDoc, &Store, &EngineConfig) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let handles: Vec<_> = lock(&self.inner.docs)?.values().cloned().collect();
+        for handle in handles {
+            let mut open = lock(&handle)?;
+            f(&mut open, self.store(), &self.inner.config)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until everything submitted so far is durable.
+    pub async fn flush(&self) -> Result<(), EngineError> {
+        Ok(self.store().flush()?)
+    }
+
+    /// Finishes pending work (index, versions, compaction) and makes it durable.
+    /// Dropping the last clone of the engine closes the database.
+    pub async fn close(&self) -> Result<(), EngineError> {
+        self.for_each_open(|open, store, config| {
+            if open.index_dirty {
+                open.index(store);
+            }
+            if open.version_dirty && !open.trashed {
+                open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
+            }
+            Ok(())
+        })?;
+        self.store().flush()?;
+        Ok(())
+    }
+
+    /// Size of the database on disk, after checkpointing its WAL.
+    pub async fn disk_size(&self) -> Result<u64, EngineError> {
+        self.for_each_open(|open, store, _| {
+            open.compact(store);
+            Ok(())
+        })?;
+        self.store().vacuum()?;
+        Ok(self.store().disk_size())
+    }
+
+    /// Checks the database file with SQLite's integrity check.
+    pub async fn integrity_check(&self) -> Result<(), EngineError> {
+        self.store().flush()?;
+        Ok(self.store().integrity_check()?)
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, EngineError> {
+    m.lock().map_err(|_| EngineError::Store(quire_store::StoreError::Poisoned))
+}
+
+/// Indexes and checkpoints documents whose editing has paused.
+async fn idle_loop(inner: Weak<Inner>) {
+    let mut tick = tokio::time::interval(IDLE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let engine = Engine { inner };
+        let result = engine.for_each_open(|open, store, config| {
+            let idle = open.last_change.elapsed();
+            if open.index_dirty && idle >= config.index_after_idle {
+                open.index(store);
+            }
+            if open.version_dirty && !open.trashed && idle >= config.checkpoint_after_idle {
+                let number = open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
+                let _ = engine.inner.events.send(EngineEvent::VersionCreated { id: open.id, number });
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            tracing::warn!("idle housekeeping failed: {e}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Errors of the engine.
+
+use std::path::PathBuf;
+
+use quire_doc::DocError;
+use quire_store::StoreError;
+
+/// What went wrong in an engine call. Messages say what failed and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The document operation failed.
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// Nothing matches the reference.
+    #[error("no document matches `{0}`; `quire doc ls` lists them")]
+    NoSuchDocument(String),
+    /// More than one document matches the reference.
+    #[error("`{needle}` matches {} documents ({}); use more of the id", candidates.len(), candidates.join(", "))]
+    Ambiguous {
+        /// What was asked for.
+        needle: String,
+        /// Ids that match.
+        candidates: Vec<String>,
+    },
+    /// The document is in the trash.
+    #[error("document {0} is in the trash; restore it first (`quire trash restore`)")]
+    InTrash(String),
+    /// Purge only takes documents from the trash.
+    #[error("document {0} is not in the trash; delete it first (`quire doc rm`)")]
+    NotInTrash(String),
+    /// Another process holds the data folder.
+    #[error("another Quire process is using {0}; stop it (or use it) and try again")]
+    Busy(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file to import is not UTF-8 text.
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset}); convert it to UTF-8 first")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The engine has been closed.
+    #[error("the engine is closed")]
+    Closed,
+}
+
+impl EngineError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `quire-engine`: the Quire node. One async API over documents (quire-doc), their
+//! durable store (quire-store) and files, used alike by the desktop app, the `quire`
+//! CLI and (next) the network layer.
+//!
+//! ## Flow of an edit
+//! 1. [`Engine::submit_edit`] applies the edit to the document in memory (so reads
+//!    see it at once) and gets the yrs update it produced.
+//! 2. The update is queued on the store's writer, which commits queued writes in
+//!    groups; the returned [`Receipt`] resolves once the update's row is durable.
+//! 3. An [`EngineEvent::Changed`] carrying the update and its [`Origin`] goes to every
+//!    subscriber. The network layer is one more subscriber (a sink of local updates)
+//!    and one more caller of [`Engine::apply_update`] (a source of remote ones).
+//!
+//! Behind the edit, the engine keeps each open document's log bounded (compacting it
+//! into a snapshot), takes automatic version checkpoints (every N edits and after a
+//! pause), and refreshes the search index when editing pauses (and before a search).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), quire_engine::EngineError> {
+//! use quire_engine::{Edit, Engine, EngineConfig};
+//!
+//! let engine = Engine::open(EngineConfig::new("/tmp/quire-data")).await?;
+//! let id = engine.create("Notes", "# Notes\n").await?;
+//! engine.edit(id, Edit::Append("- buy milk\n".into())).await?;
+//! assert_eq!(engine.text(id).await?, "# Notes\n- buy milk\n");
+//! engine.close().await?;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod edit;
+mod engine;
+mod error;
+mod events;
+mod files;
+mod open_doc;
+mod versions;
+
+pub use config::EngineConfig;
+pub use files::MAX_IMPORT_BYTES;
+pub use edit::{Edit, Receipt};
+pub use engine::Engine;
+pub use error::EngineError;
+pub use events::EngineEvent;
+pub use quire_doc::DocumentId;
+pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
+pub use quire_store::{DocumentRecord, Origin, SearchHit, VersionKind, VersionRecord};
+pub use versions::{VersionDiff, VersionRef};

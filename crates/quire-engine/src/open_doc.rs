@@ -1,0 +1,207 @@
+//! A document held in memory while it is in use, with the bookkeeping that keeps its
+//! stored form bounded: log compaction, automatic versions and search indexing.
+
+use std::time::Instant;
+
+use quire_doc::diff::{Splice, encode_splices, minimal_splices};
+use quire_doc::{Document, DocumentId};
+use quire_store::{NewVersion, Store, StoreError, VersionKind, now_ms, ops};
+
+use crate::{EngineConfig, EngineError};
+
+/// One document in memory.
+pub(crate) struct OpenDoc {
+    pub(crate) id: DocumentId,
+    pub(crate) doc: Document,
+    pub(crate) trashed: bool,
+    /// Sequence number the next logged update gets.
+    next_seq: i64,
+    log_updates: usize,
+    log_bytes: usize,
+    snapshot_bytes: usize,
+    edits_since_version: u32,
+    last_version: i64,
+    /// Text of `last_version`, loaded when first needed.
+    last_version_text: Option<String>,
+    /// Changed since the last version.
+    pub(crate) version_dirty: bool,
+    /// Changed since the last search indexing.
+    pub(crate) index_dirty: bool,
+    pub(crate) last_change: Instant,
+}
+
+impl OpenDoc {
+    /// Loads a document from the store.
+    pub(crate) fn load(store: &Store, id: DocumentId) -> Result<Self, EngineError> {
+        let record = store.document(&id)?;
+        let state = store.load_state(&id)?;
+        let updates = state.snapshot.iter().map(Vec::as_slice).chain(state.updates.iter().map(|(_, u)| u.as_slice()));
+        let doc = Document::load(updates).map_err(|e| StoreError::DamagedData {
+            doc: id.to_string(),
+            detail: e.to_string(),
+        })?;
+        let last_version = store.versions(&id)?.last().map(|v| v.number).unwrap_or(0);
+        Ok(Self {
+            id,
+            doc,
+            trashed: record.deleted_at.is_some(),
+            next_seq: state.last_seq() + 1,
+            log_updates: state.updates.len(),
+            log_bytes: state.log_bytes(),
+            snapshot_bytes: state.snapshot.as_ref().map_or(0, Vec::len),
+            edits_since_version: 0,
+            last_version,
+            last_version_text: None,
+            version_dirty: false,
+            index_dirty: false,
+            last_change: Instant::now(),
+        })
+    }
+
+    /// A just-created document whose snapshot (sequence 0) is being written.
+    pub(crate) fn created(id: DocumentId, doc: Document, snapshot_bytes: usize) -> Self {
+        Self {
+            id,
+            doc,
+            trashed: false,
+            next_seq: 1,
+            log_updates: 0,
+            log_bytes: 0,
+            snapshot_bytes,
+            edits_since_version: 0,
+            last_version: 0,
+            last_version_text: Some(String::new()),
+            version_dirty: true,
+            index_dirty: true,
+            last_change: Instant::now(),
+        }
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<(), EngineError> {
+        if self.trashed {
+            Err(EngineError::InTrash(self.id.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Queues `update` for the log, with the bookkeeping it implies; returns its ticket.
+    pub(crate) fn log_update(&mut self, store: &Store, update: &[u8], origin: quire_store::Origin) -> Result<u64, EngineError> {
+        let seq = self.next_seq;
+        let chars = self.doc.len_chars();
+        let ticket = store.log_update(&self.id, seq, origin, now_ms(), chars, update)?;
+        self.next_seq += 1;
+        self.log_updates += 1;
+        self.log_bytes += update.len();
+        self.edits_since_version += 1;
+        self.version_dirty = true;
+        self.index_dirty = true;
+        self.last_change = Instant::now();
+        Ok(ticket)
+    }
+
+    /// Writes that should follow the latest edit: a compaction when the log has grown,
+    /// a version when enough edits have accumulated.
+    pub(crate) fn housekeeping(&mut self, config: &EngineConfig, store: &Store) -> Result<Vec<i64>, EngineError> {
+        let mut versions = Vec::new();
+        if self.edits_since_version >= config.checkpoint_every_edits {
+            versions.push(self.checkpoint(config, store, VersionKind::Auto, None)?);
+        }
+        if self.log_updates >= config.compact_after_updates
+            || self.log_bytes >= config.compact_after_bytes.max(self.snapshot_bytes)
+        {
+            self.compact(store);
+        }
+        Ok(versions)
+    }
+
+    /// Compacts the log into a snapshot of the current state.
+    pub(crate) fn compact(&mut self, store: &Store) {
+        if self.log_updates == 0 {
+            return;
+        }
+        let snapshot = self.doc.encode_state();
+        self.snapshot_bytes = snapshot.len();
+        self.log_updates = 0;
+        self.log_bytes = 0;
+        let covers = self.next_seq - 1;
+        store.submit(ops::compact(self.id, covers, now_ms(), snapshot), |r| {
+            if let Err(e) = r {
+                tracing::warn!("compaction failed (the log is kept): {e}");
+            }
+        });
+    }
+
+    /// Takes a version of the current text; returns its number.
+    pub(crate) fn checkpoint(
+        &mut self,
+        config: &EngineConfig,
+        store: &Store,
+        kind: VersionKind,
+        name: Option<String>,
+    ) -> Result<i64, EngineError> {
+        let text = self.doc.text();
+        let number = self.last_version + 1;
+        let keyframe = number == 1 || (number - 1) % config.keyframe_every == 0;
+        let splices = if keyframe {
+            minimal_splices("", &text)
+        } else {
+            let previous = match self.last_version_text.take() {
+                Some(t) => t,
+                None => {
+                    store.flush()?;
+                    store.version_text(&self.id, self.last_version)?
+                }
+            };
+            minimal_splices(&previous, &text)
+        };
+        let chars = text.chars().count();
+        store.submit(
+            ops::add_version(
+                self.id,
+                NewVersion {
+                    number,
+                    kind,
+                    name,
+                    created_at: now_ms(),
+                    chars,
+                    keyframe,
+                    patch: encode_splices(&splices),
+                },
+            ),
+            |r| {
+                if let Err(e) = r {
+                    tracing::warn!("saving a version failed: {e}");
+                }
+            },
+        );
+        self.last_version = number;
+        self.last_version_text = Some(text);
+        self.edits_since_version = 0;
+        self.version_dirty = false;
+        Ok(number)
+    }
+
+    /// Refreshes the search index entry.
+    pub(crate) fn index(&mut self, store: &Store) {
+        let title = self.doc.title().unwrap_or_default();
+        store.submit(ops::index_text(self.id, title, self.doc.text()), |r| {
+            if let Err(e) = r {
+                tracing::warn!("search indexing failed: {e}");
+            }
+        });
+        self.index_dirty = false;
+    }
+
+    /// The splices an [`crate::Edit`] stands for, given the current text.
+    pub(crate) fn splices_for(&mut self, edit: crate::Edit) -> Vec<Splice> {
+        use crate::Edit;
+        match edit {
+            Edit::Insert { at, text } => vec![Splice { pos: at, delete: 0, insert: text }],
+            Edit::Delete { at, len } => vec![Splice { pos: at, delete: len, insert: String::new() }],
+            Edit::Append(text) => vec![Splice { pos: self.doc.len_chars(), delete: 0, insert: text }],
+            Edit::Replace(text) => minimal_splices(&self.doc.text(), &text),
+            Edit::Splices(s) => s,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Errors of the store.
+
+use std::path::{Path, PathBuf};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file is not a usable SQLite database.
+    #[error("the database {path} is damaged ({detail}); move it aside and restore it from a backup")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The database was written by a newer Quire.
+    #[error("the database {path} was written by a newer Quire (schema {found}, this build knows up to {supported}); upgrade Quire to open it")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Schema version in the file.
+        found: i64,
+        /// Newest schema version this build knows.
+        supported: i64,
+    },
+    /// The database file cannot be opened at all.
+    #[error("cannot open the database {path}: {detail}")]
+    CannotOpen {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// No document with this id exists.
+    #[error("no document with id {0}")]
+    NoSuchDocument(String),
+    /// No such version of the document.
+    #[error("document {doc} has no version {number}")]
+    NoSuchVersion {
+        /// The document.
+        doc: String,
+        /// The version asked for.
+        number: i64,
+    },
+    /// Stored bytes failed to decode.
+    #[error("stored data of document {doc} is damaged: {detail}")]
+    DamagedData {
+        /// The document.
+        doc: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The transaction holding this write failed to commit.
+    #[error("the write was not saved: {0}")]
+    CommitFailed(String),
+    /// The writer thread has stopped.
+    #[error("the database writer has stopped; restart Quire")]
+    WriterGone,
+    /// A lock was poisoned by a panic elsewhere.
+    #[error("internal lock poisoned; restart Quire")]
+    Poisoned,
+}
+
+impl StoreError {
+    /// Turns an error from opening or first touching `path` into the clearest variant.
+    pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => Self::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            },
+            Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) | Some(ErrorCode::ReadOnly) => {
+                Self::CannotOpen {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                }
+            }
+            _ => Self::Sqlite(e),
+        }
+    }
+}
