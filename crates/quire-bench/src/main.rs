@@ -5,7 +5,6 @@
 //!   persisted) and through bare yrs.
 //! - `open`: cold opens of a document with its full editing history.
 
-
 mod open;
 mod stats;
 mod trace;
@@ -17,7 +16,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "quire-bench", about = "Benchmarks of the Quire engine (JSON out)")]
+#[command(
+    name = "quire-bench",
+    about = "Benchmarks of the Quire engine (JSON out)"
+)]
 struct Cli {
     /// Folder of editing traces (`*.json.gz`).
     #[arg(long, default_value = "../shared/data/editing-traces")]

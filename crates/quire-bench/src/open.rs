@@ -17,10 +17,20 @@ pub(crate) async fn run(dir: &Path, runs: usize) -> Result<Value> {
     let data = tempfile::tempdir()?;
     let id = {
         let engine = Engine::open(EngineConfig::new(data.path())).await?;
-        let id = engine.create("automerge-paper", &trace.start_content).await?;
+        let id = engine
+            .create("automerge-paper", &trace.start_content)
+            .await?;
         let mut last = None;
         for txn in &trace.txns {
-            let s = txn.patches.iter().map(|(pos, delete, insert)| Splice { pos: *pos, delete: *delete, insert: insert.clone() }).collect();
+            let s = txn
+                .patches
+                .iter()
+                .map(|(pos, delete, insert)| Splice {
+                    pos: *pos,
+                    delete: *delete,
+                    insert: insert.clone(),
+                })
+                .collect();
             last = Some(engine.submit_edit(id, Edit::Splices(s))?);
         }
         last.context("empty trace")?.saved().await?;
@@ -36,7 +46,10 @@ pub(crate) async fn run(dir: &Path, runs: usize) -> Result<Value> {
         let text = engine.text(id).await?;
         samples.push(start.elapsed());
         engine_only.push(opened);
-        ensure!(text == trace.end_content, "reopened text differs from endContent");
+        ensure!(
+            text == trace.end_content,
+            "reopened text differs from endContent"
+        );
         drop(engine);
     }
     Ok(json!({

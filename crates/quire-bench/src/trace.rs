@@ -28,7 +28,8 @@ pub(crate) struct TraceTxn {
 impl Trace {
     /// Reads a `.json.gz` trace.
     pub(crate) fn load(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut json = String::new();
         flate2::read::GzDecoder::new(file)
             .read_to_string(&mut json)

@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use quire_doc::Splice;
-use quire_engine::{Edit, Engine, EngineConfig, Receipt};
+use quire_engine::{Edit, Engine, EngineConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use yrs::{Doc, GetString, OffsetKind, Options, Text, Transact};
 
 use crate::stats::Latency;
@@ -31,6 +30,8 @@ struct TraceResult {
     encoded_document_bytes: usize,
     /// database_bytes / encoded_document_bytes.
     database_ratio: f64,
+    /// Where the database's bytes go, per table and index.
+    database_breakdown: Vec<(String, u64)>,
 }
 
 /// Sequential traces in `dir` (the concurrent ones need a multi-agent replay).
@@ -39,8 +40,13 @@ pub(crate) fn sequential_traces(dir: &Path, only: Option<&str>) -> Result<Vec<st
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            name.ends_with(".json.gz") && !name.contains("concurrent") && only.is_none_or(|o| name.contains(o))
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.ends_with(".json.gz")
+                && !name.contains("concurrent")
+                && only.is_none_or(|o| name.contains(o))
         })
         .collect();
     paths.sort();
@@ -51,7 +57,10 @@ pub(crate) async fn run(dir: &Path, only: Option<&str>) -> Result<Value> {
     let mut results = Vec::new();
     for path in sequential_traces(dir, only)? {
         let trace = Trace::load(&path)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().replace(".json.gz", "")).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(".json.gz", ""))
+            .unwrap_or_default();
         eprintln!("trace {name}: {} transactions", trace.txns.len());
         let bare = replay_bare_yrs(&trace)?;
         let engine = replay_engine(&trace).await?;
@@ -66,6 +75,7 @@ pub(crate) async fn run(dir: &Path, only: Option<&str>) -> Result<Value> {
             database_bytes: engine.database_bytes,
             encoded_document_bytes: engine.encoded_bytes,
             database_ratio: engine.database_bytes as f64 / engine.encoded_bytes.max(1) as f64,
+            database_breakdown: engine.breakdown,
         });
     }
     Ok(json!({ "bench": "trace", "results": results }))
@@ -78,13 +88,20 @@ fn ms(d: Duration) -> f64 {
 fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
     patches
         .iter()
-        .map(|(pos, delete, insert)| Splice { pos: *pos, delete: *delete, insert: insert.clone() })
+        .map(|(pos, delete, insert)| Splice {
+            pos: *pos,
+            delete: *delete,
+            insert: insert.clone(),
+        })
         .collect()
 }
 
 /// The baseline: the same transactions straight into a yrs document, in memory.
 fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
-    let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
+    let doc = Doc::with_options(Options {
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    });
     let text = doc.get_or_insert_text("body");
     text.insert(&mut doc.transact_mut(), 0, &trace.start_content);
     let start = Instant::now();
@@ -100,7 +117,10 @@ fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
         }
     }
     let elapsed = start.elapsed();
-    ensure!(text.get_string(&doc.transact()) == trace.end_content, "bare yrs replay diverged from endContent");
+    ensure!(
+        text.get_string(&doc.transact()) == trace.end_content,
+        "bare yrs replay diverged from endContent"
+    );
     Ok(elapsed)
 }
 
@@ -110,35 +130,61 @@ struct EngineRun {
     text_matches: bool,
     database_bytes: u64,
     encoded_bytes: usize,
+    breakdown: Vec<(String, u64)>,
 }
 
 async fn replay_engine(trace: &Trace) -> Result<EngineRun> {
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(EngineConfig::new(dir.path())).await?;
     let id = engine.create("trace", &trace.start_content).await?;
-    // Receipts resolve in commit order; a task awaits them as they come so the
-    // latency measured is what a caller waiting on its edit would see.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Receipt)>();
-    let waiter = tokio::spawn(async move {
-        let mut latencies = Vec::new();
-        while let Some((submitted, receipt)) = rx.recv().await {
-            receipt.saved().await?;
-            latencies.push(submitted.elapsed());
+    // A watcher notes when each commit landed (the time the writer stamped on it; a
+    // commit the watcher skipped over counts at the next one's later time, which can
+    // only overstate latency). Submit times are matched to commit times after the
+    // run, so measuring adds no cross-thread traffic to the edit path.
+    let mut progress = engine.durable_progress();
+    let watcher = tokio::spawn(async move {
+        let mut commits: Vec<(u64, Instant)> = Vec::with_capacity(1 << 16);
+        while progress.changed().await.is_ok() {
+            let p = *progress.borrow_and_update();
+            commits.push((p.up_to, p.at));
         }
-        anyhow::Ok(latencies)
+        commits
     });
+    let mut submitted: Vec<(u64, Instant)> = Vec::with_capacity(trace.txns.len());
     let start = Instant::now();
+    let mut last = None;
     for txn in &trace.txns {
-        let submitted = Instant::now();
+        let at = Instant::now();
         let receipt = engine.submit_edit(id, Edit::Splices(splices(&txn.patches)))?;
-        tx.send((submitted, receipt)).ok().context("latency task stopped")?;
+        if let Some(ticket) = receipt.ticket() {
+            submitted.push((ticket, at));
+        }
+        last = Some(receipt);
     }
-    drop(tx);
-    let latencies = waiter.await??;
+    last.context("empty trace")?.saved().await?;
     let elapsed = start.elapsed();
     let text_matches = engine.text(id).await? == trace.end_content;
     engine.close().await?;
     let encoded_bytes = engine.encode_state(id).await?.len();
     let database_bytes = engine.disk_size().await?;
-    Ok(EngineRun { elapsed, latencies, text_matches, database_bytes, encoded_bytes })
+    let breakdown = engine.table_sizes().await?;
+    drop(engine);
+    let commits = watcher.await?;
+    let latencies = submitted
+        .iter()
+        .filter_map(|(ticket, at)| {
+            let i = commits.partition_point(|(up_to, _)| up_to < ticket);
+            commits
+                .get(i)
+                .map(|(_, durable)| durable.duration_since(*at))
+        })
+        .collect();
+    Ok(EngineRun {
+        elapsed,
+        latencies,
+        text_matches,
+        database_bytes,
+        encoded_bytes,
+        breakdown,
+    })
 }

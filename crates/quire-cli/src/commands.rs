@@ -22,7 +22,9 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
 
 fn read_stdin() -> Result<String> {
     let mut bytes = Vec::new();
-    std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading standard input")?;
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "standard input is not UTF-8 text (invalid byte at offset {})",
@@ -43,7 +45,9 @@ fn parse_version(s: &str) -> Result<VersionRef> {
     let digits = s.strip_prefix(['v', 'V']).unwrap_or(s);
     match digits.parse::<i64>() {
         Ok(n) if n > 0 => Ok(VersionRef::Number(n)),
-        _ => bail!("`{s}` is not a version; use a number from `quire history` (like 3 or v3) or `current`"),
+        _ => bail!(
+            "`{s}` is not a version; use a number from `quire history` (like 3 or v3) or `current`"
+        ),
     }
 }
 
@@ -76,7 +80,12 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
                 let id = engine.import_markdown(file).await?;
                 let info = engine.info(id).await?;
                 if !json {
-                    println!("{}  {}  (from {})", output::short_id(&info), info.title, file.display());
+                    println!(
+                        "{}  {}  (from {})",
+                        output::short_id(&info),
+                        info.title,
+                        file.display()
+                    );
                 }
                 ids.push(output::document_json(&info));
             }
@@ -100,7 +109,12 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             let versions = engine.versions(id).await?;
             if json {
-                print_json(json!(versions.iter().map(output::version_json).collect::<Vec<_>>()));
+                print_json(json!(
+                    versions
+                        .iter()
+                        .map(output::version_json)
+                        .collect::<Vec<_>>()
+                ));
             } else if versions.is_empty() {
                 println!("no versions yet");
             } else {
@@ -120,9 +134,16 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Diff { doc, from, to, chars } => {
+        Command::Diff {
+            doc,
+            from,
+            to,
+            chars,
+        } => {
             let id = resolve(engine, &doc).await?;
-            let diff = engine.diff(id, parse_version(&from)?, parse_version(&to)?).await?;
+            let diff = engine
+                .diff(id, parse_version(&from)?, parse_version(&to)?)
+                .await?;
             if json {
                 let spans: Vec<_> = if chars {
                     diff.chars().iter().map(|s| json!({ "kind": format!("{:?}", s.kind).to_lowercase(), "text": s.text })).collect()
@@ -179,7 +200,9 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Trash { command } => trash(engine, command.unwrap_or(TrashCommand::Ls), json).await,
+        Command::Trash { command } => {
+            trash(engine, command.unwrap_or(TrashCommand::Ls), json).await
+        }
     }
 }
 
@@ -200,9 +223,13 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
         DocCommand::Ls => {
             let docs = engine.list().await?;
             if json {
-                print_json(json!(docs.iter().map(output::document_json).collect::<Vec<_>>()));
+                print_json(json!(
+                    docs.iter().map(output::document_json).collect::<Vec<_>>()
+                ));
             } else if docs.is_empty() {
-                println!("no documents yet; create one with `quire doc new TITLE` or `quire import FILE`");
+                println!(
+                    "no documents yet; create one with `quire doc new TITLE` or `quire import FILE`"
+                );
             } else {
                 for d in &docs {
                     println!("{}", output::document_line(d));
@@ -249,7 +276,10 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             engine.delete(id).await?;
             if !json {
-                println!("moved to the trash; `quire trash restore {}` brings it back", &id.to_string()[..12]);
+                println!(
+                    "moved to the trash; `quire trash restore {}` brings it back",
+                    &id.to_string()[..12]
+                );
             }
         }
     }
@@ -261,7 +291,9 @@ async fn trash(engine: &Engine, cmd: TrashCommand, json: bool) -> Result<()> {
         TrashCommand::Ls => {
             let docs = engine.trash().await?;
             if json {
-                print_json(json!(docs.iter().map(output::document_json).collect::<Vec<_>>()));
+                print_json(json!(
+                    docs.iter().map(output::document_json).collect::<Vec<_>>()
+                ));
             } else if docs.is_empty() {
                 println!("the trash is empty");
             } else {

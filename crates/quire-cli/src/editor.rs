@@ -14,9 +14,17 @@ pub(crate) fn edit_in_editor(text: &str) -> Result<String> {
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     // The editor variable may carry arguments ("code --wait"), so run it through the shell.
     let status = if cfg!(windows) {
-        Command::new("cmd").arg("/C").arg(format!("{editor} \"{}\"", path.display())).status()
+        Command::new("cmd")
+            .arg("/C")
+            .arg(format!("{editor} \"{}\"", path.display()))
+            .status()
     } else {
-        Command::new("sh").arg("-c").arg(format!("{editor} \"$1\"")).arg("sh").arg(&path).status()
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(&path)
+            .status()
     }
     .with_context(|| format!("starting the editor `{editor}`"))?;
     if !status.success() {

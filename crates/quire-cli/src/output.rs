@@ -9,7 +9,11 @@ pub(crate) fn time(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
@@ -41,7 +45,13 @@ pub(crate) fn document_json(r: &DocumentRecord) -> Value {
 }
 
 pub(crate) fn document_line(r: &DocumentRecord) -> String {
-    format!("{}  {}  {:>7} chars  {}", short_id(r), time(r.updated_at), r.chars, r.title)
+    format!(
+        "{}  {}  {:>7} chars  {}",
+        short_id(r),
+        time(r.updated_at),
+        r.chars,
+        r.title
+    )
 }
 
 fn kind_name(k: VersionKind) -> &'static str {
@@ -85,7 +95,11 @@ pub(crate) fn hit_json(h: &SearchHit) -> Value {
 
 /// A hit for a terminal: matches in bold when stdout is a terminal, else in «».
 pub(crate) fn hit_lines(h: &SearchHit, color: bool) -> String {
-    let (open, close) = if color { ("\x1b[1m", "\x1b[0m") } else { ("«", "»") };
+    let (open, close) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("«", "»")
+    };
     let mut snippet = String::new();
     let mut at = 0;
     for r in &h.highlights {
@@ -107,6 +121,7 @@ mod tests {
     #[test]
     fn formats_dates() {
         assert_eq!(time(0), "1970-01-01 00:00");
-        assert_eq!(time(1_795_000_000_000), "2026-11-18 06:13");
+        assert_eq!(time(1_795_000_000_000), "2026-11-18 11:06");
+        assert_eq!(time(951_782_400_000), "2000-02-29 00:00");
     }
 }

@@ -62,15 +62,21 @@ pub fn minimal_splices(old: &str, new: &str) -> Vec<Splice> {
         .diff_chars(old_mid, new_mid);
     let new_chars: Vec<&str> = diff.new_slices().to_vec();
     let mut splices: Vec<Splice> = Vec::new();
+    // Positions are in the text as already changed: new-side coordinates. They are
+    // counted here from the lengths of the ops, which come in order, rather than read
+    // from `new_range.start`: similar's Myers can report a wrong new index for a
+    // deletion (mitsuhiko/similar#78), which put splices out of order.
+    let mut new_pos = 0usize;
     for op in diff.ops() {
         let (tag, old_range, new_range) = op.as_tag_tuple();
+        let start = new_pos;
+        new_pos += new_range.len();
         if tag == DiffTag::Equal {
             continue;
         }
-        // Positions are in the text as already changed: new-side coordinates.
-        let pos = base + new_range.start;
+        let pos = base + start;
         let insert: String = new_chars
-            .get(new_range.clone())
+            .get(start..new_pos)
             .map(|s| s.concat())
             .unwrap_or_default();
         match splices.last_mut() {
@@ -183,9 +189,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, PatchError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes
-            .split_first()
-            .ok_or(PatchError("truncated number"))?;
+        let (&b, rest) = bytes.split_first().ok_or(PatchError("truncated number"))?;
         *bytes = rest;
         v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
@@ -273,7 +277,13 @@ pub fn diff_chars(old: &str, new: &str) -> Vec<DiffSpan> {
 }
 
 /// A unified diff (as `diff -u` prints) with `context` lines around each change.
-pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str, context: usize) -> String {
+pub fn unified_diff(
+    old: &str,
+    new: &str,
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+) -> String {
     TextDiff::configure()
         .algorithm(Algorithm::Patience)
         .timeout(DIFF_TIMEOUT)

@@ -10,8 +10,9 @@ use yrs::{
     Transact, Update,
 };
 
-use crate::diff::{Splice, apply_splices, minimal_splices};
-use crate::text_index::{AstralTracker, utf16_len_of_chars, utf16_offset};
+use crate::diff::{Splice, minimal_splices};
+use crate::text_index::AstralIndex;
+use crate::update_check::{precheck_state_vector, precheck_update};
 use crate::{DocError, MAX_STATE_VECTOR_BYTES, MAX_UPDATE_BYTES};
 
 /// Name of the root `Y.Text` holding the Markdown body.
@@ -46,7 +47,7 @@ pub struct Document {
     doc: Doc,
     body: TextRef,
     meta: MapRef,
-    astral: AstralTracker,
+    astral: AstralIndex,
     poisoned: bool,
     observers: Vec<Observer>,
 }
@@ -92,7 +93,7 @@ impl Document {
             doc,
             body,
             meta,
-            astral: AstralTracker::empty(),
+            astral: AstralIndex::empty(),
             poisoned: false,
             observers: Vec::new(),
         }
@@ -104,7 +105,7 @@ impl Document {
         for update in updates {
             doc.apply_update(update)?;
         }
-        doc.astral = AstralTracker::unknown();
+        doc.astral = AstralIndex::unknown();
         Ok(doc)
     }
 
@@ -142,15 +143,19 @@ impl Document {
         self.body.get_string(&self.doc.transact())
     }
 
+    /// Makes sure the astral index matches the text.
+    fn astral_index(&mut self) -> &AstralIndex {
+        if !self.astral.is_known() {
+            let text = self.text();
+            self.astral.rebuild(&text);
+        }
+        &self.astral
+    }
+
     /// Length of the body in characters.
     pub fn len_chars(&mut self) -> usize {
-        if self.astral.is_bmp_only() {
-            self.body.len(&self.doc.transact()) as usize
-        } else {
-            let text = self.text();
-            self.astral.note_scanned(&text);
-            text.chars().count()
-        }
+        let units = self.body.len(&self.doc.transact()) as usize;
+        units - self.astral_index().count()
     }
 
     /// The title from the metadata, if one was set.
@@ -206,8 +211,11 @@ impl Document {
     /// the splices change nothing. Out-of-range splices fail before anything changes.
     pub fn splice(&mut self, splices: &[Splice]) -> Result<Option<Vec<u8>>, DocError> {
         self.usable()?;
-        let units = self.to_utf16(splices)?;
-        if units.iter().all(|(_, del, ins)| *del == 0 && ins.is_empty()) {
+        let units = self.splices_in_utf16(splices)?;
+        if units
+            .iter()
+            .all(|(_, del, ins)| *del == 0 && ins.is_empty())
+        {
             return Ok(None);
         }
         let update = {
@@ -222,40 +230,35 @@ impl Document {
             }
             txn.encode_update_v1()
         };
-        for s in splices {
-            self.astral.note_inserted(&s.insert);
-        }
         self.notify(&update, UpdateSource::Local);
         Ok(Some(update))
     }
 
     /// Translates character splices to UTF-16 (position, deletion, insert), checking
-    /// every range against the text as the earlier splices leave it.
-    fn to_utf16<'s>(&mut self, splices: &'s [Splice]) -> Result<Vec<(u32, u32, &'s str)>, DocError> {
-        let fast = self.astral.is_bmp_only() && splices.iter().all(|s| s.insert.is_ascii() || !s.insert.bytes().any(|b| b >= 0xF0));
-        let out_of_range = |index: usize, len: usize| DocError::OutOfRange { index, len };
+    /// every range against the text as the earlier splices leave it. The astral index
+    /// is updated only once every splice is known to be valid.
+    fn splices_in_utf16<'s>(
+        &mut self,
+        splices: &'s [Splice],
+    ) -> Result<Vec<(u32, u32, &'s str)>, DocError> {
+        let mut len = self.len_chars();
+        let mut index = self.astral.clone();
         let mut out = Vec::with_capacity(splices.len());
-        if fast {
-            let mut len = self.body.len(&self.doc.transact()) as usize;
-            for s in splices {
-                let end = s.pos.checked_add(s.delete).ok_or(out_of_range(s.pos, len))?;
-                if end > len {
-                    return Err(out_of_range(end, len));
-                }
-                len = len - s.delete + s.insert.encode_utf16().count();
-                out.push((to_u32(s.pos, len)?, to_u32(s.delete, len)?, s.insert.as_str()));
-            }
-            return Ok(out);
-        }
-        let mut shadow = self.text();
         for s in splices {
-            let len = shadow.chars().count();
-            let end = s.pos.checked_add(s.delete).ok_or(out_of_range(s.pos, len))?;
-            let pos16 = utf16_offset(&shadow, s.pos).ok_or(out_of_range(s.pos, len))?;
-            let del16 = utf16_len_of_chars(&shadow, s.pos, s.delete).ok_or(out_of_range(end, len))?;
-            shadow = apply_splices(&shadow, std::slice::from_ref(s)).map_err(|_| out_of_range(end, len))?;
+            let end = s.pos.checked_add(s.delete).filter(|&end| end <= len);
+            let Some(end) = end else {
+                return Err(DocError::OutOfRange {
+                    index: s.pos.saturating_add(s.delete),
+                    len,
+                });
+            };
+            let pos16 = index.utf16_offset(s.pos);
+            let del16 = index.utf16_len(s.pos, s.delete);
+            index.splice(s.pos, s.delete, &s.insert);
+            len = len - (end - s.pos) + s.insert.chars().count();
             out.push((to_u32(pos16, len)?, to_u32(del16, len)?, s.insert.as_str()));
         }
+        self.astral = index;
         Ok(out)
     }
 
@@ -273,15 +276,27 @@ impl Document {
                 limit: MAX_UPDATE_BYTES,
             });
         }
+        precheck_update(bytes)?;
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?
             .map_err(|e| DocError::MalformedUpdate(e.to_string()))?;
+        // Nobody else may write as this device: blocks under our client id beyond what
+        // we have written would wait as pending and later merge into our own edits.
+        let own = self.doc.client_id();
+        let ours_known = self.doc.transact().state_vector().get(&own);
+        if update.state_vector().get(&own) > ours_known {
+            return Err(DocError::MalformedUpdate(
+                "the update claims to come from this device".into(),
+            ));
+        }
         let mut txn = self.doc.transact_mut();
         let integrated = catch_unwind(AssertUnwindSafe(|| txn.apply_update(update)));
         let outcome = match integrated {
             Ok(Ok(())) => {
-                let changed = txn.before_state() != txn.after_state() || !txn.delete_set().is_empty();
-                let pending = txn.store().pending_update().is_some() || txn.store().pending_ds().is_some();
+                let changed =
+                    txn.before_state() != txn.after_state() || !txn.delete_set().is_empty();
+                let pending =
+                    txn.store().pending_update().is_some() || txn.store().pending_ds().is_some();
                 Ok(Applied { changed, pending })
             }
             Ok(Err(e)) => Err(DocError::MalformedUpdate(e.to_string())),
@@ -290,7 +305,9 @@ impl Document {
         let committed = catch_unwind(AssertUnwindSafe(move || drop(txn)));
         match (outcome, committed) {
             (Ok(applied), Ok(())) => {
-                self.astral.note_remote_update(bytes);
+                if applied.changed {
+                    self.astral.note_remote_update(bytes);
+                }
                 if applied.changed {
                     self.notify(bytes, UpdateSource::Remote);
                 }
@@ -321,6 +338,7 @@ impl Document {
                 sv.len()
             )));
         }
+        precheck_state_vector(sv)?;
         let sv = catch_unwind(|| StateVector::decode_v1(sv))
             .map_err(|_| DocError::MalformedStateVector("the decoder panicked".into()))?
             .map_err(|e| DocError::MalformedStateVector(e.to_string()))?;
@@ -329,7 +347,9 @@ impl Document {
 
     /// The whole document as one update (a snapshot).
     pub fn encode_state(&self) -> Vec<u8> {
-        self.doc.transact().encode_state_as_update_v1(&StateVector::default())
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
     }
 }
 

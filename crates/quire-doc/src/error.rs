@@ -19,7 +19,9 @@ pub enum DocError {
     #[error("malformed state vector: {0}")]
     MalformedStateVector(String),
     /// yrs panicked while applying an update; the document is poisoned and must be reloaded.
-    #[error("the update crashed the CRDT library and was rejected; the document must be reloaded from disk")]
+    #[error(
+        "the update crashed the CRDT library and was rejected; the document must be reloaded from disk"
+    )]
     ApplyPanicked,
     /// A previous apply panicked; this in-memory copy is unusable.
     #[error("this in-memory copy of the document is unusable after a rejected update; reload it")]

@@ -29,6 +29,7 @@ mod document;
 mod error;
 mod id;
 mod text_index;
+mod update_check;
 
 pub use diff::Splice;
 pub use document::{Applied, BODY, Document, META, META_TITLE, UpdateSource};

@@ -1,110 +1,152 @@
 //! Character index ⇄ UTF-16 offset conversion for the body text.
 //!
 //! yrs counts the body in UTF-16 code units (as Yjs and CodeMirror do); users and the
-//! CLI count characters. The two agree unless the text holds characters outside the
-//! Basic Multilingual Plane (emoji, some CJK extensions), which take two UTF-16 units.
-//! Converting by scanning the text is O(n) per edit, so [`AstralTracker`] remembers
-//! when the text is known to hold no such character and the conversion is the identity.
+//! CLI count characters. The two differ only at characters outside the Basic
+//! Multilingual Plane (emoji, some CJK extensions), which take two UTF-16 units.
+//! [`AstralIndex`] keeps the character positions of those few characters, so a
+//! conversion is a binary search rather than a scan of the text. Local edits update
+//! it in place; a remote update that may touch such characters makes it unknown, and
+//! it is rebuilt from the text the next time it is needed.
 
-/// Remembers whether the body may contain characters that take two UTF-16 units.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AstralTracker {
-    known_bmp_only: bool,
+/// Sorted character positions of the characters that take two UTF-16 units, when known.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AstralIndex {
+    positions: Option<Vec<usize>>,
 }
 
-impl AstralTracker {
-    /// A tracker for an empty text.
+impl AstralIndex {
+    /// The index of an empty text.
     pub(crate) fn empty() -> Self {
         Self {
-            known_bmp_only: true,
+            positions: Some(Vec::new()),
         }
     }
 
-    /// A tracker that knows nothing yet.
+    /// An index to be rebuilt from the text before use.
     pub(crate) fn unknown() -> Self {
-        Self {
-            known_bmp_only: false,
+        Self { positions: None }
+    }
+
+    /// Whether [`AstralIndex::rebuild`] is needed before use.
+    pub(crate) fn is_known(&self) -> bool {
+        self.positions.is_some()
+    }
+
+    /// Rebuilds the index from the whole text.
+    pub(crate) fn rebuild(&mut self, text: &str) {
+        let positions = if text.bytes().any(|b| b >= 0xF0) {
+            text.chars()
+                .enumerate()
+                .filter(|(_, c)| c.len_utf16() == 2)
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.positions = Some(positions);
+    }
+
+    fn positions(&self) -> &[usize] {
+        self.positions.as_deref().unwrap_or_default()
+    }
+
+    /// Number of two-unit characters in the text.
+    pub(crate) fn count(&self) -> usize {
+        self.positions().len()
+    }
+
+    /// UTF-16 offset of character `pos`.
+    pub(crate) fn utf16_offset(&self, pos: usize) -> usize {
+        pos + self.positions().partition_point(|&p| p < pos)
+    }
+
+    /// UTF-16 length of `count` characters from character `pos`.
+    pub(crate) fn utf16_len(&self, pos: usize, count: usize) -> usize {
+        let p = self.positions();
+        count + p.partition_point(|&x| x < pos + count) - p.partition_point(|&x| x < pos)
+    }
+
+    /// Records a local splice: `delete` characters at `pos` replaced by `insert`.
+    pub(crate) fn splice(&mut self, pos: usize, delete: usize, insert: &str) {
+        let Some(positions) = self.positions.as_mut() else {
+            return;
+        };
+        let inserted = insert.chars().count();
+        let start = positions.partition_point(|&p| p < pos);
+        let end = positions.partition_point(|&p| p < pos + delete);
+        let fresh: Vec<usize> = if insert.bytes().any(|b| b >= 0xF0) {
+            insert
+                .chars()
+                .enumerate()
+                .filter(|(_, c)| c.len_utf16() == 2)
+                .map(|(i, _)| pos + i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let fresh_len = fresh.len();
+        positions.splice(start..end, fresh);
+        for p in positions.iter_mut().skip(start + fresh_len) {
+            *p = *p - delete + inserted;
         }
     }
 
-    /// Whether the identity mapping between characters and UTF-16 units is known to hold.
-    pub(crate) fn is_bmp_only(&self) -> bool {
-        self.known_bmp_only
-    }
-
-    /// Records a local insertion.
-    pub(crate) fn note_inserted(&mut self, text: &str) {
-        if has_astral(text) {
-            self.known_bmp_only = false;
-        }
-    }
-
-    /// Records a remote update. Its strings are UTF-8 inside the encoding; a four-byte
-    /// sequence starts with a byte of 0xF0 or more. Other fields may contain such bytes
-    /// too, which only costs a rescan later.
+    /// Records a remote update. Its strings are UTF-8 in the encoding, where every
+    /// two-unit character starts with a byte of 0xF0 or more; without such a byte,
+    /// a text known to hold none still holds none (deletions cannot add any). Other
+    /// fields may hold such bytes too, which only costs a rebuild.
     pub(crate) fn note_remote_update(&mut self, update: &[u8]) {
-        if update.iter().any(|&b| b >= 0xF0) {
-            self.known_bmp_only = false;
+        let still_none = self.positions.as_ref().is_some_and(Vec::is_empty)
+            && !update.iter().any(|&b| b >= 0xF0);
+        if !still_none {
+            self.positions = None;
         }
     }
-
-    /// Records the result of a full scan of the text.
-    pub(crate) fn note_scanned(&mut self, text: &str) {
-        self.known_bmp_only = !has_astral(text);
-    }
-}
-
-fn has_astral(text: &str) -> bool {
-    // Every astral character is four bytes in UTF-8, the only four-byte sequences.
-    text.len() != 0 && text.bytes().any(|b| b >= 0xF0)
-}
-
-/// UTF-16 offset of the character at `char_index` in `text`, or `None` past the end.
-pub(crate) fn utf16_offset(text: &str, char_index: usize) -> Option<usize> {
-    let mut units = 0;
-    let mut chars = text.chars();
-    for _ in 0..char_index {
-        units += chars.next()?.len_utf16();
-    }
-    Some(units)
-}
-
-/// UTF-16 length of `count` characters starting at UTF-16 offset `from`, or `None` when
-/// the range runs past the end.
-pub(crate) fn utf16_len_of_chars(text: &str, from_char: usize, count: usize) -> Option<usize> {
-    let mut chars = text.chars().skip(from_char);
-    let mut units = 0;
-    for _ in 0..count {
-        units += chars.next()?.len_utf16();
-    }
-    Some(units)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn converts_around_emoji_and_cjk() {
-        let text = "a😀b漢c";
-        assert_eq!(utf16_offset(text, 0), Some(0));
-        assert_eq!(utf16_offset(text, 1), Some(1));
-        assert_eq!(utf16_offset(text, 2), Some(3));
-        assert_eq!(utf16_offset(text, 4), Some(5));
-        assert_eq!(utf16_offset(text, 5), Some(6));
-        assert_eq!(utf16_offset(text, 6), None);
-        assert_eq!(utf16_len_of_chars(text, 1, 2), Some(3));
-        assert_eq!(utf16_len_of_chars(text, 4, 2), None);
+    fn built(text: &str) -> AstralIndex {
+        let mut i = AstralIndex::unknown();
+        i.rebuild(text);
+        i
     }
 
     #[test]
-    fn tracks_astral_text() {
-        let mut t = AstralTracker::empty();
-        t.note_inserted("漢字 is BMP");
-        assert!(t.is_bmp_only());
-        t.note_inserted("🎉");
-        assert!(!t.is_bmp_only());
-        t.note_scanned("plain");
-        assert!(t.is_bmp_only());
+    fn converts_around_emoji_and_cjk() {
+        let i = built("a😀b漢c");
+        assert_eq!(i.utf16_offset(0), 0);
+        assert_eq!(i.utf16_offset(1), 1);
+        assert_eq!(i.utf16_offset(2), 3);
+        assert_eq!(i.utf16_offset(5), 6);
+        assert_eq!(i.utf16_len(1, 2), 3);
+        assert_eq!(i.count(), 1);
+    }
+
+    #[test]
+    fn splices_keep_the_index_equal_to_a_rebuild() {
+        let mut text: Vec<char> = "x😀y🎉z".chars().collect();
+        let mut i = built(&text.iter().collect::<String>());
+        for (pos, delete, insert) in [(1, 1, "ab"), (0, 0, "🙂"), (3, 2, "漢😀"), (6, 1, "")] {
+            i.splice(pos, delete, insert);
+            text.splice(pos..pos + delete, insert.chars());
+            let s: String = text.iter().collect();
+            assert_eq!(
+                i.positions(),
+                built(&s).positions(),
+                "after splicing {insert:?} at {pos}"
+            );
+        }
+    }
+
+    #[test]
+    fn remote_updates_invalidate_only_when_needed() {
+        let mut i = AstralIndex::empty();
+        i.note_remote_update(b"plain ascii update");
+        assert!(i.is_known());
+        i.note_remote_update("😀".as_bytes());
+        assert!(!i.is_known());
     }
 }

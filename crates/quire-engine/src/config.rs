@@ -32,7 +32,7 @@ impl EngineConfig {
             index_after_idle: Duration::from_secs(1),
             compact_after_updates: 2000,
             compact_after_bytes: 256 * 1024,
-            keyframe_every: 100,
+            keyframe_every: 500,
         }
     }
 

@@ -4,6 +4,7 @@ use quire_doc::Splice;
 use quire_store::StoreError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -34,10 +35,19 @@ pub enum Edit {
     Splices(Vec<Splice>),
 }
 
+/// How far durable writes have got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurableProgress {
+    /// Every write ticket up to this one is settled (saved, or failed with an error).
+    pub up_to: u64,
+    /// When the commit that settled them finished.
+    pub at: Instant,
+}
+
 /// Where receipts learn which tickets are durable.
 #[derive(Debug, Clone)]
 pub(crate) struct DurableTickets {
-    pub(crate) durable: watch::Receiver<u64>,
+    pub(crate) durable: watch::Receiver<DurableProgress>,
     pub(crate) failures: Arc<Mutex<BTreeMap<u64, String>>>,
 }
 
@@ -47,27 +57,41 @@ const FAILURES_KEPT: u64 = 1 << 20;
 impl DurableTickets {
     /// Creates the pair: the hook for the store, and the receiving side for receipts.
     pub(crate) fn new() -> (Self, quire_store::DurableHook) {
-        let (tx, rx) = watch::channel(0u64);
+        let (tx, rx) = watch::channel(DurableProgress {
+            up_to: 0,
+            at: Instant::now(),
+        });
         let failures: Arc<Mutex<BTreeMap<u64, String>>> = Arc::default();
         let for_hook = failures.clone();
         let hook: quire_store::DurableHook = Box::new(move |up_to, failed| {
-            if !failed.is_empty() {
-                if let Ok(mut f) = for_hook.lock() {
-                    for (ticket, msg) in failed {
-                        tracing::warn!("write {ticket} was not saved: {msg}");
-                        f.insert(*ticket, msg.clone());
-                    }
-                    let keep_from = up_to.saturating_sub(FAILURES_KEPT);
-                    *f = f.split_off(&keep_from);
+            if !failed.is_empty()
+                && let Ok(mut f) = for_hook.lock()
+            {
+                for (ticket, msg) in failed {
+                    tracing::warn!("write {ticket} was not saved: {msg}");
+                    f.insert(*ticket, msg.clone());
                 }
+                let keep_from = up_to.saturating_sub(FAILURES_KEPT);
+                *f = f.split_off(&keep_from);
             }
-            tx.send_replace(up_to);
+            tx.send_replace(DurableProgress {
+                up_to,
+                at: Instant::now(),
+            });
         });
-        (Self { durable: rx, failures }, hook)
+        (
+            Self {
+                durable: rx,
+                failures,
+            },
+            hook,
+        )
     }
 
     pub(crate) fn receipt(&self, ticket: u64) -> Receipt {
-        Receipt { ticket: Some((ticket, self.clone())) }
+        Receipt {
+            ticket: Some((ticket, self.clone())),
+        }
     }
 }
 
@@ -84,13 +108,27 @@ impl Receipt {
         Self { ticket: None }
     }
 
+    /// The write's ticket (see [`crate::Engine::durable_progress`]); `None` when the edit
+    /// changed nothing and there is nothing to save.
+    pub fn ticket(&self) -> Option<u64> {
+        self.ticket.as_ref().map(|(t, _)| *t)
+    }
+
     /// Waits until the edit is durable.
     pub async fn saved(self) -> Result<(), EngineError> {
         let Some((ticket, mut tickets)) = self.ticket else {
             return Ok(());
         };
-        tickets.durable.wait_for(|d| *d >= ticket).await.map_err(|_| EngineError::Closed)?;
-        let failure = tickets.failures.lock().ok().and_then(|mut f| f.remove(&ticket));
+        tickets
+            .durable
+            .wait_for(|d| d.up_to >= ticket)
+            .await
+            .map_err(|_| EngineError::Closed)?;
+        let failure = tickets
+            .failures
+            .lock()
+            .ok()
+            .and_then(|mut f| f.remove(&ticket));
         match failure {
             None => Ok(()),
             Some(msg) => Err(EngineError::Store(StoreError::CommitFailed(msg))),

@@ -35,7 +35,9 @@ pub(crate) struct Inner {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("data_dir", &self.inner.config.data_dir).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("data_dir", &self.inner.config.data_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +45,8 @@ impl Engine {
     /// Opens the data folder (creating it if needed). Fails with
     /// [`EngineError::Busy`] if another process has it open.
     pub async fn open(config: EngineConfig) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| EngineError::io(&config.data_dir, e))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| EngineError::io(&config.data_dir, e))?;
         let lock_path = config.lock_path();
         let lock = File::options()
             .create(true)
@@ -53,7 +56,9 @@ impl Engine {
             .map_err(|e| EngineError::io(&lock_path, e))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(EngineError::Busy(config.data_dir.clone())),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EngineError::Busy(config.data_dir.clone()));
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
         }
         let store = Store::open(&config.database_path())?;
@@ -80,6 +85,12 @@ impl Engine {
     /// Events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// The highest write ticket that is durable so far; tickets count up in the order
+    /// writes were submitted and become durable in that order.
+    pub fn durable_progress(&self) -> tokio::sync::watch::Receiver<crate::DurableProgress> {
+        self.inner.durable.durable.clone()
     }
 
     pub(crate) fn emit(&self, event: EngineEvent) {
@@ -112,9 +123,20 @@ impl Engine {
         let chars = doc.len_chars();
         let mut open = OpenDoc::created(id, doc, state.len());
         let store = self.store();
-        store.write(ops::create_document(id, title.to_owned(), now_ms(), chars, state))?;
+        store.write(ops::create_document(
+            id,
+            title.to_owned(),
+            now_ms(),
+            chars,
+            state,
+        ))?;
         open.index(store);
-        open.checkpoint(&self.inner.config, store, quire_store::VersionKind::Auto, None)?;
+        open.checkpoint(
+            &self.inner.config,
+            store,
+            quire_store::VersionKind::Auto,
+            None,
+        )?;
         lock(&self.inner.docs)?.insert(id, Arc::new(Mutex::new(open)));
         store.flush()?;
         self.emit(EngineEvent::Created { id });
@@ -142,10 +164,17 @@ impl Engine {
     /// Finds the one document that `needle` names: a whole id, a unique id prefix of at
     /// least 4 characters, or an exact title (ignoring case).
     pub async fn resolve(&self, needle: &str) -> Result<DocumentId, EngineError> {
-        if let Ok(id) = needle.parse::<DocumentId>() {
-            return Ok(id);
-        }
         self.store().flush()?;
+        if let Ok(id) = needle.parse::<DocumentId>() {
+            // A whole id still has to name a document that exists (it may have been purged).
+            return match self.store().document(&id) {
+                Ok(_) => Ok(id),
+                Err(quire_store::StoreError::NoSuchDocument(_)) => {
+                    Err(EngineError::NoSuchDocument(needle.to_owned()))
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
         let mut found = self.store().find_documents(needle)?;
         if needle.len() < 4 {
             found.retain(|d| d.title.eq_ignore_ascii_case(needle));
@@ -159,7 +188,10 @@ impl Engine {
             [one] => Ok(one.id),
             many => Err(EngineError::Ambiguous {
                 needle: needle.to_owned(),
-                candidates: many.iter().map(|d| d.id.to_string()[..12].to_owned()).collect(),
+                candidates: many
+                    .iter()
+                    .map(|d| d.id.to_string()[..12].to_owned())
+                    .collect(),
             }),
         }
     }
@@ -215,18 +247,41 @@ impl Engine {
     /// Malformed or hostile bytes are rejected with an error and change nothing: if
     /// the CRDT library failed half-way, the in-memory copy is dropped and reloaded
     /// from the durable store.
-    pub async fn apply_update(&self, id: DocumentId, update: &[u8], origin: Origin) -> Result<quire_doc::Applied, EngineError> {
+    pub async fn apply_update(
+        &self,
+        id: DocumentId,
+        update: &[u8],
+        origin: Origin,
+    ) -> Result<quire_doc::Applied, EngineError> {
         let handle = self.handle(id)?;
         let (applied, receipt) = {
             let mut open = lock(&handle)?;
+            let title_before = open.doc.title();
             match open.doc.apply_update(update) {
                 Ok(applied) if applied.changed || applied.pending => {
+                    // A peer may have renamed the document: keep the stored title (what
+                    // the list, `info` and `resolve` show) in step with the CRDT's.
+                    // Queued before the update, so the update's receipt covers it too.
+                    let title_after = open.doc.title();
+                    if title_after != title_before
+                        && let Some(title) = title_after
+                    {
+                        self.store()
+                            .submit(ops::rename(id, title.clone(), now_ms()), |r| {
+                                if let Err(e) = r {
+                                    tracing::warn!("saving a title from a peer failed: {e}");
+                                }
+                            });
+                        self.emit(EngineEvent::Renamed { id, title });
+                    }
                     (applied, self.record(&mut open, update, origin)?)
                 }
                 Ok(applied) => return Ok(applied),
                 Err(e) => {
                     if open.doc.is_poisoned() {
-                        tracing::warn!("document {id}: rejected update poisoned the in-memory copy; reloading");
+                        tracing::warn!(
+                            "document {id}: rejected update poisoned the in-memory copy; reloading"
+                        );
                         self.store().flush()?;
                         *open = OpenDoc::load(self.store(), id)?;
                     }
@@ -239,15 +294,27 @@ impl Engine {
     }
 
     /// Logs an update already applied in memory and tells subscribers.
-    fn record(&self, open: &mut OpenDoc, update: &[u8], origin: Origin) -> Result<Receipt, EngineError> {
+    fn record(
+        &self,
+        open: &mut OpenDoc,
+        update: &[u8],
+        origin: Origin,
+    ) -> Result<Receipt, EngineError> {
         let ticket = open.log_update(self.store(), update, origin.clone())?;
         let versions = open.housekeeping(&self.inner.config, self.store())?;
         // Copy the bytes for subscribers only when someone listens.
         if self.inner.events.receiver_count() > 0 {
-            self.emit(EngineEvent::Changed { id: open.id, origin, update: Arc::from(update) });
+            self.emit(EngineEvent::Changed {
+                id: open.id,
+                origin,
+                update: Arc::from(update),
+            });
         }
         for number in versions {
-            self.emit(EngineEvent::VersionCreated { id: open.id, number });
+            self.emit(EngineEvent::VersionCreated {
+                id: open.id,
+                number,
+            });
         }
         Ok(self.inner.durable.receipt(ticket))
     }
@@ -259,11 +326,15 @@ impl Engine {
             let mut open = lock(&handle)?;
             open.check_writable()?;
             let update = open.doc.set_title(title)?;
-            self.store().submit(ops::rename(id, title.to_owned(), now_ms()), |_| {});
+            self.store()
+                .submit(ops::rename(id, title.to_owned(), now_ms()), |_| {});
             self.record(&mut open, &update, Origin::Local)?
         };
         receipt.saved().await?;
-        self.emit(EngineEvent::Renamed { id, title: title.to_owned() });
+        self.emit(EngineEvent::Renamed {
+            id,
+            title: title.to_owned(),
+        });
         Ok(())
     }
 
@@ -284,7 +355,8 @@ impl Engine {
     async fn set_lifecycle(&self, id: DocumentId, lifecycle: Lifecycle) -> Result<(), EngineError> {
         let handle = self.handle(id)?;
         let mut open = lock(&handle)?;
-        self.store().write(ops::set_lifecycle(id, lifecycle, now_ms()))?;
+        self.store()
+            .write(ops::set_lifecycle(id, lifecycle, now_ms()))?;
         open.trashed = lifecycle == Lifecycle::Trashed;
         Ok(())
     }
@@ -357,6 +429,12 @@ impl Engine {
         Ok(self.store().disk_size())
     }
 
+    /// Bytes used per table and index of the database, largest first.
+    pub async fn table_sizes(&self) -> Result<Vec<(String, u64)>, EngineError> {
+        self.store().flush()?;
+        Ok(self.store().table_sizes()?)
+    }
+
     /// Checks the database file with SQLite's integrity check.
     pub async fn integrity_check(&self) -> Result<(), EngineError> {
         self.store().flush()?;
@@ -365,7 +443,8 @@ impl Engine {
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, EngineError> {
-    m.lock().map_err(|_| EngineError::Store(quire_store::StoreError::Poisoned))
+    m.lock()
+        .map_err(|_| EngineError::Store(quire_store::StoreError::Poisoned))
 }
 
 /// Indexes and checkpoints documents whose editing has paused.
@@ -382,8 +461,12 @@ async fn idle_loop(inner: Weak<Inner>) {
                 open.index(store);
             }
             if open.version_dirty && !open.trashed && idle >= config.checkpoint_after_idle {
-                let number = open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
-                let _ = engine.inner.events.send(EngineEvent::VersionCreated { id: open.id, number });
+                let number =
+                    open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
+                let _ = engine.inner.events.send(EngineEvent::VersionCreated {
+                    id: open.id,
+                    number,
+                });
             }
             Ok(())
         });

@@ -44,7 +44,9 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// A file to import is not UTF-8 text.
-    #[error("{path} is not UTF-8 text (invalid byte at offset {offset}); convert it to UTF-8 first")]
+    #[error(
+        "{path} is not UTF-8 text (invalid byte at offset {offset}); convert it to UTF-8 first"
+    )]
     NotUtf8 {
         /// The file.
         path: PathBuf,

@@ -13,7 +13,11 @@ pub const MAX_IMPORT_BYTES: u64 = 32 * 1024 * 1024;
 fn title_for(path: &Path, text: &str) -> String {
     text.lines()
         .map(str::trim)
-        .find_map(|l| l.strip_prefix("# ").map(str::trim).filter(|t| !t.is_empty()))
+        .find_map(|l| {
+            l.strip_prefix("# ")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+        })
         .map(str::to_owned)
         .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "Untitled".to_owned())
@@ -24,12 +28,18 @@ impl Engine {
     pub async fn import_markdown(&self, path: &Path) -> Result<DocumentId, EngineError> {
         let meta = std::fs::metadata(path).map_err(|e| EngineError::io(path, e))?;
         if !meta.is_file() {
-            return Err(EngineError::io(path, std::io::Error::other("not a regular file")));
+            return Err(EngineError::io(
+                path,
+                std::io::Error::other("not a regular file"),
+            ));
         }
         if meta.len() > MAX_IMPORT_BYTES {
             return Err(EngineError::io(
                 path,
-                std::io::Error::other(format!("{} bytes is over the import limit of {MAX_IMPORT_BYTES}", meta.len())),
+                std::io::Error::other(format!(
+                    "{} bytes is over the import limit of {MAX_IMPORT_BYTES}",
+                    meta.len()
+                )),
             ));
         }
         let bytes = std::fs::read(path).map_err(|e| EngineError::io(path, e))?;
@@ -38,15 +48,24 @@ impl Engine {
             offset: e.utf8_error().valid_up_to(),
         })?;
         // Windows line endings and a byte-order mark are file artefacts, not text.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n");
+        let text = text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(&text)
+            .replace("\r\n", "\n");
         self.create(&title_for(path, &text), &text).await
     }
 
     /// Writes a document's body to a file, atomically (a reader never sees half a file).
     pub async fn export_markdown(&self, id: DocumentId, path: &Path) -> Result<(), EngineError> {
         let text = self.text(id).await?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.quire-tmp"));
         std::fs::write(&tmp, text.as_bytes()).map_err(|e| EngineError::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| {
@@ -62,7 +81,10 @@ mod tests {
 
     #[test]
     fn title_comes_from_heading_or_file_name() {
-        assert_eq!(title_for(Path::new("a/notes.md"), "intro\n# Plan  \nbody"), "Plan");
+        assert_eq!(
+            title_for(Path::new("a/notes.md"), "intro\n# Plan  \nbody"),
+            "Plan"
+        );
         assert_eq!(title_for(Path::new("a/notes.md"), "no heading"), "notes");
     }
 }

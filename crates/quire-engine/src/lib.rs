@@ -37,11 +37,11 @@ mod open_doc;
 mod versions;
 
 pub use config::EngineConfig;
-pub use files::MAX_IMPORT_BYTES;
-pub use edit::{Edit, Receipt};
+pub use edit::{DurableProgress, Edit, Receipt};
 pub use engine::Engine;
 pub use error::EngineError;
 pub use events::EngineEvent;
+pub use files::MAX_IMPORT_BYTES;
 pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
 pub use quire_store::{DocumentRecord, Origin, SearchHit, VersionKind, VersionRecord};

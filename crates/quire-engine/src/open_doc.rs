@@ -35,7 +35,11 @@ impl OpenDoc {
     pub(crate) fn load(store: &Store, id: DocumentId) -> Result<Self, EngineError> {
         let record = store.document(&id)?;
         let state = store.load_state(&id)?;
-        let updates = state.snapshot.iter().map(Vec::as_slice).chain(state.updates.iter().map(|(_, u)| u.as_slice()));
+        let updates = state
+            .snapshot
+            .iter()
+            .map(Vec::as_slice)
+            .chain(state.updates.iter().map(|(_, u)| u.as_slice()));
         let doc = Document::load(updates).map_err(|e| StoreError::DamagedData {
             doc: id.to_string(),
             detail: e.to_string(),
@@ -86,7 +90,12 @@ impl OpenDoc {
     }
 
     /// Queues `update` for the log, with the bookkeeping it implies; returns its ticket.
-    pub(crate) fn log_update(&mut self, store: &Store, update: &[u8], origin: quire_store::Origin) -> Result<u64, EngineError> {
+    pub(crate) fn log_update(
+        &mut self,
+        store: &Store,
+        update: &[u8],
+        origin: quire_store::Origin,
+    ) -> Result<u64, EngineError> {
         let seq = self.next_seq;
         let chars = self.doc.len_chars();
         let ticket = store.log_update(&self.id, seq, origin, now_ms(), chars, update)?;
@@ -102,7 +111,11 @@ impl OpenDoc {
 
     /// Writes that should follow the latest edit: a compaction when the log has grown,
     /// a version when enough edits have accumulated.
-    pub(crate) fn housekeeping(&mut self, config: &EngineConfig, store: &Store) -> Result<Vec<i64>, EngineError> {
+    pub(crate) fn housekeeping(
+        &mut self,
+        config: &EngineConfig,
+        store: &Store,
+    ) -> Result<Vec<i64>, EngineError> {
         let mut versions = Vec::new();
         if self.edits_since_version >= config.checkpoint_every_edits {
             versions.push(self.checkpoint(config, store, VersionKind::Auto, None)?);
@@ -197,9 +210,21 @@ impl OpenDoc {
     pub(crate) fn splices_for(&mut self, edit: crate::Edit) -> Vec<Splice> {
         use crate::Edit;
         match edit {
-            Edit::Insert { at, text } => vec![Splice { pos: at, delete: 0, insert: text }],
-            Edit::Delete { at, len } => vec![Splice { pos: at, delete: len, insert: String::new() }],
-            Edit::Append(text) => vec![Splice { pos: self.doc.len_chars(), delete: 0, insert: text }],
+            Edit::Insert { at, text } => vec![Splice {
+                pos: at,
+                delete: 0,
+                insert: text,
+            }],
+            Edit::Delete { at, len } => vec![Splice {
+                pos: at,
+                delete: len,
+                insert: String::new(),
+            }],
+            Edit::Append(text) => vec![Splice {
+                pos: self.doc.len_chars(),
+                delete: 0,
+                insert: text,
+            }],
             Edit::Replace(text) => minimal_splices(&self.doc.text(), &text),
             Edit::Splices(s) => s,
         }

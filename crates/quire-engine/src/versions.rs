@@ -51,7 +51,13 @@ impl VersionDiff {
 
     /// As `diff -u` would print it.
     pub fn unified(&self, context: usize) -> String {
-        unified_diff(&self.from_text, &self.to_text, &self.from.to_string(), &self.to.to_string(), context)
+        unified_diff(
+            &self.from_text,
+            &self.to_text,
+            &self.from.to_string(),
+            &self.to.to_string(),
+            context,
+        )
     }
 }
 
@@ -64,12 +70,25 @@ impl Engine {
     }
 
     /// Takes a version of the current text now, optionally named; returns its number.
-    pub async fn create_version(&self, id: DocumentId, name: Option<&str>) -> Result<i64, EngineError> {
+    pub async fn create_version(
+        &self,
+        id: DocumentId,
+        name: Option<&str>,
+    ) -> Result<i64, EngineError> {
         let handle = self.handle(id)?;
         let number = {
             let mut open = lock(&handle)?;
-            let kind = if name.is_some() { VersionKind::Named } else { VersionKind::Auto };
-            open.checkpoint(&self.inner.config, self.store(), kind, name.map(str::to_owned))?
+            let kind = if name.is_some() {
+                VersionKind::Named
+            } else {
+                VersionKind::Auto
+            };
+            open.checkpoint(
+                &self.inner.config,
+                self.store(),
+                kind,
+                name.map(str::to_owned),
+            )?
         };
         self.store().flush()?;
         self.emit(EngineEvent::VersionCreated { id, number });
@@ -77,7 +96,11 @@ impl Engine {
     }
 
     /// The text at a point in history.
-    pub async fn version_text(&self, id: DocumentId, at: VersionRef) -> Result<String, EngineError> {
+    pub async fn version_text(
+        &self,
+        id: DocumentId,
+        at: VersionRef,
+    ) -> Result<String, EngineError> {
         match at {
             VersionRef::Current => self.text(id).await,
             VersionRef::Number(n) => {
@@ -89,7 +112,12 @@ impl Engine {
     }
 
     /// The two texts to compare; see [`VersionDiff`] for line and character diffs.
-    pub async fn diff(&self, id: DocumentId, from: VersionRef, to: VersionRef) -> Result<VersionDiff, EngineError> {
+    pub async fn diff(
+        &self,
+        id: DocumentId,
+        from: VersionRef,
+        to: VersionRef,
+    ) -> Result<VersionDiff, EngineError> {
         Ok(VersionDiff {
             from,
             to,
@@ -124,7 +152,10 @@ impl Engine {
             )?
         };
         self.store().flush()?;
-        self.emit(EngineEvent::VersionCreated { id, number: restored });
+        self.emit(EngineEvent::VersionCreated {
+            id,
+            number: restored,
+        });
         Ok(restored)
     }
 }

@@ -31,8 +31,13 @@ impl Checkpointer {
                 }
                 checkpoint(&conn, "PASSIVE");
             })
-            .map_err(|e| StoreError::CommitFailed(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Self { stop: Some(stop), thread: Some(thread) })
+            .map_err(|e| {
+                StoreError::CommitFailed(format!("cannot start the checkpoint thread: {e}"))
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 }
 
@@ -42,7 +47,9 @@ fn checkpoint(conn: &Connection, mode: &str) {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
     });
     match result {
-        Ok((_, wal_pages)) if wal_pages > TRUNCATE_ABOVE_PAGES && mode == "PASSIVE" => checkpoint(conn, "TRUNCATE"),
+        Ok((_, wal_pages)) if wal_pages > TRUNCATE_ABOVE_PAGES && mode == "PASSIVE" => {
+            checkpoint(conn, "TRUNCATE")
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!("WAL checkpoint failed: {e}"),
     }

@@ -56,7 +56,13 @@ pub(crate) fn missing(id: &DocumentId) -> StoreError {
 }
 
 /// Creates a document row, with `state` (a yrs update) as its first snapshot.
-pub fn create_document(id: DocumentId, title: String, now: i64, chars: usize, state: Vec<u8>) -> WriteOp {
+pub fn create_document(
+    id: DocumentId,
+    title: String,
+    now: i64,
+    chars: usize,
+    state: Vec<u8>,
+) -> WriteOp {
     Box::new(move |c| {
         c.prepare_cached(
             "INSERT INTO documents (id, title, created_at, updated_at, chars) VALUES (?1, ?2, ?3, ?3, ?4)",
@@ -99,8 +105,14 @@ pub fn set_lifecycle(id: DocumentId, lifecycle: Lifecycle, now: i64) -> WriteOp 
 /// Deletes a document and everything stored for it, for good.
 pub fn purge(id: DocumentId) -> WriteOp {
     Box::new(move |c| {
-        c.execute(&format!("DELETE FROM search WHERE rowid = {DOC_ROWID}"), params![id.to_string()])?;
-        let n = c.execute("DELETE FROM documents WHERE id = ?1", params![id.to_string()])?;
+        c.execute(
+            &format!("DELETE FROM search WHERE rowid = {DOC_ROWID}"),
+            params![id.to_string()],
+        )?;
+        let n = c.execute(
+            "DELETE FROM documents WHERE id = ?1",
+            params![id.to_string()],
+        )?;
         if n == 0 { Err(missing(&id)) } else { Ok(()) }
     })
 }

@@ -10,7 +10,9 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// The file is not a usable SQLite database.
-    #[error("the database {path} is damaged ({detail}); move it aside and restore it from a backup")]
+    #[error(
+        "the database {path} is damaged ({detail}); move it aside and restore it from a backup"
+    )]
     Corrupt {
         /// The database file.
         path: PathBuf,
@@ -18,7 +20,9 @@ pub enum StoreError {
         detail: String,
     },
     /// The database was written by a newer Quire.
-    #[error("the database {path} was written by a newer Quire (schema {found}, this build knows up to {supported}); upgrade Quire to open it")]
+    #[error(
+        "the database {path} was written by a newer Quire (schema {found}, this build knows up to {supported}); upgrade Quire to open it"
+    )]
     TooNew {
         /// The database file.
         path: PathBuf,
@@ -74,12 +78,12 @@ impl StoreError {
                 path: path.to_owned(),
                 detail: e.to_string(),
             },
-            Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) | Some(ErrorCode::ReadOnly) => {
-                Self::CannotOpen {
-                    path: path.to_owned(),
-                    detail: e.to_string(),
-                }
-            }
+            Some(ErrorCode::CannotOpen)
+            | Some(ErrorCode::PermissionDenied)
+            | Some(ErrorCode::ReadOnly) => Self::CannotOpen {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            },
             _ => Self::Sqlite(e),
         }
     }

@@ -64,14 +64,19 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 impl Store {
     /// Opens (creating or migrating as needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let mut conn = open_connection(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
         schema::migrate(&mut conn, path)?;
         // WAL checkpoints run on their own thread, off the commit path.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -161,6 +166,18 @@ impl Store {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// Bytes used per table and index (SQLite's `dbstat`), largest first.
+    pub fn table_sizes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare(
+            "SELECT name, SUM(pgsize) AS size FROM dbstat GROUP BY name ORDER BY size DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Checkpoints the WAL into the database file and returns free pages to the OS.

@@ -90,7 +90,12 @@ impl Store {
              ORDER BY rank LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![q, limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, f64>(3)?,
+            ))
         })?;
         let mut hits = Vec::new();
         for row in rows {
@@ -116,8 +121,14 @@ mod tests {
 
     #[test]
     fn queries_are_sanitised() {
-        assert_eq!(fts_query("hello wor").as_deref(), Some("\"hello\" \"wor\"*"));
-        assert_eq!(fts_query("a\"b OR c*").as_deref(), Some("\"a\" \"b\" \"OR\" \"c\"*"));
+        assert_eq!(
+            fts_query("hello wor").as_deref(),
+            Some("\"hello\" \"wor\"*")
+        );
+        assert_eq!(
+            fts_query("a\"b OR c*").as_deref(),
+            Some("\"a\" \"b\" \"OR\" \"c\"*")
+        );
         assert_eq!(fts_query("  -- "), None);
     }
 

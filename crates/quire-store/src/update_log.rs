@@ -41,7 +41,10 @@ pub struct StoredState {
 impl StoredState {
     /// Highest sequence number stored.
     pub fn last_seq(&self) -> i64 {
-        self.updates.last().map(|(s, _)| *s).unwrap_or(self.covers_seq)
+        self.updates
+            .last()
+            .map(|(s, _)| *s)
+            .unwrap_or(self.covers_seq)
     }
 
     /// Bytes in the log after the snapshot.
@@ -55,15 +58,17 @@ impl StoredState {
 pub fn compact(id: DocumentId, covers_seq: i64, at: i64, snapshot: Vec<u8>) -> WriteOp {
     Box::new(move |c| {
         let n = c
-            .prepare_cached(&format!(
-                "INSERT OR REPLACE INTO snapshots (doc, covers_seq, created_at, data) SELECT rowid, ?2, ?3, ?4 FROM documents WHERE id = ?1"
-            ))?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (doc, covers_seq, created_at, data) SELECT rowid, ?2, ?3, ?4 FROM documents WHERE id = ?1",
+            )?
             .execute(params![id.to_string(), covers_seq, at, snapshot])?;
         if n == 0 {
             return Err(missing(&id));
         }
-        c.prepare_cached(&format!("DELETE FROM updates WHERE doc = {DOC_ROWID} AND seq <= ?2"))?
-            .execute(params![id.to_string(), covers_seq])?;
+        c.prepare_cached(&format!(
+            "DELETE FROM updates WHERE doc = {DOC_ROWID} AND seq <= ?2"
+        ))?
+        .execute(params![id.to_string(), covers_seq])?;
         Ok(())
     })
 }
@@ -84,7 +89,9 @@ impl Store {
             .query_row([rowid], |r| Ok((r.get(0)?, Some(r.get(1)?))))
             .optional()?
             .unwrap_or((0, None));
-        let mut stmt = tx.prepare_cached("SELECT seq, data FROM updates WHERE doc = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, data FROM updates WHERE doc = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
         let updates = stmt
             .query_map(params![rowid, covers_seq], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;

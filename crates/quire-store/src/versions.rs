@@ -125,7 +125,9 @@ impl Store {
             .optional()?
             .flatten();
         let exists: Option<i64> = tx
-            .prepare_cached(&format!("SELECT number FROM versions WHERE doc = {DOC_ROWID} AND number = ?2"))?
+            .prepare_cached(&format!(
+                "SELECT number FROM versions WHERE doc = {DOC_ROWID} AND number = ?2"
+            ))?
             .query_row(params![id.to_string(), number], |r| r.get(0))
             .optional()?;
         let (Some(from), Some(_)) = (keyframe, exists) else {
@@ -138,7 +140,9 @@ impl Store {
             "SELECT patch FROM versions WHERE doc = {DOC_ROWID} AND number BETWEEN ?2 AND ?3 ORDER BY number"
         ))?;
         let patches = stmt
-            .query_map(params![id.to_string(), from, number], |r| r.get::<_, Vec<u8>>(0))?
+            .query_map(params![id.to_string(), from, number], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let damaged = |e: quire_doc::diff::PatchError| StoreError::DamagedData {
             doc: id.to_string(),
@@ -146,7 +150,8 @@ impl Store {
         };
         let mut text = String::new();
         for patch in patches {
-            text = apply_splices(&text, &decode_splices(&patch).map_err(damaged)?).map_err(damaged)?;
+            text =
+                apply_splices(&text, &decode_splices(&patch).map_err(damaged)?).map_err(damaged)?;
         }
         Ok(text)
     }

@@ -39,7 +39,11 @@ struct LoggedUpdate {
 
 enum Entry {
     Update(LoggedUpdate),
-    Op { ticket: u64, op: WriteOp, done: Option<Done> },
+    Op {
+        ticket: u64,
+        op: WriteOp,
+        done: Option<Done>,
+    },
 }
 
 #[derive(Default)]
@@ -65,7 +69,10 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn spawn(conn: Connection) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue { next_ticket: 1, ..Queue::default() }),
+            queue: Mutex::new(Queue {
+                next_ticket: 1,
+                ..Queue::default()
+            }),
             wake: Condvar::new(),
             hook: Mutex::new(None),
         });
@@ -73,8 +80,13 @@ impl Writer {
         let thread = thread::Builder::new()
             .name("quire-store-writer".into())
             .spawn(move || run(conn, &for_thread))
-            .map_err(|e| StoreError::CommitFailed(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { shared, thread: Some(thread) })
+            .map_err(|e| {
+                StoreError::CommitFailed(format!("cannot start the writer thread: {e}"))
+            })?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     pub(crate) fn set_hook(&self, hook: DurableHook) {
@@ -123,7 +135,16 @@ impl Writer {
         self.enqueue(|ticket, arena| {
             let start = arena.len();
             arena.extend_from_slice(data);
-            Entry::Update(LoggedUpdate { ticket, doc, seq, origin, at, chars, start, len: data.len() })
+            Entry::Update(LoggedUpdate {
+                ticket,
+                doc,
+                seq,
+                origin,
+                at,
+                chars,
+                start,
+                len: data.len(),
+            })
         })
     }
 }
@@ -147,7 +168,9 @@ fn run(mut conn: Connection, shared: &Shared) {
     let mut rowids: HashMap<DocumentId, i64> = HashMap::new();
     loop {
         {
-            let Ok(mut q) = shared.queue.lock() else { return };
+            let Ok(mut q) = shared.queue.lock() else {
+                return;
+            };
             while q.entries.is_empty() && !q.closed {
                 q.writer_waiting = true;
                 q = match shared.wake.wait(q) {
@@ -165,15 +188,19 @@ fn run(mut conn: Connection, shared: &Shared) {
         }
         let (up_to, failed) = commit_batch(&mut conn, &mut entries, &arena, &mut rowids);
         arena.clear();
-        if let Ok(hook) = shared.hook.lock() {
-            if let Some(hook) = hook.as_ref() {
-                hook(up_to, &failed);
-            }
+        if let Ok(hook) = shared.hook.lock()
+            && let Some(hook) = hook.as_ref()
+        {
+            hook(up_to, &failed);
         }
     }
 }
 
-fn rowid_of(conn: &Connection, rowids: &mut HashMap<DocumentId, i64>, doc: &DocumentId) -> Result<i64, StoreError> {
+fn rowid_of(
+    conn: &Connection,
+    rowids: &mut HashMap<DocumentId, i64>,
+    doc: &DocumentId,
+) -> Result<i64, StoreError> {
     if let Some(r) = rowids.get(doc) {
         return Ok(*r);
     }
@@ -186,10 +213,17 @@ fn rowid_of(conn: &Connection, rowids: &mut HashMap<DocumentId, i64>, doc: &Docu
     Ok(r)
 }
 
-fn insert_update(conn: &Connection, rowid: i64, u: &LoggedUpdate, data: &[u8]) -> Result<(), StoreError> {
+fn insert_update(
+    conn: &Connection,
+    rowid: i64,
+    u: &LoggedUpdate,
+    data: &[u8],
+) -> Result<(), StoreError> {
     let origin = u.origin.to_column();
-    conn.prepare_cached("INSERT INTO updates (doc, seq, origin, at, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![rowid, u.seq, origin, u.at, data])?;
+    conn.prepare_cached(
+        "INSERT INTO updates (doc, seq, origin, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![rowid, u.seq, origin, u.at, data])?;
     Ok(())
 }
 

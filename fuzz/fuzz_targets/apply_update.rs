@@ -1,0 +1,21 @@
+//! Feeds arbitrary bytes to `Document::apply_update` on a document with content.
+//! The call must return (never panic out), and a rejected update must leave the
+//! document unchanged or poisoned (never half-applied and still in use).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use quire_doc::Document;
+
+fuzz_target!(|data: &[u8]| {
+    let mut doc = Document::with_client_id(1);
+    doc.insert(0, "# Title\nsome text 😀 here\n").ok();
+    doc.set_title("Fuzz").ok();
+    doc.delete(3, 4).ok();
+    let text = doc.text();
+    let sv = doc.state_vector();
+    if doc.apply_update(data).is_err() && !doc.is_poisoned() {
+        assert_eq!(doc.text(), text);
+        assert_eq!(doc.state_vector(), sv);
+    }
+    let _ = doc.diff_since(data);
+});
