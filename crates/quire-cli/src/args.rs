@@ -102,8 +102,8 @@ pub(crate) enum DocCommand {
         /// Document id, id prefix or title.
         doc: String,
     },
-    /// Replace a document's text: from --text, from standard input with `--text -`,
-    /// or in $EDITOR. Only what differs is changed.
+    /// Replace a document's text: from --text, from standard input (`--text -`, or
+    /// when it is piped in), or else in $VISUAL/$EDITOR. Only what differs is changed.
     Edit(EditArgs),
     /// Add text at the end of a document (standard input when no text is given).
     Append {

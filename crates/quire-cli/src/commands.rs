@@ -33,6 +33,36 @@ fn read_stdin() -> Result<String> {
     })
 }
 
+/// Whether standard input is a pipe, socket or file to read the text from. A terminal
+/// means the user is there to use an editor; `/dev/null` or a closed input (what cron,
+/// services and IDEs give) carries no text, and reading it would empty the document.
+#[cfg(unix)]
+fn stdin_is_piped() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return false;
+    }
+    let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .map(|m| {
+            let t = m.file_type();
+            t.is_fifo() || t.is_socket() || t.is_file()
+        })
+        .unwrap_or(false)
+}
+
+/// Whether standard input is redirected (not a terminal).
+#[cfg(not(unix))]
+fn stdin_is_piped() -> bool {
+    !std::io::stdin().is_terminal()
+}
+
 /// `-` means standard input.
 fn text_arg(text: String) -> Result<String> {
     if text == "-" { read_stdin() } else { Ok(text) }
@@ -57,13 +87,46 @@ fn print_json(value: serde_json::Value) {
 
 pub(crate) async fn run(cli: Cli) -> Result<()> {
     let dir = data_dir(&cli)?;
-    let engine = Engine::open(EngineConfig::new(&dir))
-        .await
-        .with_context(|| format!("opening the data folder {}", dir.display()))?;
-    let result = dispatch(&engine, cli).await;
-    let closed = engine.close().await;
-    result?;
-    Ok(closed?)
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "the data folder {} is a file, not a folder; pass --data-dir with a folder",
+            dir.display()
+        );
+    }
+    let config = EngineConfig::new(&dir);
+    let database = config.database_path();
+    let result = async {
+        let engine = Engine::open(config)
+            .await
+            .with_context(|| format!("opening the data folder {}", dir.display()))?;
+        let result = dispatch(&engine, cli).await;
+        let closed = engine.close().await;
+        result?;
+        Ok(closed?)
+    }
+    .await;
+    result.map_err(|e| explain_damage(e, &database))
+}
+
+/// SQLite finds damage wherever it reads a broken page, not only when the file is
+/// opened; say so, and what to do, instead of a bare "database error".
+fn explain_damage(e: anyhow::Error, database: &std::path::Path) -> anyhow::Error {
+    use rusqlite::ffi::ErrorCode;
+    let damaged = e.chain().find_map(|c| {
+        let sqlite = c.downcast_ref::<rusqlite::Error>()?;
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+        )
+        .then(|| sqlite.to_string())
+    });
+    match damaged {
+        Some(detail) => anyhow::anyhow!(
+            "the database {} is damaged ({detail}); move it aside and restore it from a backup",
+            database.display()
+        ),
+        None => e,
+    }
 }
 
 async fn resolve(engine: &Engine, doc: &str) -> Result<DocumentId> {
@@ -249,7 +312,7 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
             let id = resolve(engine, &args.doc).await?;
             let new = match args.text {
                 Some(t) => text_arg(t)?,
-                None if !std::io::stdin().is_terminal() => read_stdin()?,
+                None if stdin_is_piped() => read_stdin()?,
                 None => edit_in_editor(&engine.text(id).await?)?,
             };
             engine.edit(id, Edit::Replace(new)).await?;

@@ -26,14 +26,52 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: what failed, and the cause chain that says why.
-            let mut msg = e.to_string();
-            for cause in e.chain().skip(1) {
-                msg.push_str(": ");
-                msg.push_str(&cause.to_string());
-            }
-            eprintln!("quire: {msg}");
+            eprintln!("quire: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line: what failed, and the cause chain that says why. Many errors already
+/// print their source in their own message (`{path}: {source}`, `database error:
+/// {0}`), so a cause that adds nothing new is left out rather than repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        // "Error code 11: database disk image is malformed" adds only its code.
+        let tail = cause.split_once(": ").map_or(cause.as_str(), |(_, t)| t);
+        if !msg.contains(&cause) && !msg.contains(tail) {
+            msg.push_str(": ");
+            msg.push_str(&cause);
+        }
+    }
+    msg.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Leaf;
+    impl std::fmt::Display for Leaf {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("No such file or directory (os error 2)")
+        }
+    }
+    impl std::error::Error for Leaf {}
+
+    #[test]
+    fn causes_are_not_repeated() {
+        let e = anyhow::Error::new(Leaf).context("a.md: No such file or directory (os error 2)");
+        assert_eq!(one_line(&e), "a.md: No such file or directory (os error 2)");
+        let e = anyhow::Error::new(Leaf).context("importing a.md");
+        assert_eq!(
+            one_line(&e),
+            "importing a.md: No such file or directory (os error 2)"
+        );
+        let e = anyhow::anyhow!("two\nlines").context("outer");
+        assert_eq!(one_line(&e), "outer: two lines");
     }
 }

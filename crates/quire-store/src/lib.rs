@@ -193,9 +193,13 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreErr
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| StoreError::classify(e, path))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // These pragmas read the schema, so they are the first reads of the file: a
+    // damaged or foreign file fails here, and must be reported as such.
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| StoreError::classify(e, path))?;
     // FULL: a commit is on disk (WAL fsynced) before the writer reports it saved.
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| StoreError::classify(e, path))?;
     Ok(conn)
 }
 
