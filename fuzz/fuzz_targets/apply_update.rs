@@ -21,9 +21,16 @@ fuzz_target!(|data: &[u8]| {
     doc.delete(3, 4).ok();
     let text = doc.text();
     let sv = doc.state_vector();
-    if doc.apply_update(data).is_err() && !doc.is_poisoned() {
+    let result = doc.apply_update(data);
+    if doc.is_poisoned() {
+        return;
+    }
+    if result.is_err() {
         assert_eq!(doc.text(), text);
         assert_eq!(doc.state_vector(), sv);
     }
+    // Whatever was accepted must still be servable and saveable.
     let _ = doc.diff_since(data);
+    let _ = doc.diff_since(&sv);
+    let _ = doc.encode_state();
 });

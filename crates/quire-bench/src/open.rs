@@ -37,26 +37,58 @@ pub(crate) async fn run(dir: &Path, runs: usize) -> Result<Value> {
         engine.close().await?;
         id
     };
-    let mut samples: Vec<Duration> = Vec::with_capacity(runs);
-    let mut engine_only: Vec<Duration> = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        let engine = Engine::open(EngineConfig::new(data.path())).await?;
-        let opened = start.elapsed();
-        let text = engine.text(id).await?;
-        samples.push(start.elapsed());
-        engine_only.push(opened);
-        ensure!(
-            text == trace.end_content,
-            "reopened text differs from endContent"
-        );
-        drop(engine);
-    }
+    let warm = time_opens(data.path(), id, runs, &trace.end_content, false).await?;
+    let cold = if drop_page_cache() {
+        Some(time_opens(data.path(), id, runs, &trace.end_content, true).await?)
+    } else {
+        None
+    };
     Ok(json!({
         "bench": "open",
         "document": "automerge-paper",
         "transactions": trace.txns.len(),
-        "open_database_and_read_text": Latency::of(samples),
-        "open_database_only": Latency::of(engine_only),
+        "what": "Engine::open + Engine::text of the document (snapshot + log load)",
+        "warm_page_cache": warm,
+        "cold_page_cache": cold.map_or_else(
+            || json!("not measured: cannot write /proc/sys/vm/drop_caches (needs root on Linux)"),
+            |c| c,
+        ),
     }))
+}
+
+/// Times `runs` opens of the data folder and a read of the document's text.
+async fn time_opens(
+    dir: &Path,
+    id: quire_engine::DocumentId,
+    runs: usize,
+    expected: &str,
+    cold: bool,
+) -> Result<Value> {
+    let mut open_and_read: Vec<Duration> = Vec::with_capacity(runs);
+    let mut open_only: Vec<Duration> = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        if cold {
+            drop_page_cache();
+        }
+        let start = Instant::now();
+        let engine = Engine::open(EngineConfig::new(dir)).await?;
+        open_only.push(start.elapsed());
+        let text = engine.text(id).await?;
+        open_and_read.push(start.elapsed());
+        ensure!(text == expected, "reopened text differs from endContent");
+        drop(engine);
+    }
+    Ok(json!({
+        "open_and_read_text": Latency::of(open_and_read),
+        "open_database_only": Latency::of(open_only),
+    }))
+}
+
+/// Asks Linux to drop clean page-cache pages (after a sync), so the next read comes
+/// from the disk. Returns false where that is not allowed.
+fn drop_page_cache() -> bool {
+    let synced = std::process::Command::new("sync")
+        .status()
+        .is_ok_and(|s| s.success());
+    synced && std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
 }

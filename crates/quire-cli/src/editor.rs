@@ -28,6 +28,12 @@ pub(crate) fn edit_in_editor(text: &str) -> Result<String> {
             .status()
     }
     .with_context(|| format!("starting the editor `{editor}`"))?;
+    if status.code() == Some(127) && !cfg!(windows) {
+        // The shell's "command not found".
+        bail!(
+            "the editor `{editor}` was not found; set $VISUAL or $EDITOR to one that is installed (the document was not changed)"
+        );
+    }
     if !status.success() {
         bail!("the editor `{editor}` exited with {status}; the document was not changed");
     }

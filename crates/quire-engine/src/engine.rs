@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -17,10 +18,35 @@ use crate::{Edit, EngineConfig, EngineError, EngineEvent, Receipt};
 /// How often the engine looks for paused documents to index and checkpoint.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
-/// The Quire node: cheap to clone, every clone is the same engine.
+/// The Quire node: cheap to clone, every clone is the same engine. When the last
+/// clone is dropped, queued writes are committed and the data folder is released
+/// before `drop` returns.
 #[derive(Clone)]
 pub struct Engine {
+    // Dropped first: stops background upkeep so that `inner` goes with this clone.
+    _user: Arc<UserHandle>,
     pub(crate) inner: Arc<Inner>,
+}
+
+/// Shared by the user-facing clones; its drop is the last clone going away.
+struct UserHandle {
+    upkeep: Arc<UpkeepControl>,
+}
+
+/// Lets the last user handle stop the background upkeep and wait for a tick in progress.
+#[derive(Default)]
+struct UpkeepControl {
+    closed: AtomicBool,
+    tick: Mutex<()>,
+}
+
+impl Drop for UserHandle {
+    fn drop(&mut self) {
+        self.upkeep.closed.store(true, Ordering::SeqCst);
+        // Once we hold the tick lock the upkeep task holds no reference to the engine
+        // and will take none again, so the caller's reference is the last one.
+        let _tick = self.upkeep.tick.lock();
+    }
 }
 
 pub(crate) struct Inner {
@@ -73,8 +99,12 @@ impl Engine {
             durable,
             _lock: lock,
         });
-        tokio::spawn(idle_loop(Arc::downgrade(&inner)));
-        Ok(Self { inner })
+        let upkeep = Arc::new(UpkeepControl::default());
+        tokio::spawn(upkeep_loop(Arc::downgrade(&inner), upkeep.clone()));
+        Ok(Self {
+            _user: Arc::new(UserHandle { upkeep }),
+            inner,
+        })
     }
 
     /// The settings this engine runs with.
@@ -388,14 +418,9 @@ impl Engine {
     /// Runs `f` on every open document.
     pub(crate) fn for_each_open(
         &self,
-        mut f: impl FnMut(&mut OpenDoc, &Store, &EngineConfig) -> Result<(), EngineError>,
+        f: impl FnMut(&mut OpenDoc, &Store, &EngineConfig) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let handles: Vec<_> = lock(&self.inner.docs)?.values().cloned().collect();
-        for handle in handles {
-            let mut open = lock(&handle)?;
-            f(&mut open, self.store(), &self.inner.config)?;
-        }
-        Ok(())
+        self.inner.for_each_open(f)
     }
 
     /// Waits until everything submitted so far is durable.
@@ -447,15 +472,22 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, EngineError> {
         .map_err(|_| EngineError::Store(quire_store::StoreError::Poisoned))
 }
 
-/// Indexes and checkpoints documents whose editing has paused.
-async fn idle_loop(inner: Weak<Inner>) {
-    let mut tick = tokio::time::interval(IDLE_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some(inner) = inner.upgrade() else { return };
-        let engine = Engine { inner };
-        let result = engine.for_each_open(|open, store, config| {
+impl Inner {
+    fn for_each_open(
+        &self,
+        mut f: impl FnMut(&mut OpenDoc, &Store, &EngineConfig) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let handles: Vec<_> = lock(&self.docs)?.values().cloned().collect();
+        for handle in handles {
+            let mut open = lock(&handle)?;
+            f(&mut open, &self.store, &self.config)?;
+        }
+        Ok(())
+    }
+
+    /// Indexes and checkpoints documents whose editing has paused.
+    fn upkeep(&self) -> Result<(), EngineError> {
+        self.for_each_open(|open, store, config| {
             let idle = open.last_change.elapsed();
             if open.index_dirty && idle >= config.index_after_idle {
                 open.index(store);
@@ -463,15 +495,34 @@ async fn idle_loop(inner: Weak<Inner>) {
             if open.version_dirty && !open.trashed && idle >= config.checkpoint_after_idle {
                 let number =
                     open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
-                let _ = engine.inner.events.send(EngineEvent::VersionCreated {
+                let _ = self.events.send(EngineEvent::VersionCreated {
                     id: open.id,
                     number,
                 });
             }
             Ok(())
-        });
-        if let Err(e) = result {
-            tracing::warn!("idle housekeeping failed: {e}");
+        })
+    }
+}
+
+/// Runs [`Inner::upkeep`] every [`IDLE_TICK`] until the last user handle is dropped.
+async fn upkeep_loop(inner: Weak<Inner>, control: Arc<UpkeepControl>) {
+    let mut tick = tokio::time::interval(IDLE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // The tick body is synchronous: the guard never lives across an await.
+        let Ok(_tick) = control.tick.lock() else {
+            return;
+        };
+        if control.closed.load(Ordering::SeqCst) {
+            return;
         }
+        let Some(inner) = inner.upgrade() else { return };
+        if let Err(e) = inner.upkeep() {
+            tracing::warn!("background upkeep failed: {e}");
+        }
+        // Released before the tick lock, so a waiting last handle really is the last.
+        drop(inner);
     }
 }
