@@ -49,9 +49,8 @@ pub(crate) async fn run(dir: &Path, runs: usize) -> Result<Value> {
         "transactions": trace.txns.len(),
         "what": "Engine::open + Engine::text of the document (snapshot + log load)",
         "warm_page_cache": warm,
-        "cold_page_cache": cold.map_or_else(
+        "cold_page_cache": cold.unwrap_or_else(
             || json!("not measured: cannot write /proc/sys/vm/drop_caches (needs root on Linux)"),
-            |c| c,
         ),
     }))
 }

@@ -287,6 +287,22 @@ fn edit_replaces_text_from_argument_and_stdin() {
     q.ok_stdin(&["doc", "edit", "Notes"], b"piped\ntext\n");
     assert_eq!(q.cat(&id), "piped\ntext\n");
     assert_eq!(q.docs()[0]["chars"], 11);
+    // So is a file redirected into it (`quire doc edit Notes < file`).
+    let file = q.write("new.md", b"from a file\n");
+    let out = q
+        .cmd(&["doc", "edit", "Notes"])
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    succeeded(&out, &["doc", "edit"]);
+    assert_eq!(q.cat(&id), "from a file\n");
+    // But /dev/null (what cron and IDEs give) is no text: the editor is used instead,
+    // and this one fails, so the text must survive rather than be emptied.
+    assert_mentions(
+        &q.fail(&["doc", "edit", "Notes"]),
+        &["editor", "not changed"],
+    );
+    assert_eq!(q.cat(&id), "from a file\n");
 }
 
 #[test]

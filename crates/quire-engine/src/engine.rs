@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use quire_doc::{Document, DocumentId};
-use quire_store::{DocumentRecord, Lifecycle, Origin, SearchHit, Store, now_ms, ops};
+use quire_store::{Origin, Store, now_ms, ops};
 use tokio::sync::broadcast;
 
 use crate::edit::DurableTickets;
@@ -52,7 +52,7 @@ impl Drop for UserHandle {
 pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) store: Store,
-    docs: Mutex<HashMap<DocumentId, Arc<Mutex<OpenDoc>>>>,
+    pub(crate) docs: Mutex<HashMap<DocumentId, Arc<Mutex<OpenDoc>>>>,
     events: broadcast::Sender<EngineEvent>,
     durable: DurableTickets,
     /// Held for the engine's life: one process per data folder.
@@ -173,59 +173,6 @@ impl Engine {
         Ok(id)
     }
 
-    /// Live documents, most recently changed first.
-    pub async fn list(&self) -> Result<Vec<DocumentRecord>, EngineError> {
-        self.store().flush()?;
-        Ok(self.store().documents(Lifecycle::Active)?)
-    }
-
-    /// Documents in the trash.
-    pub async fn trash(&self) -> Result<Vec<DocumentRecord>, EngineError> {
-        self.store().flush()?;
-        Ok(self.store().documents(Lifecycle::Trashed)?)
-    }
-
-    /// One document's metadata.
-    pub async fn info(&self, id: DocumentId) -> Result<DocumentRecord, EngineError> {
-        self.store().flush()?;
-        Ok(self.store().document(&id)?)
-    }
-
-    /// Finds the one document that `needle` names: a whole id, a unique id prefix of at
-    /// least 4 characters, or an exact title (ignoring case).
-    pub async fn resolve(&self, needle: &str) -> Result<DocumentId, EngineError> {
-        self.store().flush()?;
-        if let Ok(id) = needle.parse::<DocumentId>() {
-            // A whole id still has to name a document that exists (it may have been purged).
-            return match self.store().document(&id) {
-                Ok(_) => Ok(id),
-                Err(quire_store::StoreError::NoSuchDocument(_)) => {
-                    Err(EngineError::NoSuchDocument(needle.to_owned()))
-                }
-                Err(e) => Err(e.into()),
-            };
-        }
-        let mut found = self.store().find_documents(needle)?;
-        if needle.len() < 4 {
-            found.retain(|d| d.title.eq_ignore_ascii_case(needle));
-        }
-        // A live document wins over trashed ones of the same title.
-        if found.len() > 1 && found.iter().filter(|d| d.deleted_at.is_none()).count() == 1 {
-            found.retain(|d| d.deleted_at.is_none());
-        }
-        match found.as_slice() {
-            [] => Err(EngineError::NoSuchDocument(needle.to_owned())),
-            [one] => Ok(one.id),
-            many => Err(EngineError::Ambiguous {
-                needle: needle.to_owned(),
-                candidates: many
-                    .iter()
-                    .map(|d| d.id.to_string()[..12].to_owned())
-                    .collect(),
-            }),
-        }
-    }
-
     /// The body text.
     pub async fn text(&self, id: DocumentId) -> Result<String, EngineError> {
         let handle = self.handle(id)?;
@@ -324,7 +271,7 @@ impl Engine {
     }
 
     /// Logs an update already applied in memory and tells subscribers.
-    fn record(
+    pub(crate) fn record(
         &self,
         open: &mut OpenDoc,
         update: &[u8],
@@ -347,72 +294,6 @@ impl Engine {
             });
         }
         Ok(self.inner.durable.receipt(ticket))
-    }
-
-    /// Sets a document's title.
-    pub async fn rename(&self, id: DocumentId, title: &str) -> Result<(), EngineError> {
-        let handle = self.handle(id)?;
-        let receipt = {
-            let mut open = lock(&handle)?;
-            open.check_writable()?;
-            let update = open.doc.set_title(title)?;
-            self.store()
-                .submit(ops::rename(id, title.to_owned(), now_ms()), |_| {});
-            self.record(&mut open, &update, Origin::Local)?
-        };
-        receipt.saved().await?;
-        self.emit(EngineEvent::Renamed {
-            id,
-            title: title.to_owned(),
-        });
-        Ok(())
-    }
-
-    /// Moves a document to the trash.
-    pub async fn delete(&self, id: DocumentId) -> Result<(), EngineError> {
-        self.set_lifecycle(id, Lifecycle::Trashed).await?;
-        self.emit(EngineEvent::Trashed { id });
-        Ok(())
-    }
-
-    /// Brings a document back from the trash.
-    pub async fn restore(&self, id: DocumentId) -> Result<(), EngineError> {
-        self.set_lifecycle(id, Lifecycle::Active).await?;
-        self.emit(EngineEvent::Restored { id });
-        Ok(())
-    }
-
-    async fn set_lifecycle(&self, id: DocumentId, lifecycle: Lifecycle) -> Result<(), EngineError> {
-        let handle = self.handle(id)?;
-        let mut open = lock(&handle)?;
-        self.store()
-            .write(ops::set_lifecycle(id, lifecycle, now_ms()))?;
-        open.trashed = lifecycle == Lifecycle::Trashed;
-        Ok(())
-    }
-
-    /// Deletes a trashed document for good.
-    pub async fn purge(&self, id: DocumentId) -> Result<(), EngineError> {
-        let record = self.info(id).await?;
-        if record.deleted_at.is_none() {
-            return Err(EngineError::NotInTrash(id.to_string()));
-        }
-        lock(&self.inner.docs)?.remove(&id);
-        self.store().write(ops::purge(id))?;
-        self.emit(EngineEvent::Purged { id });
-        Ok(())
-    }
-
-    /// Live documents whose title or body match `query`, best first.
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, EngineError> {
-        self.for_each_open(|open, store, _| {
-            if open.index_dirty {
-                open.index(store);
-            }
-            Ok(())
-        })?;
-        self.store().flush()?;
-        Ok(self.store().search(query, limit)?)
     }
 
     /// Runs `f` on every open document.

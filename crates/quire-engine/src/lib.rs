@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 mod config;
 mod edit;
 mod engine;
