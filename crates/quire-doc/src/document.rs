@@ -314,8 +314,25 @@ impl Document {
             }))
             .is_ok()
         };
+        // Likewise a stashed (pending) part that does not survive its own encoding
+        // makes every later snapshot panic (`fuzz/crashers/accepted-then-encode-panics`).
+        let pending_encodable = || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let txn = self.doc.transact();
+                let store = txn.store();
+                let update_ok = store
+                    .pending_update()
+                    .is_none_or(|p| Update::decode_v1(&p.update.encode_v1()).is_ok());
+                let ds_ok = store
+                    .pending_ds()
+                    .is_none_or(|ds| yrs::IdSet::decode_v1(&ds.encode_v1()).is_ok());
+                update_ok && ds_ok
+            }))
+            .unwrap_or(false)
+        };
         let committed = match (&outcome, committed) {
             (Ok(applied), Ok(())) if applied.changed && !encodable() => Err(()),
+            (Ok(applied), Ok(())) if applied.pending && !pending_encodable() => Err(()),
             (_, c) => c.map_err(|_| ()),
         };
         match (outcome, committed) {
@@ -366,11 +383,17 @@ impl Document {
         })
     }
 
-    /// The whole document as one update (a snapshot).
-    pub fn encode_state(&self) -> Vec<u8> {
-        self.doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+    /// The whole document as one update (a snapshot). Isolated like every other yrs
+    /// call on state that peers shaped: if the library panics, this is an error (the
+    /// caller keeps its update log instead of compacting) and the process lives on.
+    pub fn encode_state(&self) -> Result<Vec<u8>, DocError> {
+        self.usable()?;
+        catch_unwind(AssertUnwindSafe(|| {
+            self.doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        }))
+        .map_err(|_| DocError::EncodePanicked)
     }
 }
 

@@ -23,6 +23,9 @@ pub enum DocError {
         "the update crashed the CRDT library and was rejected; the document must be reloaded from disk"
     )]
     ApplyPanicked,
+    /// yrs panicked while encoding the document; it is left as it was.
+    #[error("the CRDT library failed to encode this document; its update log is kept as it is")]
+    EncodePanicked,
     /// A previous apply panicked; this in-memory copy is unusable.
     #[error("this in-memory copy of the document is unusable after a rejected update; reload it")]
     Poisoned,

@@ -52,7 +52,11 @@ fn every_known_crasher_is_rejected_cleanly() {
         if !doc.is_poisoned() {
             let _ = doc.diff_since(&bytes);
             let _ = doc.diff_since(&doc.state_vector());
-            let _ = doc.encode_state();
+            assert!(
+                doc.encode_state().is_ok(),
+                "{} left the document unencodable",
+                path.display()
+            );
             let _ = doc.text();
         }
         replayed += 1;

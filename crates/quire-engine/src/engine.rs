@@ -149,7 +149,7 @@ impl Engine {
         let mut doc = Document::new();
         doc.set_title(title)?;
         doc.insert(0, text)?;
-        let state = doc.encode_state();
+        let state = doc.encode_state()?;
         let chars = doc.len_chars();
         let mut open = OpenDoc::created(id, doc, state.len());
         let store = self.store();
@@ -184,7 +184,7 @@ impl Engine {
     pub async fn encode_state(&self, id: DocumentId) -> Result<Vec<u8>, EngineError> {
         let handle = self.handle(id)?;
         let open = lock(&handle)?;
-        Ok(open.doc.encode_state())
+        Ok(open.doc.encode_state()?)
     }
 
     /// The document's state vector.

@@ -133,7 +133,13 @@ impl OpenDoc {
         if self.log_updates == 0 {
             return;
         }
-        let snapshot = self.doc.encode_state();
+        let snapshot = match self.doc.encode_state() {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                tracing::warn!("document {}: not compacted, the log is kept: {e}", self.id);
+                return;
+            }
+        };
         self.snapshot_bytes = snapshot.len();
         self.log_updates = 0;
         self.log_bytes = 0;

@@ -458,7 +458,7 @@ async fn resolve_by_id_prefix_and_title() {
                     title.into(),
                     now_ms(),
                     doc.len_chars(),
-                    doc.encode_state(),
+                    doc.encode_state().unwrap(),
                 ))
                 .unwrap();
         }
