@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
     doc.insert(0, "# Title\nsome text 😀 here\n").ok();
     doc.set_title("Fuzz").ok();
     doc.delete(3, 4).ok();
+    // Content from a second writer too, so forged blocks of a known peer are explored.
+    let mut peer = Document::with_client_id(2);
+    if let Ok(Some(u)) = peer.insert(0, "peer text") {
+        doc.apply_update(&u).ok();
+    }
     let text = doc.text();
     let sv = doc.state_vector();
     let result = doc.apply_update(data);

@@ -285,7 +285,12 @@ impl Document {
         let own = self.doc.client_id();
         let sv_before = self.doc.transact().state_vector();
         let ours_known = sv_before.get(&own);
-        if update.state_vector().get(&own) > ours_known {
+        let forged = update
+            .insertions(true)
+            .iter()
+            .filter(|(client, _)| **client == own)
+            .any(|(_, ranges)| ranges.iter().any(|r| r.end > ours_known));
+        if forged {
             return Err(DocError::MalformedUpdate(
                 "the update claims to come from this device".into(),
             ));

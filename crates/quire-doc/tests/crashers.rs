@@ -21,6 +21,9 @@ fn every_known_crasher_is_rejected_cleanly() {
         doc.insert(0, "# Title\nsome text 😀 here\n").unwrap();
         doc.set_title("Fuzz").unwrap();
         doc.delete(3, 4).unwrap();
+        let mut peer = Document::with_client_id(2);
+        doc.apply_update(&peer.insert(0, "peer text").unwrap().unwrap())
+            .unwrap();
         let (text, sv) = (doc.text(), doc.state_vector());
         let result = doc.apply_update(&bytes);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
