@@ -1,11 +1,12 @@
 //! A document held in memory while it is in use, with the bookkeeping that keeps its
 //! stored form bounded: log compaction, automatic versions and search indexing.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use quire_doc::diff::{Splice, encode_splices, minimal_splices};
 use quire_doc::{Document, DocumentId};
-use quire_store::{NewVersion, Store, StoreError, VersionKind, now_ms, ops};
+use quire_store::{NewVersion, Store, StoreError, VersionKind, WriteOp, now_ms, ops};
 
 use crate::{EngineConfig, EngineError};
 
@@ -22,7 +23,7 @@ pub(crate) struct OpenDoc {
     edits_since_version: u32,
     last_version: i64,
     /// Text of `last_version`, loaded when first needed.
-    last_version_text: Option<String>,
+    last_version_text: Option<Arc<str>>,
     /// Changed since the last version.
     pub(crate) version_dirty: bool,
     /// Changed since the last search indexing.
@@ -74,7 +75,7 @@ impl OpenDoc {
             snapshot_bytes,
             edits_since_version: 0,
             last_version: 0,
-            last_version_text: Some(String::new()),
+            last_version_text: Some(Arc::from("")),
             version_dirty: true,
             index_dirty: true,
             last_change: Instant::now(),
@@ -159,41 +160,41 @@ impl OpenDoc {
         kind: VersionKind,
         name: Option<String>,
     ) -> Result<i64, EngineError> {
-        let text = self.doc.text();
+        let text: Arc<str> = Arc::from(self.doc.text());
         let number = self.last_version + 1;
         let keyframe = number == 1 || (number - 1) % config.keyframe_every == 0;
-        let splices = if keyframe {
-            minimal_splices("", &text)
+        let previous: Arc<str> = if keyframe {
+            Arc::from("")
         } else {
-            let previous = match self.last_version_text.take() {
+            match self.last_version_text.take() {
                 Some(t) => t,
                 None => {
                     store.flush()?;
-                    store.version_text(&self.id, self.last_version)?
+                    Arc::from(store.version_text(&self.id, self.last_version)?)
                 }
-            };
-            minimal_splices(&previous, &text)
+            }
         };
-        let chars = text.chars().count();
-        store.submit(
-            ops::add_version(
-                self.id,
-                NewVersion {
-                    number,
-                    kind,
-                    name,
-                    created_at: now_ms(),
-                    chars,
-                    keyframe,
-                    patch: encode_splices(&splices),
-                },
-            ),
-            |r| {
-                if let Err(e) = r {
-                    tracing::warn!("saving a version failed: {e}");
-                }
-            },
-        );
+        let (id, created_at, for_patch) = (self.id, now_ms(), text.clone());
+        // The diff runs on the writer thread, off the editing path; rows stay in order
+        // because the writer runs ops in the order they were queued.
+        let op: WriteOp = Box::new(move |c| {
+            let splices = minimal_splices(&previous, &for_patch);
+            let version = NewVersion {
+                number,
+                kind,
+                name,
+                created_at,
+                chars: for_patch.chars().count(),
+                keyframe,
+                patch: encode_splices(&splices),
+            };
+            ops::add_version(id, version)(c)
+        });
+        store.submit(op, |r| {
+            if let Err(e) = r {
+                tracing::warn!("saving a version failed: {e}");
+            }
+        });
         self.last_version = number;
         self.last_version_text = Some(text);
         self.edits_since_version = 0;

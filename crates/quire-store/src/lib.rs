@@ -26,6 +26,7 @@
 mod checkpointer;
 mod documents;
 mod error;
+mod log_rows;
 mod schema;
 mod search;
 mod update_log;

@@ -29,6 +29,7 @@ CREATE TABLE snapshots (
 CREATE TABLE updates (
     doc         INTEGER NOT NULL REFERENCES documents(rowid) ON DELETE CASCADE,
     seq         INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL,
     origin      TEXT NOT NULL,
     at          INTEGER NOT NULL,
     data        BLOB NOT NULL,

@@ -4,6 +4,7 @@ use quire_doc::DocumentId;
 use rusqlite::{OptionalExtension, params};
 
 use crate::documents::{DOC_ROWID, missing};
+use crate::log_rows::unframe;
 use crate::{Store, StoreError, WriteOp};
 
 /// Where an update came from.
@@ -90,12 +91,26 @@ impl Store {
             .optional()?
             .unwrap_or((0, None));
         let mut stmt = tx.prepare_cached(
-            "SELECT seq, data FROM updates WHERE doc = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, last_seq, data FROM updates WHERE doc = ?1 AND last_seq > ?2 ORDER BY seq",
         )?;
-        let updates = stmt
-            .query_map(params![rowid, covers_seq], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let rows = stmt
+            .query_map(params![rowid, covers_seq], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         drop(stmt);
+        let mut updates = Vec::new();
+        for (first, last, data) in rows {
+            let framed = unframe(&data, first, last).map_err(|detail| StoreError::DamagedData {
+                doc: id.to_string(),
+                detail: format!("update log row {first}..={last}: {detail}"),
+            })?;
+            updates.extend(framed.into_iter().filter(|(seq, _)| *seq > covers_seq));
+        }
         tx.finish()?;
         Ok(StoredState {
             snapshot,

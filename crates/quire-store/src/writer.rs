@@ -13,6 +13,7 @@ use std::thread;
 use quire_doc::DocumentId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::log_rows::{PendingRow, RowUpdate};
 use crate::{Origin, StoreError};
 
 /// A write to run inside the writer's transaction.
@@ -213,18 +214,21 @@ fn rowid_of(
     Ok(r)
 }
 
-fn insert_update(
+fn flush_row(
     conn: &Connection,
-    rowid: i64,
-    u: &LoggedUpdate,
-    data: &[u8],
-) -> Result<(), StoreError> {
-    let origin = u.origin.to_column();
-    conn.prepare_cached(
-        "INSERT INTO updates (doc, seq, origin, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![rowid, u.seq, origin, u.at, data])?;
-    Ok(())
+    row: PendingRow,
+    failed: &mut Vec<(u64, String)>,
+    touched: &mut HashMap<i64, (i64, usize)>,
+) {
+    match row.insert(conn) {
+        Ok(()) => {
+            touched.insert(row.rowid, (row.at, row.chars));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            failed.extend(row.tickets.iter().map(|t| (*t, msg.clone())));
+        }
+    }
 }
 
 /// Commits one batch; returns the last ticket and the tickets that failed.
@@ -260,6 +264,7 @@ fn commit_batch(
     };
     // Documents created or purged inside this batch change the id → rowid map.
     let mut rowids_stale = false;
+    let mut row: Option<PendingRow> = None;
     for entry in entries.drain(..) {
         match entry {
             Entry::Update(u) => {
@@ -270,16 +275,34 @@ fn commit_batch(
                     rowids_stale = false;
                 }
                 let data = arena.get(u.start..u.start + u.len).unwrap_or(&[]);
-                let result = rowid_of(&tx, rowids, &u.doc).and_then(|rowid| {
-                    insert_update(&tx, rowid, &u, data)?;
-                    touched.insert(rowid, (u.at, u.chars));
-                    Ok(())
-                });
-                if let Err(e) = result {
-                    failed.push((u.ticket, e.to_string()));
+                let update = RowUpdate {
+                    ticket: u.ticket,
+                    seq: u.seq,
+                    origin: &u.origin,
+                    at: u.at,
+                    chars: u.chars,
+                    data,
+                };
+                match rowid_of(&tx, rowids, &u.doc) {
+                    Err(e) => failed.push((u.ticket, e.to_string())),
+                    Ok(rowid) => {
+                        if let Some(r) = row.as_mut()
+                            && r.try_extend(rowid, &update)
+                        {
+                            continue;
+                        }
+                        if let Some(r) = row.take() {
+                            flush_row(&tx, r, &mut failed, &mut touched);
+                        }
+                        row = Some(PendingRow::new(rowid, &update));
+                    }
                 }
             }
             Entry::Op { ticket, op, done } => {
+                // Ops see every update queued before them (compaction relies on it).
+                if let Some(r) = row.take() {
+                    flush_row(&tx, r, &mut failed, &mut touched);
+                }
                 up_to = ticket;
                 tickets.push(ticket);
                 rowids_stale = true;
@@ -309,6 +332,9 @@ fn commit_batch(
                 }
             }
         }
+    }
+    if let Some(r) = row.take() {
+        flush_row(&tx, r, &mut failed, &mut touched);
     }
     if rowids_stale {
         rowids.clear();
