@@ -324,6 +324,9 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             let text = match text {
                 Some(t) => text_arg(t)?,
+                None if std::io::stdin().is_terminal() => {
+                    bail!("give the text to append (`quire doc append DOC TEXT`) or pipe it in")
+                }
                 None => read_stdin()?,
             };
             engine.edit(id, Edit::Append(text)).await?;

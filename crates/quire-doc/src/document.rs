@@ -100,10 +100,13 @@ impl Document {
     }
 
     /// A document loaded from stored updates (a snapshot, then the log after it).
+    ///
+    /// Stored data is this device's own, so the size cap for peers' updates does not
+    /// apply (a document may outgrow it); every other check does.
     pub fn load<'a>(updates: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, DocError> {
         let mut doc = Self::new();
         for update in updates {
-            doc.apply_update(update)?;
+            doc.integrate(update)?;
         }
         doc.astral = AstralIndex::unknown();
         Ok(doc)
@@ -276,6 +279,12 @@ impl Document {
                 limit: MAX_UPDATE_BYTES,
             });
         }
+        self.integrate(bytes)
+    }
+
+    /// [`Document::apply_update`] without the size cap.
+    fn integrate(&mut self, bytes: &[u8]) -> Result<Applied, DocError> {
+        self.usable()?;
         precheck_update(bytes)?;
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?
@@ -283,7 +292,12 @@ impl Document {
         // Nobody else may write as this device: blocks under our client id beyond what
         // we have written would wait as pending and later merge into our own edits.
         let own = self.doc.client_id();
-        let sv_before = self.doc.transact().state_vector();
+        let (sv_before, had_pending) = {
+            let txn = self.doc.transact();
+            let store = txn.store();
+            let pending = store.pending_update().is_some() || store.pending_ds().is_some();
+            (txn.state_vector(), pending)
+        };
         let ours_known = sv_before.get(&own);
         let forged = update
             .insertions(true)
@@ -337,7 +351,10 @@ impl Document {
         };
         match (outcome, committed) {
             (Ok(applied), Ok(())) => {
-                if applied.changed {
+                if applied.changed && (had_pending || applied.pending) {
+                    // Stashed updates may have joined the text: what they hold is unknown.
+                    self.astral = AstralIndex::unknown();
+                } else if applied.changed {
                     self.astral.note_remote_update(bytes);
                 }
                 if applied.changed {

@@ -108,8 +108,8 @@ impl Engine {
         if record.deleted_at.is_none() {
             return Err(EngineError::NotInTrash(id.to_string()));
         }
-        lock(&self.inner.docs)?.remove(&id);
         self.store().write(ops::purge(id))?;
+        lock(&self.inner.docs)?.remove(&id);
         self.emit(EngineEvent::Purged { id });
         Ok(())
     }

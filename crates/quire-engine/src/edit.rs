@@ -3,6 +3,7 @@
 use quire_doc::Splice;
 use quire_store::StoreError;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -48,6 +49,8 @@ pub struct DurableProgress {
 #[derive(Debug, Clone)]
 pub(crate) struct DurableTickets {
     pub(crate) durable: watch::Receiver<DurableProgress>,
+    /// Set when a save failed: the open documents must be saved whole.
+    pub(crate) repair_needed: Arc<AtomicBool>,
     pub(crate) failures: Arc<Mutex<BTreeMap<u64, String>>>,
 }
 
@@ -63,7 +66,12 @@ impl DurableTickets {
         });
         let failures: Arc<Mutex<BTreeMap<u64, String>>> = Arc::default();
         let for_hook = failures.clone();
+        let repair_needed = Arc::new(AtomicBool::new(false));
+        let repair_flag = repair_needed.clone();
         let hook: quire_store::DurableHook = Box::new(move |up_to, failed| {
+            if !failed.is_empty() {
+                repair_flag.store(true, Ordering::SeqCst);
+            }
             if !failed.is_empty()
                 && let Ok(mut f) = for_hook.lock()
             {
@@ -82,6 +90,7 @@ impl DurableTickets {
         (
             Self {
                 durable: rx,
+                repair_needed,
                 failures,
             },
             hook,
@@ -124,11 +133,11 @@ impl Receipt {
             .wait_for(|d| d.up_to >= ticket)
             .await
             .map_err(|_| EngineError::Closed)?;
-        let failure = tickets
-            .failures
-            .lock()
-            .ok()
-            .and_then(|mut f| f.remove(&ticket));
+        // A poisoned lock means the hook panicked mid-report: do not claim success.
+        let failure = match tickets.failures.lock() {
+            Ok(mut f) => f.remove(&ticket),
+            Err(_) => Some("the save could not be confirmed".to_owned()),
+        };
         match failure {
             None => Ok(()),
             Some(msg) => Err(EngineError::Store(StoreError::CommitFailed(msg))),

@@ -166,8 +166,10 @@ impl Engine {
             store,
             quire_store::VersionKind::Auto,
             None,
-        )?;
-        lock(&self.inner.docs)?.insert(id, Arc::new(Mutex::new(open)));
+        );
+        lock(&self.inner.docs)?
+            .entry(id)
+            .or_insert_with(|| Arc::new(Mutex::new(open)));
         store.flush()?;
         self.emit(EngineEvent::Created { id });
         Ok(id)
@@ -259,8 +261,20 @@ impl Engine {
                         tracing::warn!(
                             "document {id}: rejected update poisoned the in-memory copy; reloading"
                         );
-                        self.store().flush()?;
-                        *open = OpenDoc::load(self.store(), id)?;
+                        // Forget the copy first, so that whatever happens next the
+                        // document is reloaded from disk on its next use.
+                        lock(&self.inner.docs)?.remove(&id);
+                        if let Ok(fresh) = self
+                            .store()
+                            .flush()
+                            .map_err(EngineError::from)
+                            .and_then(|()| OpenDoc::load(self.store(), id))
+                        {
+                            *open = fresh;
+                            lock(&self.inner.docs)?
+                                .entry(id)
+                                .or_insert_with(|| handle.clone());
+                        }
                     }
                     return Err(e.into());
                 }
@@ -278,7 +292,8 @@ impl Engine {
         origin: Origin,
     ) -> Result<Receipt, EngineError> {
         let ticket = open.log_update(self.store(), update, origin.clone())?;
-        let versions = open.housekeeping(&self.inner.config, self.store())?;
+        // Upkeep never fails the edit: it is already applied and queued.
+        let version = open.housekeeping(&self.inner.config, self.store());
         // Copy the bytes for subscribers only when someone listens.
         if self.inner.events.receiver_count() > 0 {
             self.emit(EngineEvent::Changed {
@@ -287,7 +302,7 @@ impl Engine {
                 update: Arc::from(update),
             });
         }
-        for number in versions {
+        if let Some(number) = version {
             self.emit(EngineEvent::VersionCreated {
                 id: open.id,
                 number,
@@ -317,7 +332,7 @@ impl Engine {
                 open.index(store);
             }
             if open.version_dirty && !open.trashed {
-                open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
+                open.checkpoint(config, store, quire_store::VersionKind::Auto, None);
             }
             Ok(())
         })?;
@@ -328,7 +343,7 @@ impl Engine {
     /// Size of the database on disk, after checkpointing its WAL.
     pub async fn disk_size(&self) -> Result<u64, EngineError> {
         self.for_each_open(|open, store, _| {
-            open.compact(store);
+            open.compact(store, false);
             Ok(())
         })?;
         self.store().vacuum()?;
@@ -368,14 +383,21 @@ impl Inner {
 
     /// Indexes and checkpoints documents whose editing has paused.
     fn upkeep(&self) -> Result<(), EngineError> {
+        // A failed save left holes in some log: snapshot every open document whole.
+        let repair = self.durable.repair_needed.swap(false, Ordering::SeqCst);
+        if repair {
+            tracing::warn!("a save failed; saving every open document whole");
+        }
         self.for_each_open(|open, store, config| {
+            if repair {
+                open.compact(store, true);
+            }
             let idle = open.last_change.elapsed();
             if open.index_dirty && idle >= config.index_after_idle {
                 open.index(store);
             }
             if open.version_dirty && !open.trashed && idle >= config.checkpoint_after_idle {
-                let number =
-                    open.checkpoint(config, store, quire_store::VersionKind::Auto, None)?;
+                let number = open.checkpoint(config, store, quire_store::VersionKind::Auto, None);
                 let _ = self.events.send(EngineEvent::VersionCreated {
                     id: open.id,
                     number,

@@ -54,7 +54,9 @@ pub enum EngineError {
         offset: usize,
     },
     /// The engine has been closed.
-    #[error("the engine is closed")]
+    #[error(
+        "Quire is shutting down and this change was not confirmed; open the document again to check it"
+    )]
     Closed,
 }
 

@@ -2,6 +2,7 @@
 //! stored form bounded: log compaction, automatic versions and search indexing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use quire_doc::diff::{Splice, encode_splices, minimal_splices};
@@ -22,6 +23,8 @@ pub(crate) struct OpenDoc {
     snapshot_bytes: usize,
     edits_since_version: u32,
     last_version: i64,
+    /// Set when saving a version failed: the next one is stored whole.
+    version_failed: Arc<AtomicBool>,
     /// Text of `last_version`, loaded when first needed.
     last_version_text: Option<Arc<str>>,
     /// Changed since the last version.
@@ -57,8 +60,10 @@ impl OpenDoc {
             edits_since_version: 0,
             last_version,
             last_version_text: None,
+            version_failed: Arc::default(),
             version_dirty: false,
-            index_dirty: false,
+            // A crash may have come between an edit and its indexing: refresh once.
+            index_dirty: true,
             last_change: Instant::now(),
         })
     }
@@ -76,6 +81,7 @@ impl OpenDoc {
             edits_since_version: 0,
             last_version: 0,
             last_version_text: Some(Arc::from("")),
+            version_failed: Arc::default(),
             version_dirty: true,
             index_dirty: true,
             last_change: Instant::now(),
@@ -112,26 +118,24 @@ impl OpenDoc {
 
     /// Writes that should follow the latest edit: a compaction when the log has grown,
     /// a version when enough edits have accumulated.
-    pub(crate) fn housekeeping(
-        &mut self,
-        config: &EngineConfig,
-        store: &Store,
-    ) -> Result<Vec<i64>, EngineError> {
-        let mut versions = Vec::new();
+    pub(crate) fn housekeeping(&mut self, config: &EngineConfig, store: &Store) -> Option<i64> {
+        let mut version = None;
         if self.edits_since_version >= config.checkpoint_every_edits {
-            versions.push(self.checkpoint(config, store, VersionKind::Auto, None)?);
+            version = Some(self.checkpoint(config, store, VersionKind::Auto, None));
         }
         if self.log_updates >= config.compact_after_updates
             || self.log_bytes >= config.compact_after_bytes.max(self.snapshot_bytes)
         {
-            self.compact(store);
+            self.compact(store, false);
         }
-        Ok(versions)
+        version
     }
 
     /// Compacts the log into a snapshot of the current state.
-    pub(crate) fn compact(&mut self, store: &Store) {
-        if self.log_updates == 0 {
+    /// `force` compacts even an empty log: after a failed save, the snapshot is what
+    /// puts the lost update back on disk.
+    pub(crate) fn compact(&mut self, store: &Store, force: bool) {
+        if self.log_updates == 0 && !force {
             return;
         }
         let snapshot = match self.doc.encode_state() {
@@ -145,7 +149,7 @@ impl OpenDoc {
         self.log_updates = 0;
         self.log_bytes = 0;
         let covers = self.next_seq - 1;
-        store.submit(ops::compact(self.id, covers, now_ms(), snapshot), |r| {
+        store.compact(self.id, covers, snapshot, |r| {
             if let Err(e) = r {
                 tracing::warn!("compaction failed (the log is kept): {e}");
             }
@@ -159,20 +163,29 @@ impl OpenDoc {
         store: &Store,
         kind: VersionKind,
         name: Option<String>,
-    ) -> Result<i64, EngineError> {
+    ) -> i64 {
         let text: Arc<str> = Arc::from(self.doc.text());
         let number = self.last_version + 1;
-        let keyframe = number == 1 || (number - 1) % config.keyframe_every == 0;
-        let previous: Arc<str> = if keyframe {
-            Arc::from("")
-        } else {
-            match self.last_version_text.take() {
-                Some(t) => t,
-                None => {
-                    store.flush()?;
-                    Arc::from(store.version_text(&self.id, self.last_version)?)
+        let chain_broken = self.version_failed.swap(false, Ordering::SeqCst);
+        let mut keyframe = number == 1 || (number - 1) % config.keyframe_every == 0 || chain_broken;
+        let previous: Arc<str> = match self.last_version_text.take() {
+            _ if keyframe => Arc::from(""),
+            Some(t) => t,
+            // Only the first version after loading needs the stored text.
+            None => match store
+                .flush()
+                .and_then(|()| store.version_text(&self.id, self.last_version))
+            {
+                Ok(t) => Arc::from(t),
+                Err(e) => {
+                    tracing::warn!(
+                        "document {}: previous version unreadable, storing a full copy: {e}",
+                        self.id
+                    );
+                    keyframe = true;
+                    Arc::from("")
                 }
-            }
+            },
         };
         let (id, created_at, for_patch) = (self.id, now_ms(), text.clone());
         // The diff runs on the writer thread, off the editing path; rows stay in order
@@ -190,16 +203,19 @@ impl OpenDoc {
             };
             ops::add_version(id, version)(c)
         });
-        store.submit(op, |r| {
+        // If this version is not saved, the next one must not be a patch against it.
+        let failed = self.version_failed.clone();
+        store.submit(op, move |r| {
             if let Err(e) = r {
                 tracing::warn!("saving a version failed: {e}");
+                failed.store(true, Ordering::SeqCst);
             }
         });
         self.last_version = number;
         self.last_version_text = Some(text);
         self.edits_since_version = 0;
         self.version_dirty = false;
-        Ok(number)
+        number
     }
 
     /// Refreshes the search index entry.

@@ -62,6 +62,23 @@ impl VersionDiff {
 }
 
 impl Engine {
+    /// Waits for version `number` to be written and checks that it was.
+    fn confirm_version(&self, id: DocumentId, number: i64) -> Result<(), EngineError> {
+        self.store().flush()?;
+        if self
+            .store()
+            .versions(&id)?
+            .iter()
+            .any(|v| v.number == number)
+        {
+            Ok(())
+        } else {
+            Err(EngineError::Store(quire_store::StoreError::CommitFailed(
+                format!("version {number} could not be written"),
+            )))
+        }
+    }
+
     /// A document's versions, oldest first.
     pub async fn versions(&self, id: DocumentId) -> Result<Vec<VersionRecord>, EngineError> {
         self.handle(id)?;
@@ -88,9 +105,9 @@ impl Engine {
                 self.store(),
                 kind,
                 name.map(str::to_owned),
-            )?
+            )
         };
-        self.store().flush()?;
+        self.confirm_version(id, number)?;
         self.emit(EngineEvent::VersionCreated { id, number });
         Ok(number)
     }
@@ -137,7 +154,7 @@ impl Engine {
             let mut open = lock(&handle)?;
             open.check_writable()?;
             if open.version_dirty {
-                open.checkpoint(&self.inner.config, self.store(), VersionKind::Auto, None)?;
+                open.checkpoint(&self.inner.config, self.store(), VersionKind::Auto, None);
             }
         }
         self.edit(id, Edit::Replace(old)).await?;
@@ -149,9 +166,9 @@ impl Engine {
                 self.store(),
                 VersionKind::Restore,
                 Some(format!("restored v{number}")),
-            )?
+            )
         };
-        self.store().flush()?;
+        self.confirm_version(id, restored)?;
         self.emit(EngineEvent::VersionCreated {
             id,
             number: restored,

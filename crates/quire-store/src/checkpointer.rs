@@ -11,9 +11,6 @@ use crate::StoreError;
 
 /// How often the WAL is checked.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
-/// Beyond this many pages in the WAL, wait for readers and truncate it instead of a
-/// passive checkpoint, so that the WAL cannot grow without bound.
-const TRUNCATE_ABOVE_PAGES: i64 = 16 * 1024;
 
 pub(crate) struct Checkpointer {
     stop: Option<mpsc::Sender<()>>,
@@ -27,9 +24,9 @@ impl Checkpointer {
             .name("quire-store-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
-                    checkpoint(&conn, "PASSIVE");
+                    checkpoint(&conn);
                 }
-                checkpoint(&conn, "PASSIVE");
+                checkpoint(&conn);
             })
             .map_err(|e| {
                 StoreError::CommitFailed(format!("cannot start the checkpoint thread: {e}"))
@@ -41,17 +38,11 @@ impl Checkpointer {
     }
 }
 
-fn checkpoint(conn: &Connection, mode: &str) {
-    // Returns (busy, pages in WAL, pages checkpointed).
-    let result = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    });
-    match result {
-        Ok((_, wal_pages)) if wal_pages > TRUNCATE_ABOVE_PAGES && mode == "PASSIVE" => {
-            checkpoint(conn, "TRUNCATE")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("WAL checkpoint failed: {e}"),
+/// A passive checkpoint never waits for (or blocks) the writer or readers; run this
+/// often, it keeps the WAL small as long as no reader holds a snapshot for long.
+fn checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!("WAL checkpoint failed: {e}");
     }
 }
 

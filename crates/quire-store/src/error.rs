@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum StoreError {
     /// SQLite reported an error.
-    #[error("database error: {0}")]
+    #[error(
+        "database error ({0}); if it persists, check the disk and restore the database from a backup"
+    )]
     Sqlite(#[from] rusqlite::Error),
     /// The file is not a usable SQLite database.
     #[error(
@@ -40,10 +42,10 @@ pub enum StoreError {
         detail: String,
     },
     /// No document with this id exists.
-    #[error("no document with id {0}")]
+    #[error("no document with id {0}; `quire doc ls` lists the documents")]
     NoSuchDocument(String),
     /// No such version of the document.
-    #[error("document {doc} has no version {number}")]
+    #[error("document {doc} has no version {number}; `quire history` lists its versions")]
     NoSuchVersion {
         /// The document.
         doc: String,
@@ -51,7 +53,9 @@ pub enum StoreError {
         number: i64,
     },
     /// Stored bytes failed to decode.
-    #[error("stored data of document {doc} is damaged: {detail}")]
+    #[error(
+        "stored data of document {doc} is damaged ({detail}); export what still opens and restore the database from a backup"
+    )]
     DamagedData {
         /// The document.
         doc: String,
@@ -59,7 +63,9 @@ pub enum StoreError {
         detail: String,
     },
     /// The transaction holding this write failed to commit.
-    #[error("the write was not saved: {0}")]
+    #[error(
+        "the change was not saved ({0}); check the disk has free space and the data folder is writable"
+    )]
     CommitFailed(String),
     /// The writer thread has stopped.
     #[error("the database writer has stopped; restart Quire")]

@@ -50,7 +50,6 @@ pub use writer::{DurableHook, WriteOp};
 pub mod ops {
     pub use crate::documents::{create_document, purge, rename, set_lifecycle};
     pub use crate::search::index_text;
-    pub use crate::update_log::compact;
     pub use crate::versions::add_version;
 }
 
@@ -99,12 +98,26 @@ impl Store {
     /// Queues `op`; `done` runs on the writer thread once it is durable (or failed).
     pub fn submit(&self, op: WriteOp, done: impl FnOnce(Result<(), StoreError>) + Send + 'static) {
         // A refused submit has already called `done` with the reason.
-        let _ = self.writer.submit(op, Some(Box::new(done)));
+        let _ = self.writer.submit(op, Some(Box::new(done)), None);
+    }
+
+    /// Replaces a document's snapshot with `snapshot`, the whole document including
+    /// every update up to `covers_seq`, and drops those updates from its log. Once
+    /// committed, a log that had lost an update takes updates again.
+    pub fn compact(
+        &self,
+        doc: quire_doc::DocumentId,
+        covers_seq: i64,
+        snapshot: Vec<u8>,
+        done: impl FnOnce(Result<(), StoreError>) + Send + 'static,
+    ) {
+        let op = update_log::compact(doc, covers_seq, now_ms(), snapshot);
+        let _ = self.writer.submit(op, Some(Box::new(done)), Some(doc));
     }
 
     /// Queues `op` and returns its ticket; the durable hook reports its fate.
     pub fn submit_ticketed(&self, op: WriteOp) -> Result<u64, StoreError> {
-        self.writer.submit(op, None)
+        self.writer.submit(op, None, None)
     }
 
     /// Queues one update for a document's log (the hot path of every keystroke) and
@@ -181,11 +194,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Checkpoints the WAL into the database file and returns free pages to the OS.
+    /// Returns free pages to the OS (through the writer, the only writer) and moves the
+    /// WAL into the database file; for measuring the size on disk.
     pub fn vacuum(&self) -> Result<(), StoreError> {
-        self.write(Box::new(|_| Ok(())))?;
+        self.write(Box::new(|c| {
+            Ok(c.execute_batch("PRAGMA incremental_vacuum")?)
+        }))?;
         let conn = self.reader()?;
-        conn.execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 }

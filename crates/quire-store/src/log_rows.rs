@@ -4,12 +4,14 @@
 //! thus costs one row per commit rather than one per keystroke, and loading reads
 //! few rows; every update keeps its own sequence number.
 
+use quire_doc::DocumentId;
 use rusqlite::{Connection, params};
 
 use crate::{Origin, StoreError};
 
 /// The row being built from a commit group.
 pub(crate) struct PendingRow {
+    pub(crate) doc: DocumentId,
     pub(crate) rowid: i64,
     origin: Origin,
     first_seq: i64,
@@ -22,6 +24,7 @@ pub(crate) struct PendingRow {
 
 /// One update to place in a row.
 pub(crate) struct RowUpdate<'a> {
+    pub(crate) doc: DocumentId,
     pub(crate) ticket: u64,
     pub(crate) seq: i64,
     pub(crate) origin: &'a Origin,
@@ -33,6 +36,7 @@ pub(crate) struct RowUpdate<'a> {
 impl PendingRow {
     pub(crate) fn new(rowid: i64, u: &RowUpdate<'_>) -> Self {
         let mut row = Self {
+            doc: u.doc,
             rowid,
             origin: u.origin.clone(),
             first_seq: u.seq,

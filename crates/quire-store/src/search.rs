@@ -35,11 +35,15 @@ pub fn index_text(id: DocumentId, title: String, body: String) -> WriteOp {
     Box::new(move |c| {
         c.prepare_cached(&format!("DELETE FROM search WHERE rowid = {DOC_ROWID}"))?
             .execute([id.to_string()])?;
-        c.prepare_cached(&format!(
-            "INSERT INTO search (rowid, title, body) SELECT {DOC_ROWID}, ?2, ?3"
-        ))?
-        .execute(params![id.to_string(), title, body])?;
-        Ok(())
+        let n = c
+            .prepare_cached("INSERT INTO search (rowid, title, body) SELECT rowid, ?2, ?3 FROM documents WHERE id = ?1")?
+            .execute(params![id.to_string(), title, body])?;
+        // A purged document has no row: nothing to index.
+        if n == 0 {
+            Err(crate::documents::missing(&id))
+        } else {
+            Ok(())
+        }
     })
 }
 

@@ -56,7 +56,7 @@ impl StoredState {
 
 /// Replaces the snapshot with `snapshot`, which includes every update up to
 /// `covers_seq`, and drops those updates from the log.
-pub fn compact(id: DocumentId, covers_seq: i64, at: i64, snapshot: Vec<u8>) -> WriteOp {
+pub(crate) fn compact(id: DocumentId, covers_seq: i64, at: i64, snapshot: Vec<u8>) -> WriteOp {
     Box::new(move |c| {
         let n = c
             .prepare_cached(

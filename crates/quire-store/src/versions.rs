@@ -148,6 +148,13 @@ impl Store {
             doc: id.to_string(),
             detail: format!("version {number}: {e}"),
         };
+        // A gap in the chain would rebuild the wrong text: refuse instead.
+        if patches.len() as i64 != number - from + 1 {
+            return Err(StoreError::DamagedData {
+                doc: id.to_string(),
+                detail: format!("versions {from} to {number} are not all stored"),
+            });
+        }
         let mut text = String::new();
         for patch in patches {
             text =

@@ -6,7 +6,8 @@
 //! allocate memory that another thread frees) and get a ticket number. After each
 //! commit the writer reports the highest durable ticket through the durable hook.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
@@ -44,6 +45,8 @@ enum Entry {
         ticket: u64,
         op: WriteOp,
         done: Option<Done>,
+        /// Saves this document whole: once committed, its log may take updates again.
+        repairs: Option<DocumentId>,
     },
 }
 
@@ -112,11 +115,21 @@ impl Writer {
         Ok(ticket)
     }
 
-    pub(crate) fn submit(&self, op: WriteOp, done: Option<Done>) -> Result<u64, StoreError> {
+    pub(crate) fn submit(
+        &self,
+        op: WriteOp,
+        done: Option<Done>,
+        repairs: Option<DocumentId>,
+    ) -> Result<u64, StoreError> {
         let mut slot = Some((op, done));
         let result = self.enqueue(|ticket, _| {
             let (op, done) = slot.take().unwrap_or_else(|| (Box::new(|_| Ok(())), None));
-            Entry::Op { ticket, op, done }
+            Entry::Op {
+                ticket,
+                op,
+                done,
+                repairs,
+            }
         });
         if let (Err(_), Some((_, Some(done)))) = (&result, slot) {
             done(Err(StoreError::WriterGone));
@@ -163,10 +176,51 @@ impl Drop for Writer {
     }
 }
 
+/// However the writer thread ends (closed, or a panic), nothing queued is left
+/// waiting: later submits are refused and queued writes are reported failed.
+struct FailQueuedOnExit<'a>(&'a Shared);
+
+impl Drop for FailQueuedOnExit<'_> {
+    fn drop(&mut self) {
+        let mut q = match self.0.queue.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        q.closed = true;
+        let left = std::mem::take(&mut q.entries);
+        drop(q);
+        let mut failed = Vec::new();
+        for entry in left {
+            match entry {
+                Entry::Update(u) => {
+                    failed.push((u.ticket, "the database writer stopped".to_owned()))
+                }
+                Entry::Op { ticket, done, .. } => {
+                    failed.push((ticket, "the database writer stopped".to_owned()));
+                    if let Some(done) = done {
+                        done(Err(StoreError::WriterGone));
+                    }
+                }
+            }
+        }
+        if let Some(up_to) = failed.iter().map(|f| f.0).max()
+            && let Ok(hook) = self.0.hook.lock()
+            && let Some(hook) = hook.as_ref()
+        {
+            hook(up_to, &failed);
+        }
+    }
+}
+
 fn run(mut conn: Connection, shared: &Shared) {
+    let _exit = FailQueuedOnExit(shared);
     let mut entries = VecDeque::new();
     let mut arena = Vec::new();
     let mut rowids: HashMap<DocumentId, i64> = HashMap::new();
+    // Documents whose log lost an update: later updates would depend on the missing
+    // one and stay invisible after a restart, so they are refused until a snapshot of
+    // the whole document (a compaction) is committed.
+    let mut broken: HashSet<DocumentId> = HashSet::new();
     loop {
         {
             let Ok(mut q) = shared.queue.lock() else {
@@ -187,7 +241,8 @@ fn run(mut conn: Connection, shared: &Shared) {
             std::mem::swap(&mut entries, &mut q.entries);
             std::mem::swap(&mut arena, &mut q.arena);
         }
-        let (up_to, failed) = commit_batch(&mut conn, &mut entries, &arena, &mut rowids);
+        let (up_to, failed) =
+            commit_batch(&mut conn, &mut entries, &arena, &mut rowids, &mut broken);
         arena.clear();
         if let Ok(hook) = shared.hook.lock()
             && let Some(hook) = hook.as_ref()
@@ -219,6 +274,7 @@ fn flush_row(
     row: PendingRow,
     failed: &mut Vec<(u64, String)>,
     touched: &mut HashMap<i64, (i64, usize)>,
+    broken: &mut HashSet<DocumentId>,
 ) {
     match row.insert(conn) {
         Ok(()) => {
@@ -227,9 +283,14 @@ fn flush_row(
         Err(e) => {
             let msg = e.to_string();
             failed.extend(row.tickets.iter().map(|t| (*t, msg.clone())));
+            broken.insert(row.doc);
         }
     }
 }
+
+/// Why an update of a document whose log lost an update is refused.
+const BROKEN_LOG: &str =
+    "an earlier save of this document failed; Quire saves it whole at the next compaction";
 
 /// Commits one batch; returns the last ticket and the tickets that failed.
 fn commit_batch(
@@ -237,7 +298,16 @@ fn commit_batch(
     entries: &mut VecDeque<Entry>,
     arena: &[u8],
     rowids: &mut HashMap<DocumentId, i64>,
+    broken: &mut HashSet<DocumentId>,
 ) -> (u64, Vec<(u64, String)>) {
+    let docs_in_batch: HashSet<DocumentId> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Update(u) => Some(u.doc),
+            Entry::Op { .. } => None,
+        })
+        .collect();
+    let mut repaired: Vec<DocumentId> = Vec::new();
     let mut failed = Vec::new();
     let mut tickets = Vec::with_capacity(entries.len());
     let mut dones: Vec<(u64, Done)> = Vec::new();
@@ -247,6 +317,7 @@ fn commit_batch(
         Ok(tx) => tx,
         Err(e) => {
             let msg = e.to_string();
+            broken.extend(docs_in_batch);
             for entry in entries.drain(..) {
                 match entry {
                     Entry::Update(u) => failed.push((u.ticket, msg.clone())),
@@ -274,8 +345,13 @@ fn commit_batch(
                     rowids.clear();
                     rowids_stale = false;
                 }
+                if broken.contains(&u.doc) {
+                    failed.push((u.ticket, BROKEN_LOG.to_owned()));
+                    continue;
+                }
                 let data = arena.get(u.start..u.start + u.len).unwrap_or(&[]);
                 let update = RowUpdate {
+                    doc: u.doc,
                     ticket: u.ticket,
                     seq: u.seq,
                     origin: &u.origin,
@@ -292,16 +368,21 @@ fn commit_batch(
                             continue;
                         }
                         if let Some(r) = row.take() {
-                            flush_row(&tx, r, &mut failed, &mut touched);
+                            flush_row(&tx, r, &mut failed, &mut touched, broken);
                         }
                         row = Some(PendingRow::new(rowid, &update));
                     }
                 }
             }
-            Entry::Op { ticket, op, done } => {
+            Entry::Op {
+                ticket,
+                op,
+                done,
+                repairs,
+            } => {
                 // Ops see every update queued before them (compaction relies on it).
                 if let Some(r) = row.take() {
-                    flush_row(&tx, r, &mut failed, &mut touched);
+                    flush_row(&tx, r, &mut failed, &mut touched, broken);
                 }
                 up_to = ticket;
                 tickets.push(ticket);
@@ -309,7 +390,13 @@ fn commit_batch(
                 // A savepoint per op: one failing op leaves the rest of the batch intact.
                 let result = (|| {
                     tx.execute_batch("SAVEPOINT op")?;
-                    match op(&tx) {
+                    // A panicking op must not take the writer (and every save) down.
+                    let outcome = catch_unwind(AssertUnwindSafe(|| op(&tx))).unwrap_or_else(|_| {
+                        Err(StoreError::CommitFailed(
+                            "a write failed unexpectedly".into(),
+                        ))
+                    });
+                    match outcome {
                         Ok(()) => {
                             tx.execute_batch("RELEASE op")?;
                             Ok(())
@@ -320,6 +407,9 @@ fn commit_batch(
                         }
                     }
                 })();
+                if result.is_ok() {
+                    repaired.extend(repairs);
+                }
                 match (result, done) {
                     (Ok(()), Some(done)) => dones.push((ticket, done)),
                     (Ok(()), None) => {}
@@ -334,7 +424,7 @@ fn commit_batch(
         }
     }
     if let Some(r) = row.take() {
-        flush_row(&tx, r, &mut failed, &mut touched);
+        flush_row(&tx, r, &mut failed, &mut touched, broken);
     }
     if rowids_stale {
         rowids.clear();
@@ -350,6 +440,9 @@ fn commit_batch(
     }
     match tx.commit() {
         Ok(()) => {
+            for doc in repaired {
+                broken.remove(&doc);
+            }
             for (_, done) in dones {
                 done(Ok(()));
             }
@@ -358,6 +451,7 @@ fn commit_batch(
             // Everything in the batch is lost with the transaction.
             let msg = e.to_string();
             rowids.clear();
+            broken.extend(docs_in_batch);
             for (_, done) in dones {
                 done(Err(StoreError::CommitFailed(msg.clone())));
             }
