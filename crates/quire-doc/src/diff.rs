@@ -24,9 +24,60 @@ pub struct Splice {
     pub insert: String,
 }
 
+/// Above this many bytes of differing text, the character diff runs per changed
+/// group of lines rather than over the whole middle: Myers costs O(N·D), and a
+/// version checkpoint of a long document with scattered edits would pay it in full.
+const WHOLE_CHAR_DIFF_BYTES: usize = 8 * 1024;
+
 /// The splices that turn `old` into `new`, touching as few characters as a bounded
 /// search finds. Applying them in order to `old` gives `new`.
 pub fn minimal_splices(old: &str, new: &str) -> Vec<Splice> {
+    let (base, old_mid, new_mid) = trim_common(old, new);
+    if old_mid.len() + new_mid.len() <= WHOLE_CHAR_DIFF_BYTES {
+        let mut splices = Vec::new();
+        char_splices(old_mid, new_mid, base, &mut splices);
+        return splices;
+    }
+    // Lines first, then characters inside each changed group of lines.
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(DIFF_TIMEOUT)
+        .diff_lines(old_mid, new_mid);
+    let (old_lines, new_lines) = (diff.old_slices(), diff.new_slices());
+    let mut splices = Vec::new();
+    let mut new_pos = base;
+    let mut group: Option<(usize, String, String)> = None;
+    for op in diff.ops() {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        let new_text: String = new_lines
+            .get(new_range)
+            .map(|l| l.concat())
+            .unwrap_or_default();
+        if tag == DiffTag::Equal {
+            if let Some((at, o, n)) = group.take() {
+                char_splices(&o, &n, at, &mut splices);
+            }
+            new_pos += new_text.chars().count();
+            continue;
+        }
+        let old_text: String = old_lines
+            .get(old_range)
+            .map(|l| l.concat())
+            .unwrap_or_default();
+        let (_, o, n) = group.get_or_insert_with(|| (new_pos, String::new(), String::new()));
+        o.push_str(&old_text);
+        n.push_str(&new_text);
+        new_pos += new_text.chars().count();
+    }
+    if let Some((at, o, n)) = group.take() {
+        char_splices(&o, &n, at, &mut splices);
+    }
+    splices
+}
+
+/// Splits off the longest common prefix and suffix: (prefix length in characters,
+/// old middle, new middle).
+fn trim_common<'a>(old: &'a str, new: &'a str) -> (usize, &'a str, &'a str) {
     let prefix_bytes: usize = old
         .char_indices()
         .zip(new.chars())
@@ -43,25 +94,36 @@ pub fn minimal_splices(old: &str, new: &str) -> Vec<Splice> {
         .last()
         .map(|((i, _), _)| old_rest.len() - i)
         .unwrap_or(0);
-    let old_mid = &old_rest[..old_rest.len() - suffix_bytes];
-    let new_mid = &new_rest[..new_rest.len() - suffix_bytes];
     let base = old[..prefix_bytes].chars().count();
-    if old_mid.is_empty() && new_mid.is_empty() {
-        return Vec::new();
+    (
+        base,
+        &old_rest[..old_rest.len() - suffix_bytes],
+        &new_rest[..new_rest.len() - suffix_bytes],
+    )
+}
+
+/// Character-level splices turning `old` into `new`, positioned from `base` (a
+/// new-side character position), appended to `out`.
+fn char_splices(old: &str, new: &str, base: usize, out: &mut Vec<Splice>) {
+    let (trimmed, old, new) = trim_common(old, new);
+    let base = base + trimmed;
+    if old.is_empty() && new.is_empty() {
+        return;
     }
-    if old_mid.is_empty() || new_mid.is_empty() {
-        return vec![Splice {
+    if old.is_empty() || new.is_empty() {
+        out.push(Splice {
             pos: base,
-            delete: old_mid.chars().count(),
-            insert: new_mid.to_owned(),
-        }];
+            delete: old.chars().count(),
+            insert: new.to_owned(),
+        });
+        return;
     }
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Myers)
         .timeout(DIFF_TIMEOUT)
-        .diff_chars(old_mid, new_mid);
+        .diff_chars(old, new);
     let new_chars: Vec<&str> = diff.new_slices().to_vec();
-    let mut splices: Vec<Splice> = Vec::new();
+    let first = out.len();
     // Positions are in the text as already changed: new-side coordinates. They are
     // counted here from the lengths of the ops, which come in order, rather than read
     // from `new_range.start`: similar's Myers can report a wrong new index for a
@@ -79,19 +141,18 @@ pub fn minimal_splices(old: &str, new: &str) -> Vec<Splice> {
             .get(start..new_pos)
             .map(|s| s.concat())
             .unwrap_or_default();
-        match splices.last_mut() {
+        match out.get_mut(first..).and_then(|s| s.last_mut()) {
             Some(last) if last.pos + last.insert.chars().count() == pos => {
                 last.delete += old_range.len();
                 last.insert.push_str(&insert);
             }
-            _ => splices.push(Splice {
+            _ => out.push(Splice {
                 pos,
                 delete: old_range.len(),
                 insert,
             }),
         }
     }
-    splices
 }
 
 /// Why a patch could not be decoded or applied.
@@ -347,6 +408,46 @@ mod tests {
         assert_eq!(changed[0].old_line, Some(2));
         assert_eq!(changed[1].new_line, Some(2));
         assert!(unified_diff("a\nb\n", "a\nc\n", "v1", "v2", 3).contains("-b\n+c"));
+    }
+
+    #[test]
+    fn large_texts_diff_by_line_groups_and_still_rebuild_exactly() {
+        let old: String = (0..3000)
+            .map(|i| format!("line {i} with some text 😀\n"))
+            .collect();
+        let mut new = old
+            .replace("line 10 ", "line ten ")
+            .replace("line 2500 with", "changed 2500 and");
+        new.push_str("tail\n");
+        let splices = minimal_splices(&old, &new);
+        assert_eq!(apply_splices(&old, &splices).unwrap(), new);
+        let touched: usize = splices
+            .iter()
+            .map(|s| s.delete + s.insert.chars().count())
+            .sum();
+        assert!(
+            touched < 40,
+            "splices should be small, touched {touched} characters"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn line_grouped_splices_rebuild_large_texts(
+            edits in proptest::collection::vec((0usize..12_000, 0usize..40, "[ab😀\n]{0,30}"), 1..20)
+        ) {
+            let old: String = (0..600).map(|i| format!("row {i} 漢字 text\n")).collect();
+            let mut new: Vec<char> = old.chars().collect();
+            for (pos, del, ins) in edits {
+                let pos = pos.min(new.len());
+                let del = del.min(new.len() - pos);
+                new.splice(pos..pos + del, ins.chars());
+            }
+            let new: String = new.into_iter().collect();
+            let splices = minimal_splices(&old, &new);
+            prop_assert_eq!(apply_splices(&old, &splices).unwrap(), new);
+        }
     }
 
     proptest! {

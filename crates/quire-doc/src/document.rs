@@ -31,6 +31,11 @@ pub enum UpdateSource {
     Remote,
 }
 
+/// Highest clock (operation count) accepted for any one writer of a document; two
+/// billion operations is beyond any real editing session, and clocks near `u32::MAX`
+/// wrap around inside yrs.
+pub const MAX_CLIENT_CLOCK: u32 = 1 << 31;
+
 /// The outcome of applying a remote update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -299,8 +304,24 @@ impl Document {
             (txn.state_vector(), pending)
         };
         let ours_known = sv_before.get(&own);
-        let forged = update
-            .insertions(true)
+        let insertions = update.insertions(true);
+        // Clocks near the top of u32 wrap around inside yrs (a use-after-free the
+        // fuzzer found: `fuzz/crashers/use-after-free-in-yrs-integrate-peer-client`).
+        // No real writer gets anywhere near, so such an update is forged.
+        let wraps = insertions
+            .iter()
+            .chain(update.delete_set().iter())
+            .any(|(_, ranges)| {
+                ranges
+                    .iter()
+                    .any(|r| r.end > MAX_CLIENT_CLOCK || r.start > r.end)
+            });
+        if wraps {
+            return Err(DocError::MalformedUpdate(
+                "the update's clocks are out of range".into(),
+            ));
+        }
+        let forged = insertions
             .iter()
             .filter(|(client, _)| **client == own)
             .any(|(_, ranges)| ranges.iter().any(|r| r.end > ours_known));

@@ -32,7 +32,7 @@ mod text_index;
 mod update_check;
 
 pub use diff::Splice;
-pub use document::{Applied, BODY, Document, META, META_TITLE, UpdateSource};
+pub use document::{Applied, BODY, Document, MAX_CLIENT_CLOCK, META, META_TITLE, UpdateSource};
 pub use error::DocError;
 pub use id::{DOCUMENT_ID_BYTES, DocumentId, ParseIdError};
 

@@ -29,7 +29,10 @@ fn every_known_crasher_is_rejected_cleanly() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         // Inputs known to be invalid must be rejected; the others (found because
         // something after them misbehaved) must at least not panic.
-        if name.starts_with("oom-") || name.starts_with("panic-") {
+        if name.starts_with("oom-")
+            || name.starts_with("panic-")
+            || name.starts_with("use-after-free-")
+        {
             assert!(result.is_err(), "{} was accepted", path.display());
         }
         if result.is_err() && !doc.is_poisoned() {
