@@ -30,7 +30,7 @@ impl EngineConfig {
             checkpoint_every_edits: 1000,
             checkpoint_after_idle: Duration::from_secs(10),
             index_after_idle: Duration::from_secs(1),
-            compact_after_updates: 2000,
+            compact_after_updates: 4000,
             compact_after_bytes: 256 * 1024,
             keyframe_every: 500,
         }

@@ -334,6 +334,8 @@ impl Engine {
             if open.version_dirty && !open.trashed {
                 open.checkpoint(config, store, quire_store::VersionKind::Auto, None);
             }
+            // Replaying a long log is what makes an open slow: leave a snapshot.
+            open.compact(store, false);
             Ok(())
         })?;
         self.store().flush()?;

@@ -1376,13 +1376,15 @@ async fn updates_from_a_peer_are_persisted_and_announced() {
         merged.chars().count() as i64
     );
 
-    shut(engine).await;
+    // Checked before closing: closing compacts the log into a snapshot.
+    engine.flush().await.unwrap();
     let origins = rows_in(
         dir.path(),
         "SELECT count(*) FROM updates WHERE origin = 'peer:laptop' AND doc = (SELECT rowid FROM documents WHERE id = ?1)",
         id,
     );
     assert_eq!(origins, 2, "both peer updates are logged with their origin");
+    shut(engine).await;
 
     let engine = open(&config).await;
     assert_eq!(engine.text(id).await.unwrap(), merged);
