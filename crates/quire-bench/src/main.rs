@@ -38,6 +38,9 @@ enum Bench {
         /// Only traces whose file name contains this.
         #[arg(long)]
         only: Option<String>,
+        /// Runs per trace; the median run is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
     /// Cold-open the automerge-paper document with its full history.
     Open {
@@ -55,7 +58,9 @@ fn main() -> Result<()> {
         .build()?;
     let result = runtime.block_on(async {
         match cli.bench {
-            Bench::Trace { only } => trace_replay::run(&cli.traces, only.as_deref()).await,
+            Bench::Trace { only, repeat } => {
+                trace_replay::run(&cli.traces, only.as_deref(), repeat).await
+            }
             Bench::Open { runs } => open::run(&cli.traces, runs).await,
         }
     })?;

@@ -67,7 +67,7 @@ pub(crate) fn compact(id: DocumentId, covers_seq: i64, at: i64, snapshot: Vec<u8
             return Err(missing(&id));
         }
         c.prepare_cached(&format!(
-            "DELETE FROM updates WHERE doc = {DOC_ROWID} AND seq <= ?2"
+            "DELETE FROM updates WHERE doc = {DOC_ROWID} AND last_seq <= ?2"
         ))?
         .execute(params![id.to_string(), covers_seq])?;
         Ok(())
