@@ -132,15 +132,18 @@ impl Engine {
         &self.inner.store
     }
 
-    /// The open document, loading it on first use.
+    /// The open document, loading it on first use. Loading reads the disk, so it
+    /// happens outside the map's lock; if two callers race, the first copy wins.
     pub(crate) fn handle(&self, id: DocumentId) -> Result<Arc<Mutex<OpenDoc>>, EngineError> {
-        let mut docs = lock(&self.inner.docs)?;
-        if let Some(d) = docs.get(&id) {
+        if let Some(d) = lock(&self.inner.docs)?.get(&id) {
             return Ok(d.clone());
         }
-        let open = Arc::new(Mutex::new(OpenDoc::load(&self.inner.store, id)?));
-        docs.insert(id, open.clone());
-        Ok(open)
+        let loaded = OpenDoc::load(&self.inner.store, id)?;
+        let mut docs = lock(&self.inner.docs)?;
+        Ok(docs
+            .entry(id)
+            .or_insert_with(|| Arc::new(Mutex::new(loaded)))
+            .clone())
     }
 
     /// Creates a document with a title and initial text.
