@@ -12,7 +12,9 @@ fn every_known_crasher_is_rejected_cleanly() {
     let mut replayed = 0;
     for entry in std::fs::read_dir(&dir).expect("fuzz/crashers exists") {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "md") {
+        // README files, and `unfixed-upstream/` (undefined behaviour in yrs: only
+        // safe to replay under a sanitizer), are not replayed.
+        if path.is_dir() || path.extension().is_some_and(|e| e == "md") {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
