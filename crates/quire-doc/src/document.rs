@@ -13,6 +13,7 @@ use yrs::{
 use crate::diff::{Splice, minimal_splices};
 use crate::text_index::AstralIndex;
 use crate::update_check::{precheck_state_vector, precheck_update};
+use crate::update_shape::check_update_shape;
 use crate::{DocError, MAX_STATE_VECTOR_BYTES, MAX_UPDATE_BYTES};
 
 /// Name of the root `Y.Text` holding the Markdown body.
@@ -291,6 +292,7 @@ impl Document {
     fn integrate(&mut self, bytes: &[u8]) -> Result<Applied, DocError> {
         self.usable()?;
         precheck_update(bytes)?;
+        check_update_shape(bytes)?;
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?
             .map_err(|e| DocError::MalformedUpdate(e.to_string()))?;

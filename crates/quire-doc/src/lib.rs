@@ -30,11 +30,13 @@ mod error;
 mod id;
 mod text_index;
 mod update_check;
+mod update_shape;
 
 pub use diff::Splice;
 pub use document::{Applied, BODY, Document, MAX_CLIENT_CLOCK, META, META_TITLE, UpdateSource};
 pub use error::DocError;
 pub use id::{DOCUMENT_ID_BYTES, DocumentId, ParseIdError};
+pub use update_shape::MAX_ANY_DEPTH;
 
 /// Largest update accepted by [`Document::apply_update`], in bytes.
 ///
