@@ -9,26 +9,26 @@ use crate::{Engine, EngineError, EngineEvent};
 impl Engine {
     /// Live documents, most recently changed first.
     pub async fn list(&self) -> Result<Vec<DocumentRecord>, EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().documents(Lifecycle::Active)?)
     }
 
     /// Documents in the trash.
     pub async fn trash(&self) -> Result<Vec<DocumentRecord>, EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().documents(Lifecycle::Trashed)?)
     }
 
     /// One document's metadata.
     pub async fn info(&self, id: DocumentId) -> Result<DocumentRecord, EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().document(&id)?)
     }
 
     /// Finds the one document that `needle` names: a whole id, a unique id prefix of at
     /// least 4 characters, or an exact title (ignoring case).
     pub async fn resolve(&self, needle: &str) -> Result<DocumentId, EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         if let Ok(id) = needle.parse::<DocumentId>() {
             // A whole id still has to name a document that exists (it may have been purged).
             return match self.store().document(&id) {
@@ -95,10 +95,9 @@ impl Engine {
 
     async fn set_lifecycle(&self, id: DocumentId, lifecycle: Lifecycle) -> Result<(), EngineError> {
         let handle = self.handle(id)?;
-        let mut open = lock(&handle)?;
-        self.store()
-            .write(ops::set_lifecycle(id, lifecycle, now_ms()))?;
-        open.trashed = lifecycle == Lifecycle::Trashed;
+        self.write_async(ops::set_lifecycle(id, lifecycle, now_ms()))
+            .await?;
+        lock(&handle)?.trashed = lifecycle == Lifecycle::Trashed;
         Ok(())
     }
 
@@ -108,7 +107,7 @@ impl Engine {
         if record.deleted_at.is_none() {
             return Err(EngineError::NotInTrash(id.to_string()));
         }
-        self.store().write(ops::purge(id))?;
+        self.write_async(ops::purge(id)).await?;
         lock(&self.inner.docs)?.remove(&id);
         self.emit(EngineEvent::Purged { id });
         Ok(())
@@ -122,7 +121,7 @@ impl Engine {
             }
             Ok(())
         })?;
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().search(query, limit)?)
     }
 }

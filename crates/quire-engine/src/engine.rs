@@ -123,6 +123,21 @@ impl Engine {
         self.inner.durable.durable.clone()
     }
 
+    /// Runs `op` on the writer and waits until it is durable, without blocking a
+    /// thread of the async runtime.
+    pub(crate) async fn write_async(&self, op: quire_store::WriteOp) -> Result<(), EngineError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store().submit(op, move |r| {
+            let _ = tx.send(r);
+        });
+        Ok(rx.await.map_err(|_| EngineError::Closed)??)
+    }
+
+    /// Waits until everything queued so far is durable, without blocking a thread.
+    pub(crate) async fn flushed(&self) -> Result<(), EngineError> {
+        self.write_async(Box::new(|_| Ok(()))).await
+    }
+
     pub(crate) fn emit(&self, event: EngineEvent) {
         // No subscribers is fine.
         let _ = self.inner.events.send(event);
@@ -156,13 +171,14 @@ impl Engine {
         let chars = doc.len_chars();
         let mut open = OpenDoc::created(id, doc, state.len());
         let store = self.store();
-        store.write(ops::create_document(
+        self.write_async(ops::create_document(
             id,
             title.to_owned(),
             now_ms(),
             chars,
             state,
-        ))?;
+        ))
+        .await?;
         open.index(store);
         open.checkpoint(
             &self.inner.config,
@@ -173,7 +189,7 @@ impl Engine {
         lock(&self.inner.docs)?
             .entry(id)
             .or_insert_with(|| Arc::new(Mutex::new(open)));
-        store.flush()?;
+        self.flushed().await?;
         self.emit(EngineEvent::Created { id });
         Ok(id)
     }
@@ -324,7 +340,7 @@ impl Engine {
 
     /// Waits until everything submitted so far is durable.
     pub async fn flush(&self) -> Result<(), EngineError> {
-        Ok(self.store().flush()?)
+        self.flushed().await
     }
 
     /// Finishes pending work (index, versions, compaction) and makes it durable.
@@ -341,8 +357,7 @@ impl Engine {
             open.compact(store, false);
             Ok(())
         })?;
-        self.store().flush()?;
-        Ok(())
+        self.flushed().await
     }
 
     /// Size of the database on disk, after checkpointing its WAL.
@@ -357,13 +372,13 @@ impl Engine {
 
     /// Bytes used per table and index of the database, largest first.
     pub async fn table_sizes(&self) -> Result<Vec<(String, u64)>, EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().table_sizes()?)
     }
 
     /// Checks the database file with SQLite's integrity check.
     pub async fn integrity_check(&self) -> Result<(), EngineError> {
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().integrity_check()?)
     }
 }

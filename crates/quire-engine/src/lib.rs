@@ -47,3 +47,36 @@ pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
 pub use quire_store::{DocumentRecord, Origin, SearchHit, VersionKind, VersionRecord};
 pub use versions::{VersionDiff, VersionRef};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// The desktop app and the network layer run engine calls on spawned tasks, which
+    /// needs every future to be `Send` (no lock guard held across an await).
+    #[test]
+    fn engine_futures_are_send() {
+        let config = EngineConfig::new("unused");
+        is_send(&Engine::open(config));
+        let make = |e: Engine, id: DocumentId| {
+            is_send(&e.create("t", "x"));
+            is_send(&e.edit(id, Edit::Append(String::new())));
+            is_send(&e.apply_update(id, &[], Origin::Local));
+            is_send(&e.rename(id, "t"));
+            is_send(&e.delete(id));
+            is_send(&e.restore(id));
+            is_send(&e.purge(id));
+            is_send(&e.search("q", 1));
+            is_send(&e.versions(id));
+            is_send(&e.create_version(id, None));
+            is_send(&e.restore_version(id, 1));
+            is_send(&e.diff(id, VersionRef::Number(1), VersionRef::Current));
+            is_send(&e.import_markdown(std::path::Path::new("x")));
+            is_send(&e.close());
+        };
+        // Only type-checked: nothing is run.
+        let _ = make;
+    }
+}

@@ -63,8 +63,8 @@ impl VersionDiff {
 
 impl Engine {
     /// Waits for version `number` to be written and checks that it was.
-    fn confirm_version(&self, id: DocumentId, number: i64) -> Result<(), EngineError> {
-        self.store().flush()?;
+    async fn confirm_version(&self, id: DocumentId, number: i64) -> Result<(), EngineError> {
+        self.flushed().await?;
         if self
             .store()
             .versions(&id)?
@@ -82,7 +82,7 @@ impl Engine {
     /// A document's versions, oldest first.
     pub async fn versions(&self, id: DocumentId) -> Result<Vec<VersionRecord>, EngineError> {
         self.handle(id)?;
-        self.store().flush()?;
+        self.flushed().await?;
         Ok(self.store().versions(&id)?)
     }
 
@@ -107,7 +107,7 @@ impl Engine {
                 name.map(str::to_owned),
             )
         };
-        self.confirm_version(id, number)?;
+        self.confirm_version(id, number).await?;
         self.emit(EngineEvent::VersionCreated { id, number });
         Ok(number)
     }
@@ -122,7 +122,7 @@ impl Engine {
             VersionRef::Current => self.text(id).await,
             VersionRef::Number(n) => {
                 self.handle(id)?;
-                self.store().flush()?;
+                self.flushed().await?;
                 Ok(self.store().version_text(&id, n)?)
             }
         }
@@ -168,7 +168,7 @@ impl Engine {
                 Some(format!("restored v{number}")),
             )
         };
-        self.confirm_version(id, restored)?;
+        self.confirm_version(id, restored).await?;
         self.emit(EngineEvent::VersionCreated {
             id,
             number: restored,
