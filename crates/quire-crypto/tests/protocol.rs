@@ -1,0 +1,485 @@
+//! End-to-end checks of sealing, opening and invites across devices, as peers use them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use proptest::prelude::*;
+use quire_crypto::{
+    DeviceIdentity, DocKeys, Envelope, EnvelopeError, Hello, Kind, LocalSession,
+    MAX_MESSAGE_OVERHEAD, Opened, ReadKey, Received, ReplayError, ReplayWindow, Role, Sealed,
+    SessionBook, Ticket, TicketError, open, open_hello, receive,
+};
+
+/// About one keystroke's yrs update.
+const KEYSTROKE_UPDATE: &[u8; 15] = b"\x01\x01\xa3\x8f\xd2\x0b\x05\x84\x9a\x02\x01\x61\x00\x00\x00";
+
+struct Peer {
+    identity: DeviceIdentity,
+    keys: DocKeys,
+    session: LocalSession,
+    book: SessionBook,
+}
+
+impl Peer {
+    fn new(keys: &DocKeys) -> Self {
+        let identity = DeviceIdentity::generate();
+        let session = LocalSession::start(&identity, keys);
+        Self {
+            identity,
+            keys: keys.clone(),
+            session,
+            book: SessionBook::new(),
+        }
+    }
+
+    fn hello(&self) -> Vec<u8> {
+        self.session.hello().unwrap().encode()
+    }
+
+    fn receive(&mut self, bytes: &[u8]) -> Result<Received, EnvelopeError> {
+        let topic = self.keys.topic();
+        receive(&self.keys, &mut self.book, bytes, &topic)
+    }
+
+    fn open_message(&mut self, bytes: &[u8]) -> Result<Opened, EnvelopeError> {
+        match self.receive(bytes)? {
+            Received::Message(opened) => Ok(opened),
+            Received::Session { .. } => panic!("expected a message, got a hello"),
+        }
+    }
+}
+
+/// A writer and a reader of one document who have exchanged hellos.
+fn writer_and_reader() -> (Peer, Peer) {
+    let (keys, _) = DocKeys::generate();
+    let mut writer = Peer::new(&keys);
+    let mut reader = Peer::new(&keys.read_only());
+    let writer_hello = writer.hello();
+    let reader_hello = reader.hello();
+    assert!(matches!(
+        reader.receive(&writer_hello).unwrap(),
+        Received::Session { is_new: true, .. }
+    ));
+    assert!(matches!(
+        writer.receive(&reader_hello).unwrap(),
+        Received::Session { is_new: true, .. }
+    ));
+    (writer, reader)
+}
+
+#[test]
+fn updates_and_awareness_round_trip() {
+    let (mut writer, mut reader) = writer_and_reader();
+    let update = writer
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap()
+        .encode();
+    let opened = reader.open_message(&update).unwrap();
+    assert_eq!(opened.plaintext, KEYSTROKE_UPDATE);
+    assert_eq!(opened.sender, writer.identity.peer_id());
+    assert_eq!(opened.device, writer.identity.public_key());
+    assert_eq!(
+        (opened.seq, opened.kind, opened.from_writer),
+        (1, Kind::Update, true)
+    );
+    assert_eq!(opened.session, writer.session.id());
+
+    let awareness = reader
+        .session
+        .seal(7, Kind::Awareness, b"{\"cursor\":3}")
+        .unwrap()
+        .encode();
+    let opened = writer.open_message(&awareness).unwrap();
+    assert_eq!(opened.plaintext, b"{\"cursor\":3}");
+    assert_eq!((opened.kind, opened.from_writer), (Kind::Awareness, false));
+
+    let empty = writer
+        .session
+        .seal(2, Kind::Awareness, b"")
+        .unwrap()
+        .encode();
+    assert_eq!(reader.open_message(&empty).unwrap().plaintext, b"");
+}
+
+#[test]
+fn a_read_only_members_updates_are_rejected_by_everyone() {
+    let (mut writer, mut reader) = writer_and_reader();
+    let mut other_reader = Peer::new(&reader.keys);
+    other_reader.receive(&reader.hello()).unwrap();
+
+    let forged = reader
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap()
+        .encode();
+    assert_eq!(writer.open_message(&forged), Err(EnvelopeError::NotAWriter));
+    assert_eq!(
+        other_reader.open_message(&forged),
+        Err(EnvelopeError::NotAWriter)
+    );
+    assert_eq!(reader.session.role(), Role::Read);
+}
+
+#[test]
+fn a_reader_cannot_pass_off_its_update_as_awareness_or_another_session() {
+    let (writer, mut reader) = writer_and_reader();
+    let mut observer = Peer::new(&reader.keys);
+    observer.receive(&writer.hello()).unwrap();
+    observer.receive(&reader.hello()).unwrap();
+    let forged = reader
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap();
+
+    let mut as_writer = forged.clone();
+    as_writer.session = writer.session.id();
+    assert_eq!(
+        observer.open_message(&as_writer.encode()),
+        Err(EnvelopeError::BadDeviceSignature)
+    );
+
+    // Awareness is accepted from readers, so the kind must be covered by the signature.
+    let mut awareness = forged.encode();
+    awareness[1] = 2;
+    assert_eq!(
+        observer.open_message(&awareness),
+        Err(EnvelopeError::BadDeviceSignature)
+    );
+}
+
+#[test]
+fn tampering_with_any_byte_is_detected_with_the_right_error() {
+    let (mut writer, reader) = writer_and_reader();
+    let envelope = writer
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap();
+    let bytes = envelope.encode();
+    let topic = reader.keys.topic();
+    let check = |tampered: &[u8]| -> Result<Opened, EnvelopeError> {
+        match Sealed::decode(tampered)? {
+            Sealed::Message(envelope) => open(&reader.keys, &reader.book, &envelope, &topic),
+            Sealed::Hello(_) => panic!("a tampered message decoded as a hello"),
+        }
+    };
+    assert!(check(&bytes).is_ok());
+    let seq_at = 10;
+    for index in 0..bytes.len() {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut tampered = bytes.clone();
+            tampered[index] ^= flip;
+            let error = check(&tampered).unwrap_err();
+            let expected = match index {
+                0 => matches!(error, EnvelopeError::UnsupportedVersion(_)),
+                1 => matches!(error, EnvelopeError::Malformed(_)),
+                2..=9 => matches!(error, EnvelopeError::UnknownSession(_)),
+                _ if index == seq_at => {
+                    matches!(
+                        error,
+                        EnvelopeError::BadDeviceSignature | EnvelopeError::Malformed(_)
+                    )
+                }
+                _ => error == EnvelopeError::BadDeviceSignature,
+            };
+            assert!(expected, "byte {index} ^ {flip:#x} gave {error:?}");
+        }
+    }
+    // Cut short or extended.
+    for len in 0..bytes.len() {
+        assert!(check(&bytes[..len]).is_err(), "truncated to {len}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(
+        check(&longer).unwrap_err(),
+        EnvelopeError::BadDeviceSignature
+    );
+}
+
+#[test]
+fn tampering_with_a_hello_is_detected() {
+    let (keys, _) = DocKeys::generate();
+    let writer = Peer::new(&keys);
+    let bytes = writer.hello();
+    for index in 0..bytes.len() {
+        let mut tampered = bytes.clone();
+        tampered[index] ^= 0x01;
+        let result =
+            Hello::decode(&tampered).and_then(|hello| open_hello(&keys, &hello, &keys.topic()));
+        assert!(result.is_err(), "byte {index} of the hello");
+    }
+}
+
+#[test]
+fn the_wrong_key_cannot_decrypt_and_ciphertext_hides_the_plaintext() {
+    let (mut writer, reader) = writer_and_reader();
+    let secret = b"the quick brown fox jumps over the lazy dog";
+    let envelope = writer.session.seal(1, Kind::Update, secret).unwrap();
+    let bytes = envelope.encode();
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret));
+    assert!(
+        !bytes.windows(8).any(|w| secret.windows(8).any(|s| s == w)),
+        "no 8-byte run of the plaintext"
+    );
+
+    // Same document and writer, different read key: the signature still verifies, the
+    // decryption does not.
+    let wrong = DocKeys::new(
+        *reader.keys.doc_id(),
+        ReadKey::generate(),
+        reader.keys.writer().clone(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        open(&wrong, &reader.book, &envelope, &wrong.topic()),
+        Err(EnvelopeError::Undecryptable)
+    );
+    let hello = writer.session.hello().unwrap();
+    assert_eq!(
+        open_hello(&wrong, &hello, &wrong.topic()),
+        Err(EnvelopeError::Undecryptable)
+    );
+}
+
+#[test]
+fn messages_stay_in_their_document() {
+    let (mut writer, mut reader) = writer_and_reader();
+    let (other_keys, _) = DocKeys::generate();
+    let envelope = writer
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap();
+
+    // Delivered on another document's topic with that document's keys.
+    let mut other = Peer::new(&other_keys);
+    assert_eq!(
+        other.open_message(&envelope.encode()),
+        Err(EnvelopeError::UnknownSession(envelope.session))
+    );
+    assert_eq!(
+        other.receive(&writer.hello()).unwrap_err(),
+        EnvelopeError::WrongTopic
+    );
+    // A book shared across documents knows the session belongs elsewhere.
+    other.book = std::mem::take(&mut reader.book);
+    assert_eq!(
+        other.open_message(&envelope.encode()),
+        Err(EnvelopeError::WrongTopic)
+    );
+    // Keys that do not match the topic the message came from.
+    assert_eq!(
+        open(&other_keys, &other.book, &envelope, &writer.keys.topic()),
+        Err(EnvelopeError::WrongTopic)
+    );
+}
+
+#[test]
+fn messages_before_the_hello_are_unknown_until_it_arrives() {
+    let (keys, _) = DocKeys::generate();
+    let mut writer = Peer::new(&keys);
+    let mut late = Peer::new(&keys.read_only());
+    let update = writer
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap()
+        .encode();
+    assert!(matches!(
+        late.open_message(&update),
+        Err(EnvelopeError::UnknownSession(_))
+    ));
+    late.receive(&writer.hello()).unwrap();
+    // A repeated hello is harmless.
+    assert!(matches!(
+        late.receive(&writer.hello()).unwrap(),
+        Received::Session { is_new: false, .. }
+    ));
+    assert_eq!(
+        late.open_message(&update).unwrap().plaintext,
+        KEYSTROKE_UPDATE
+    );
+}
+
+#[test]
+fn a_restarted_device_gets_a_new_session_and_fresh_nonces() {
+    let (keys, _) = DocKeys::generate();
+    let mut first = Peer::new(&keys);
+    let identity = first.identity.clone();
+    let mut second = LocalSession::start(&identity, &keys);
+    assert_ne!(first.session.id(), second.id());
+    // Even with the same sequence number and plaintext, ciphertexts differ.
+    let a = first
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap();
+    let b = second.seal(1, Kind::Update, KEYSTROKE_UPDATE).unwrap();
+    assert_ne!(a.ciphertext, b.ciphertext);
+}
+
+#[test]
+fn replay_window_drops_repeated_messages() {
+    let (mut writer, mut reader) = writer_and_reader();
+    let mut window = ReplayWindow::new();
+    let messages: Vec<Vec<u8>> = (1..=3)
+        .map(|seq| {
+            writer
+                .session
+                .seal(seq, Kind::Update, b"x")
+                .unwrap()
+                .encode()
+        })
+        .collect();
+    for bytes in [&messages[1], &messages[0], &messages[2]] {
+        let opened = reader.open_message(bytes).unwrap();
+        window.accept(opened.seq).unwrap();
+    }
+    let again = reader.open_message(&messages[0]).unwrap();
+    assert_eq!(window.accept(again.seq), Err(ReplayError::Duplicate(1)));
+}
+
+#[test]
+fn overhead_of_a_keystroke_update_is_at_most_100_bytes() {
+    let (mut writer, _) = writer_and_reader();
+    let sealed = writer
+        .session
+        .seal(1, Kind::Update, KEYSTROKE_UPDATE)
+        .unwrap()
+        .encode();
+    let overhead = sealed.len() - KEYSTROKE_UPDATE.len();
+    println!(
+        "a {}-byte update seals to {} bytes ({overhead} bytes of overhead)",
+        KEYSTROKE_UPDATE.len(),
+        sealed.len()
+    );
+    assert_eq!(sealed.len(), 106);
+    assert!(overhead <= 100);
+
+    for (seq, expected) in [
+        (127, 91),
+        (128, 92),
+        (16_383, 92),
+        (2_097_151, 93),
+        (u64::MAX, 100),
+    ] {
+        let sealed = writer
+            .session
+            .seal(seq, Kind::Update, KEYSTROKE_UPDATE)
+            .unwrap();
+        let overhead = sealed.encode().len() - KEYSTROKE_UPDATE.len();
+        assert_eq!(overhead, expected, "overhead at seq {seq}");
+        assert!(overhead <= MAX_MESSAGE_OVERHEAD);
+    }
+    let hello = writer.hello();
+    println!(
+        "a writer's session hello is {} bytes, sent once per session",
+        hello.len()
+    );
+    assert!(hello.len() <= 256);
+}
+
+#[test]
+fn ticket_joins_the_document_with_the_role_granted() {
+    let (keys, doc_id) = DocKeys::generate();
+    let addrs = vec!["/dns4/relay.example.org/udp/4001/quic-v1".to_owned()];
+    for role in [Role::Read, Role::Write] {
+        let granted = if role == Role::Read {
+            keys.read_only()
+        } else {
+            keys.clone()
+        };
+        let link = Ticket::new(granted, addrs.clone()).unwrap().to_link();
+        let ticket: Ticket = link.parse().unwrap();
+        assert_eq!(
+            (ticket.doc_id(), ticket.role(), ticket.addrs()),
+            (&doc_id, role, addrs.as_slice())
+        );
+
+        // The joiner can read the document and writes only with the write role.
+        let mut owner = Peer::new(&keys);
+        let mut joiner = Peer::new(ticket.keys());
+        joiner.receive(&owner.hello()).unwrap();
+        owner.receive(&joiner.hello()).unwrap();
+        let update = owner.session.seal(1, Kind::Update, b"hi").unwrap().encode();
+        assert_eq!(joiner.open_message(&update).unwrap().plaintext, b"hi");
+        let edit = joiner
+            .session
+            .seal(1, Kind::Update, b"edit")
+            .unwrap()
+            .encode();
+        let result = owner.open_message(&edit);
+        match role {
+            Role::Write => assert_eq!(result.unwrap().plaintext, b"edit"),
+            Role::Read => assert_eq!(result, Err(EnvelopeError::NotAWriter)),
+        }
+    }
+}
+
+#[test]
+fn tickets_report_what_is_wrong() {
+    let (keys, _) = DocKeys::generate();
+    let link = Ticket::new(keys, vec![]).unwrap().to_link();
+    assert_eq!(
+        Ticket::parse("https://quire.example/join/abc").unwrap_err(),
+        TicketError::NotAQuireLink
+    );
+    assert_eq!(
+        Ticket::parse(&link[..link.len() - 10]).unwrap_err(),
+        TicketError::Truncated
+    );
+    let mut typo = link.clone();
+    let middle = link.len() / 2;
+    let replacement = if &link[middle..=middle] == "q" {
+        "r"
+    } else {
+        "q"
+    };
+    typo.replace_range(middle..=middle, replacement);
+    assert_eq!(Ticket::parse(&typo).unwrap_err(), TicketError::BadChecksum);
+}
+
+proptest! {
+    #[test]
+    fn random_text_is_never_a_ticket(text in ".{0,600}") {
+        prop_assert!(Ticket::parse(&text).is_err());
+    }
+
+    #[test]
+    fn random_base32_is_never_a_ticket(body in "[a-z2-7]{0,400}", link in any::<bool>()) {
+        let text = if link { format!("quire://join/{body}") } else { body };
+        prop_assert!(Ticket::parse(&text).is_err());
+    }
+
+    #[test]
+    fn random_bytes_are_never_a_ticket(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        prop_assert!(Ticket::from_bytes(&bytes).is_err());
+    }
+
+    #[test]
+    fn any_cut_of_a_ticket_fails(cut in 0usize..1000) {
+        let (keys, _) = DocKeys::generate();
+        let text = Ticket::new(keys, vec!["/ip4/192.0.2.1/tcp/1".to_owned()]).unwrap().to_text();
+        let cut = cut % text.len();
+        prop_assert!(Ticket::parse(&text[..cut]).is_err());
+    }
+
+    #[test]
+    fn random_bytes_are_never_accepted_as_sealed(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let (keys, _) = DocKeys::generate();
+        let mut book = SessionBook::new();
+        prop_assert!(receive(&keys, &mut book, &bytes, &keys.topic()).is_err());
+        let _ = Envelope::decode(&bytes);
+        let _ = Hello::decode(&bytes);
+    }
+
+    #[test]
+    fn random_bodies_behind_valid_headers_are_rejected(seq in any::<u64>(), body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let (mut writer, reader) = writer_and_reader();
+        let real = writer.session.seal(1, Kind::Update, b"x").unwrap();
+        let forged = Envelope { seq, ciphertext: body, ..real };
+        let bytes = forged.encode();
+        let result = Sealed::decode(&bytes).and_then(|sealed| match sealed {
+            Sealed::Message(envelope) => open(&reader.keys, &reader.book, &envelope, &reader.keys.topic()),
+            Sealed::Hello(_) => Err(EnvelopeError::Malformed("hello")),
+        });
+        prop_assert!(result.is_err());
+    }
+}
