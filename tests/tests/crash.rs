@@ -256,17 +256,9 @@ fn parse_run(text: &str) -> Result<u64, String> {
 }
 
 async fn open(dir: &Path) -> Result<Engine, String> {
-    let config = EngineConfig::new(dir);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match Engine::open(config.clone()).await {
-            Ok(engine) => return Ok(engine),
-            Err(EngineError::Busy(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(e) => return Err(format!("cannot open the data folder: {e}")),
-        }
-    }
+    quire_tests::open_when_free(EngineConfig::new(dir))
+        .await
+        .map_err(|e| format!("cannot open the data folder: {e}"))
 }
 
 #[test]

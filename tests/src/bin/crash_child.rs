@@ -11,9 +11,8 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use quire_engine::{Edit, Engine, EngineConfig, EngineError, Receipt};
 
 /// Edits whose receipts may be outstanding at once.
@@ -67,16 +66,10 @@ async fn main() -> Result<()> {
 
 /// Opens the engine; the previous owner of the folder may still be letting go of it.
 async fn open(config: EngineConfig) -> Result<Engine> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match Engine::open(config.clone()).await {
-            Ok(engine) => return Ok(engine),
-            Err(EngineError::Busy(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(e) => bail!("cannot open {}: {e}", config.data_dir.display()),
-        }
-    }
+    let dir = config.data_dir.clone();
+    quire_tests::open_when_free(config)
+        .await
+        .with_context(|| format!("cannot open {}", dir.display()))
 }
 
 /// The highest `<n>` in the text (0 for none).
