@@ -258,8 +258,9 @@ impl Engine {
             match open.doc.apply_update(update) {
                 Ok(applied) if applied.changed || applied.pending => {
                     // A peer may have renamed the document: keep the stored title (what
-                    // the list, `info` and `resolve` show) in step with the CRDT's.
-                    // Queued before the update, so the update's receipt covers it too.
+                    // the list, `info` and `resolve` show) in step with the CRDT's. The
+                    // title itself is in the update, which the receipt covers; if this
+                    // copy fails it is logged, and the next rename or reload repairs it.
                     let title_after = open.doc.title();
                     if title_after != title_before
                         && let Some(title) = title_after

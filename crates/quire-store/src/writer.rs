@@ -407,8 +407,11 @@ fn commit_batch(
                         }
                     }
                 })();
-                if result.is_ok() {
-                    repaired.extend(repairs);
+                // Later updates of a repaired document in this same batch may be
+                // logged again (if the commit fails, it is marked broken once more).
+                if let (Ok(()), Some(doc)) = (&result, repairs) {
+                    broken.remove(&doc);
+                    repaired.push(doc);
                 }
                 match (result, done) {
                     (Ok(()), Some(done)) => dones.push((ticket, done)),
@@ -440,9 +443,6 @@ fn commit_batch(
     }
     match tx.commit() {
         Ok(()) => {
-            for doc in repaired {
-                broken.remove(&doc);
-            }
             for (_, done) in dones {
                 done(Ok(()));
             }
@@ -452,6 +452,7 @@ fn commit_batch(
             let msg = e.to_string();
             rowids.clear();
             broken.extend(docs_in_batch);
+            broken.extend(repaired);
             for (_, done) in dones {
                 done(Err(StoreError::CommitFailed(msg.clone())));
             }
