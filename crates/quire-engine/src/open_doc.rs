@@ -50,6 +50,16 @@ impl OpenDoc {
             doc: id.to_string(),
             detail: e.to_string(),
         })?;
+        // The CRDT's title is the truth; the stored copy may have missed a rename.
+        if let Some(title) = doc.title()
+            && title != record.title
+        {
+            store.submit(ops::rename(id, title, now_ms()), |r| {
+                if let Err(e) = r {
+                    tracing::warn!("refreshing a stored title failed: {e}");
+                }
+            });
+        }
         let last_version = store.versions(&id)?.last().map(|v| v.number).unwrap_or(0);
         Ok(Self {
             id,
