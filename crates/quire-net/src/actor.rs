@@ -1,0 +1,550 @@
+//! The swarm actor: one tokio task owns the libp2p `Swarm`; [`NetHandle`]s send it
+//! commands and it sends [`NetEvent`]s back.
+
+use std::{collections::HashMap, future::Future, pin::Pin};
+
+use futures::{StreamExt, stream::FuturesUnordered};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, SwarmBuilder,
+    gossipsub::{self, MessageAcceptance, MessageId, TopicHash},
+    mdns, noise,
+    request_response::{self, OutboundRequestId, ResponseChannel},
+    swarm::SwarmEvent,
+    tcp, yamux,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_bytes, topic_for, topic_score_params},
+    config::{
+        COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig,
+    },
+    error::{NetError, Result},
+    sync_protocol::{
+        MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
+    },
+};
+
+/// What the network tells the engine.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NetEvent {
+    /// The node listens on a new address.
+    Listening(Multiaddr),
+    /// The first connection to a peer is up.
+    PeerConnected(PeerId),
+    /// The last connection to a peer closed.
+    PeerDisconnected(PeerId),
+    /// A gossip message waiting for validation; answer with
+    /// [`NetHandle::report_validation`] (nothing is forwarded before that).
+    Message {
+        /// Gossipsub's id for the message (a hash of `data`).
+        id: MessageId,
+        /// The peer that forwarded it to us (not necessarily its author).
+        from: PeerId,
+        /// The 32-byte topic hash.
+        topic: [u8; 32],
+        /// The opaque payload.
+        data: Vec<u8>,
+    },
+    /// A peer asks for sync data; send the answer on `reply` within
+    /// [`crate::SYNC_REPLY_TIMEOUT`] (dropping it refuses the request).
+    SyncRequest {
+        /// The asking peer.
+        peer: PeerId,
+        /// The topic the request is about.
+        topic: [u8; 32],
+        /// The opaque request.
+        request: Vec<u8>,
+        /// Where the engine puts the response (at most [`MAX_SYNC_PAYLOAD_BYTES`]).
+        reply: oneshot::Sender<Vec<u8>>,
+    },
+    /// mDNS found a peer on the local network (it is being dialled).
+    Discovered(PeerId),
+}
+
+/// The engine's verdict on a gossip message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Valid: deliver and forward.
+    Accept,
+    /// Invalid: drop, do not forward, and penalise the peer that sent it.
+    Reject,
+    /// Not wanted (e.g. a repeat): drop without forwarding or penalty.
+    Ignore,
+}
+
+impl From<Validation> for MessageAcceptance {
+    fn from(v: Validation) -> Self {
+        match v {
+            Validation::Accept => MessageAcceptance::Accept,
+            Validation::Reject => MessageAcceptance::Reject,
+            Validation::Ignore => MessageAcceptance::Ignore,
+        }
+    }
+}
+
+enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Dial(Multiaddr, oneshot::Sender<Result<()>>),
+    Subscribe([u8; 32], oneshot::Sender<Result<()>>),
+    Unsubscribe([u8; 32], oneshot::Sender<()>),
+    Publish([u8; 32], Vec<u8>, oneshot::Sender<Result<()>>),
+    SyncRequest {
+        peer: PeerId,
+        topic: [u8; 32],
+        request: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>>>,
+    },
+    ReportValidation(MessageId, PeerId, Validation),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cheap, cloneable way to drive the node's actor task.
+#[derive(Clone, Debug)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+}
+
+impl NetHandle {
+    /// This node's peer id.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses the node currently listens on (empty until the first
+    /// [`NetEvent::Listening`]).
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Starts dialling `addr`; [`NetEvent::PeerConnected`] follows on success.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<()> {
+        self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Joins the gossip topic for a 32-byte topic hash.
+    pub async fn subscribe(&self, topic: [u8; 32]) -> Result<()> {
+        self.ask(|tx| Command::Subscribe(topic, tx)).await?
+    }
+
+    /// Leaves a gossip topic.
+    pub async fn unsubscribe(&self, topic: [u8; 32]) -> Result<()> {
+        self.ask(|tx| Command::Unsubscribe(topic, tx)).await
+    }
+
+    /// Publishes opaque bytes (at most the configured `max_message_bytes`).
+    pub async fn publish(&self, topic: [u8; 32], data: Vec<u8>) -> Result<()> {
+        self.ask(|tx| Command::Publish(topic, data, tx)).await?
+    }
+
+    /// Asks `peer` over `/quire/sync/1` and waits for its response.
+    pub async fn sync_request(
+        &self,
+        peer: PeerId,
+        topic: [u8; 32],
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        check_sync_size(&request)?;
+        self.ask(|reply| Command::SyncRequest {
+            peer,
+            topic,
+            request,
+            reply,
+        })
+        .await?
+    }
+
+    /// Reports the engine's verdict on a [`NetEvent::Message`].
+    pub async fn report_validation(
+        &self,
+        message_id: MessageId,
+        propagation_source: PeerId,
+        verdict: Validation,
+    ) -> Result<()> {
+        self.commands
+            .send(Command::ReportValidation(
+                message_id,
+                propagation_source,
+                verdict,
+            ))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Stops the actor and closes every connection.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.ask(Command::Shutdown).await
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+}
+
+/// Starts nodes.
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// Builds the swarm, binds the listen addresses and spawns the actor on the
+    /// current tokio runtime.
+    pub fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>)> {
+        let behaviour = QuireBehaviour::new(&config)?;
+        let mut swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_behaviour(|_| behaviour)
+            .map_err(|e| NetError::Behaviour(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+            .build();
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NetError::Listen {
+                    addr: addr.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+        let peer_id = *swarm.local_peer_id();
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+        let actor = Actor {
+            swarm,
+            commands: command_rx,
+            events: event_tx,
+            max_message_bytes: config.max_message_bytes,
+            pending_sync: HashMap::new(),
+            pending_replies: FuturesUnordered::new(),
+        };
+        tokio::spawn(actor.run());
+        Ok((
+            NetHandle {
+                commands: command_tx,
+                peer_id,
+            },
+            event_rx,
+        ))
+    }
+}
+
+type ReplyFuture =
+    Pin<Box<dyn Future<Output = (ResponseChannel<SyncResponse>, Option<Vec<u8>>)> + Send>>;
+
+/// An outbound sync request waiting for its response: who was asked, and the caller.
+type PendingSync = (PeerId, oneshot::Sender<Result<Vec<u8>>>);
+
+struct Actor {
+    swarm: Swarm<QuireBehaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+    max_message_bytes: usize,
+    pending_sync: HashMap<OutboundRequestId, PendingSync>,
+    pending_replies: FuturesUnordered<ReplyFuture>,
+}
+
+impl Actor {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown(ack)) => {
+                        let _ = ack.send(());
+                        break;
+                    }
+                    Some(command) => self.handle_command(command),
+                    // Every handle is gone: nobody can use the node any more.
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                Some((channel, reply)) = self.pending_replies.next(), if !self.pending_replies.is_empty() => {
+                    self.send_sync_response(channel, reply);
+                }
+            }
+        }
+        tracing::debug!(peer = %self.swarm.local_peer_id(), "network actor stopped");
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::ListenAddrs(tx) => {
+                let _ = tx.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::Dial(addr, tx) => {
+                let result = self.swarm.dial(addr.clone()).map_err(|e| NetError::Dial {
+                    addr,
+                    reason: e.to_string(),
+                });
+                let _ = tx.send(result);
+            }
+            Command::Subscribe(topic, tx) => {
+                let _ = tx.send(self.subscribe(topic));
+            }
+            Command::Unsubscribe(topic, tx) => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .unsubscribe(&topic_for(&topic));
+                let _ = tx.send(());
+            }
+            Command::Publish(topic, data, tx) => {
+                let _ = tx.send(self.publish(topic, data));
+            }
+            Command::SyncRequest {
+                peer,
+                topic,
+                request,
+                reply,
+            } => {
+                let id = self.swarm.behaviour_mut().sync.send_request(
+                    &peer,
+                    SyncRequest {
+                        topic,
+                        payload: request,
+                    },
+                );
+                self.pending_sync.insert(id, (peer, reply));
+            }
+            Command::ReportValidation(id, source, verdict) => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, verdict.into());
+            }
+            // Handled in `run`, which owns the loop.
+            Command::Shutdown(ack) => {
+                let _ = ack.send(());
+            }
+        }
+    }
+
+    fn subscribe(&mut self, topic: [u8; 32]) -> Result<()> {
+        let ident = topic_for(&topic);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        gossipsub
+            .subscribe(&ident)
+            .map_err(|e| NetError::Subscribe(e.to_string()))?;
+        gossipsub
+            .set_topic_params(ident, topic_score_params())
+            .map_err(|e| NetError::Subscribe(e.to_owned()))
+    }
+
+    fn publish(&mut self, topic: [u8; 32], data: Vec<u8>) -> Result<()> {
+        if data.len() > self.max_message_bytes {
+            return Err(NetError::MessageTooLarge {
+                len: data.len(),
+                max: self.max_message_bytes,
+            });
+        }
+        let len = data.len();
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic_for(&topic), data)
+        {
+            Ok(_) => Ok(()),
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                Err(NetError::NoPeersSubscribed)
+            }
+            Err(gossipsub::PublishError::Duplicate) => Err(NetError::Duplicate),
+            Err(gossipsub::PublishError::MessageTooLarge) => Err(NetError::MessageTooLarge {
+                len,
+                max: self.max_message_bytes,
+            }),
+            Err(e) => Err(NetError::Publish(e.to_string())),
+        }
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<QuireBehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => self.notify(NetEvent::Listening(address)),
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } if num_established.get() == 1 => self.notify(NetEvent::PeerConnected(peer_id)),
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => self.notify(NetEvent::PeerDisconnected(peer_id)),
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Gossipsub(event)) => {
+                self.handle_gossip(event)
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Sync(event)) => self.handle_sync(event),
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                self.handle_discovered(found);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "outgoing connection failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_gossip(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let Some(topic) = topic_bytes(&message.topic) else {
+            self.report(&message_id, &propagation_source, &message.topic);
+            return;
+        };
+        let event = NetEvent::Message {
+            id: message_id.clone(),
+            from: propagation_source,
+            topic,
+            data: message.data,
+        };
+        if !self.emit(event) {
+            // The engine cannot take it: drop it without forwarding.
+            self.report(&message_id, &propagation_source, &message.topic);
+        }
+    }
+
+    /// Ignores a message the engine will never see.
+    fn report(&mut self, id: &MessageId, source: &PeerId, topic: &TopicHash) {
+        tracing::debug!(%topic, "ignoring a gossip message the engine cannot validate");
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, source, MessageAcceptance::Ignore);
+    }
+
+    fn handle_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let (reply, rx) = oneshot::channel();
+                let event = NetEvent::SyncRequest {
+                    peer,
+                    topic: request.topic,
+                    request: request.payload,
+                    reply,
+                };
+                if self.emit(event) {
+                    self.pending_replies.push(Box::pin(async move {
+                        let reply = tokio::time::timeout(SYNC_REPLY_TIMEOUT, rx).await;
+                        (channel, reply.ok().and_then(|r| r.ok()))
+                    }));
+                }
+            }
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_sync.remove(&request_id) {
+                    let result = check_sync_size(&response.payload).map(|()| response.payload);
+                    let _ = reply.send(result);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some((peer, reply)) = self.pending_sync.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::SyncFailed {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound sync request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn send_sync_response(
+        &mut self,
+        channel: ResponseChannel<SyncResponse>,
+        reply: Option<Vec<u8>>,
+    ) {
+        // Dropping the channel closes the stream, so the asker fails fast.
+        let Some(payload) = reply else {
+            tracing::debug!("engine refused or timed out on a sync request");
+            return;
+        };
+        if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
+            tracing::warn!(
+                len = payload.len(),
+                "engine's sync response is over the limit; not sent"
+            );
+            return;
+        }
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, SyncResponse { payload })
+            .is_err()
+        {
+            tracing::debug!("sync requester went away before the response");
+        }
+    }
+
+    fn handle_discovered(&mut self, found: Vec<(PeerId, Multiaddr)>) {
+        let local = *self.swarm.local_peer_id();
+        let mut announced = Vec::new();
+        for (peer, addr) in found {
+            if peer == local {
+                continue;
+            }
+            if !self.swarm.is_connected(&peer)
+                && let Err(error) = self.swarm.dial(addr.clone())
+            {
+                tracing::debug!(%peer, %addr, %error, "cannot dial an mDNS peer");
+            }
+            if !announced.contains(&peer) {
+                announced.push(peer);
+            }
+        }
+        for peer in announced {
+            self.notify(NetEvent::Discovered(peer));
+        }
+    }
+
+    /// Like [`Self::emit`], for events that need no clean-up when dropped.
+    fn notify(&self, event: NetEvent) {
+        let _delivered = self.emit(event);
+    }
+
+    /// Hands an event to the engine without blocking the swarm; `false` if dropped.
+    fn emit(&self, event: NetEvent) -> bool {
+        match self.events.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("engine is not reading network events; dropping one");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The composed libp2p behaviour: gossipsub, `/quire/sync/1`, mDNS, identify, ping.
+//!
+//! Gossipsub runs without its own signatures ([`gossipsub::MessageAuthenticity::Anonymous`]):
+//! every payload is already a sealed, signed envelope that the engine checks, and
+//! gossipsub's signature plus public key would add over 100 bytes to each keystroke.
+//! Without a source and sequence number, the message id is a hash of the data; sealed
+//! envelopes carry a fresh nonce, so two different messages never share an id.
+//! Validation is manual: nothing is forwarded before the engine has reported
+//! [`crate::Validation::Accept`].
+
+use std::time::Duration;
+
+use libp2p::{
+    gossipsub::{self, IdentTopic, MessageId, TopicHash},
+    identify,
+    identity::Keypair,
+    mdns, ping,
+    swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
+};
+
+use crate::{
+    config::{
+        GOSSIP_FRAME_OVERHEAD_BYTES, GOSSIP_HEARTBEAT_INTERVAL, IDENTIFY_PROTOCOL_VERSION,
+        NetConfig,
+    },
+    error::{NetError, Result},
+    sync_protocol::{SyncBehaviour, sync_behaviour},
+};
+
+/// Score below which we stop gossiping (IHAVE/IWANT) with a peer.
+pub const GOSSIP_SCORE_THRESHOLD: f64 = -10.0;
+/// Score below which we do not publish to a peer.
+pub const PUBLISH_SCORE_THRESHOLD: f64 = -50.0;
+/// Score below which we ignore everything a peer sends.
+pub const GRAYLIST_SCORE_THRESHOLD: f64 = -80.0;
+/// Penalty weight for invalid messages, applied to the squared count: one rejected
+/// message costs 20 points, two 80, three 180.
+pub const INVALID_MESSAGE_WEIGHT: f64 = -20.0;
+/// How long it takes for an invalid-message count to decay to (almost) nothing.
+pub const INVALID_MESSAGE_DECAY_TIME: Duration = Duration::from_secs(10 * 60);
+
+/// All protocols one Quire node speaks.
+#[derive(NetworkBehaviour)]
+pub(crate) struct QuireBehaviour {
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    pub(crate) sync: SyncBehaviour,
+    pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: ping::Behaviour,
+}
+
+impl QuireBehaviour {
+    /// Builds every protocol from the node's config.
+    pub(crate) fn new(config: &NetConfig) -> Result<Self> {
+        let keypair: &Keypair = &config.keypair;
+        let peer_id = keypair.public().to_peer_id();
+        let gossipsub = gossipsub_behaviour(config.max_message_bytes)?;
+        let mdns = if config.enable_mdns {
+            let mdns = mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                .map_err(|e| NetError::Behaviour(format!("mDNS: {e}")))?;
+            Some(mdns)
+        } else {
+            None
+        };
+        Ok(Self {
+            gossipsub,
+            sync: sync_behaviour(),
+            mdns: Toggle::from(mdns),
+            identify: identify::Behaviour::new(identify::Config::new(
+                IDENTIFY_PROTOCOL_VERSION.to_owned(),
+                keypair.public(),
+            )),
+            ping: ping::Behaviour::default(),
+        })
+    }
+}
+
+fn gossipsub_behaviour(max_message_bytes: usize) -> Result<gossipsub::Behaviour> {
+    let config = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(GOSSIP_HEARTBEAT_INTERVAL)
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .validate_messages()
+        .max_transmit_size(max_message_bytes.saturating_add(GOSSIP_FRAME_OVERHEAD_BYTES))
+        .message_id_fn(|message: &gossipsub::Message| {
+            MessageId::from(blake3::hash(&message.data).as_bytes().to_vec())
+        })
+        .build()
+        .map_err(|e| NetError::Behaviour(format!("gossipsub config: {e}")))?;
+    let mut behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
+            .map_err(|e| NetError::Behaviour(format!("gossipsub: {e}")))?;
+    let thresholds = gossipsub::PeerScoreThresholds {
+        gossip_threshold: GOSSIP_SCORE_THRESHOLD,
+        publish_threshold: PUBLISH_SCORE_THRESHOLD,
+        graylist_threshold: GRAYLIST_SCORE_THRESHOLD,
+        ..gossipsub::PeerScoreThresholds::default()
+    };
+    behaviour
+        .with_peer_score(gossipsub::PeerScoreParams::default(), thresholds)
+        .map_err(|e| NetError::Behaviour(format!("gossipsub peer score: {e}")))?;
+    Ok(behaviour)
+}
+
+/// Reward per second a peer stays in a topic's mesh (capped by [`TIME_IN_MESH_CAP`]).
+const TIME_IN_MESH_WEIGHT: f64 = 0.01;
+/// Seconds of mesh time counted at most: at most +6 points.
+const TIME_IN_MESH_CAP: f64 = 600.0;
+/// Reward per message a peer delivers first (capped by [`FIRST_DELIVERIES_CAP`]).
+const FIRST_DELIVERIES_WEIGHT: f64 = 0.5;
+/// First deliveries counted at most: at most +10 points.
+const FIRST_DELIVERIES_CAP: f64 = 20.0;
+
+/// Score parameters for one document topic.
+///
+/// Document traffic is bursty (nothing while nobody types), so the "too few mesh
+/// deliveries" penalties are off. Good behaviour earns at most +16 points, so it
+/// cannot buy forgiveness: one rejected message (-20) wipes out all credit (and puts
+/// a new peer below the gossip threshold), two (-80) put any peer below the publish
+/// threshold, three (-180) onto the graylist.
+pub(crate) fn topic_score_params() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: TIME_IN_MESH_WEIGHT,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: TIME_IN_MESH_CAP,
+        first_message_deliveries_weight: FIRST_DELIVERIES_WEIGHT,
+        first_message_deliveries_cap: FIRST_DELIVERIES_CAP,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
+        invalid_message_deliveries_decay: gossipsub::score_parameter_decay(
+            INVALID_MESSAGE_DECAY_TIME,
+        ),
+        ..gossipsub::TopicScoreParams::default()
+    }
+}
+
+/// The gossipsub topic for a 32-byte topic hash: its lowercase hex.
+pub(crate) fn topic_for(topic: &[u8; 32]) -> IdentTopic {
+    IdentTopic::new(hex(topic))
+}
+
+/// The 32-byte topic hash behind a gossipsub topic, if it is one of ours.
+pub(crate) fn topic_bytes(hash: &TopicHash) -> Option<[u8; 32]> {
+    let text = hash.as_str().as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
+    }
+    Some(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        for n in [byte >> 4, byte & 0x0f] {
+            out.push(char::from(
+                DIGITS.get(usize::from(n)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_round_trip() {
+        let mut topic = [0u8; 32];
+        for (i, b) in topic.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37);
+        }
+        let ident = topic_for(&topic);
+        assert_eq!(ident.hash().as_str().len(), 64);
+        assert_eq!(topic_bytes(&ident.hash()), Some(topic));
+        assert_eq!(topic_bytes(&TopicHash::from_raw("not-hex")), None);
+    }
+
+    #[test]
+    fn score_parameters_are_valid_and_punish_one_invalid_message() {
+        let params = topic_score_params();
+        assert_eq!(params.validate(), Ok(()));
+        let best_reward =
+            TIME_IN_MESH_WEIGHT * TIME_IN_MESH_CAP + FIRST_DELIVERIES_WEIGHT * FIRST_DELIVERIES_CAP;
+        assert!(best_reward + INVALID_MESSAGE_WEIGHT < 0.0);
+        assert!(best_reward + 4.0 * INVALID_MESSAGE_WEIGHT < PUBLISH_SCORE_THRESHOLD);
+        assert!(best_reward + 9.0 * INVALID_MESSAGE_WEIGHT < GRAYLIST_SCORE_THRESHOLD);
+    }
+
+    #[test]
+    fn gossipsub_builds_with_our_limits() {
+        assert!(gossipsub_behaviour(crate::DEFAULT_MAX_MESSAGE_BYTES).is_ok());
+    }
+}
