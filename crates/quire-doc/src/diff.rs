@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use similar::{Algorithm, ChangeTag, DiffTag, TextDiff};
 
+use crate::varint;
+
 /// How long a character diff may search for the minimal answer before it settles for
 /// a coarser (still correct) one. Keeps a replace of a huge, wildly different text fast.
 pub const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
@@ -239,25 +241,12 @@ fn to_usize(v: u64) -> Result<usize, PatchError> {
     usize::try_from(v).map_err(|_| PatchError("number too large"))
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn put_varint(out: &mut Vec<u8>, v: u64) {
+    varint::put(out, v);
 }
 
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, PatchError> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first().ok_or(PatchError("truncated number"))?;
-        *bytes = rest;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(PatchError("number too long"))
+    varint::take(bytes).map_err(PatchError)
 }
 
 /// Whether a piece of a diff is common to both sides or only in one.

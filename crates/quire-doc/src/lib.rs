@@ -22,15 +22,18 @@
 //! assert_eq!(b.text(), "# Hello");
 //! ```
 //!
-//! [`diff`] holds the text diffs used for minimal replacements and version history.
+//! [`diff`] holds the text diffs used for minimal replacements and version history;
+//! [`sync`] the sans-io catch-up exchange between two replicas.
 
 pub mod diff;
 mod document;
 mod error;
 mod id;
+pub mod sync;
 mod text_index;
 mod update_check;
 mod update_shape;
+mod varint;
 
 pub use diff::Splice;
 pub use document::{Applied, BODY, Document, MAX_CLIENT_CLOCK, META, META_TITLE, UpdateSource};
