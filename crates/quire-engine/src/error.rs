@@ -53,6 +53,9 @@ pub enum EngineError {
         /// Byte offset of the first invalid byte.
         offset: usize,
     },
+    /// A catch-up message from a peer was refused.
+    #[error("sync with a peer failed: {0}")]
+    Sync(String),
     /// The engine has been closed.
     #[error(
         "Quire is shutting down and this change was not confirmed; open the document again to check it"

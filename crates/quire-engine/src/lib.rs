@@ -35,6 +35,7 @@ mod error;
 mod events;
 mod files;
 mod open_doc;
+mod replica_sync;
 mod versions;
 
 pub use config::EngineConfig;
@@ -75,6 +76,11 @@ mod tests {
             is_send(&e.diff(id, VersionRef::Number(1), VersionRef::Current));
             is_send(&e.import_markdown(std::path::Path::new("x")));
             is_send(&e.close());
+            is_send(&e.adopt(id, "t"));
+            is_send(&e.sync_open(id));
+            let mut session = quire_doc::sync::SyncSession::default();
+            let msg = quire_doc::sync::SyncMessage::StateVector(Vec::new());
+            is_send(&e.sync_handle(id, &mut session, &msg, Origin::Local));
         };
         // Only type-checked: nothing is run.
         let _ = make;
