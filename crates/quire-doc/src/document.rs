@@ -12,7 +12,7 @@ use yrs::{
 
 use crate::diff::{Splice, minimal_splices};
 use crate::text_index::AstralIndex;
-use crate::update_check::{precheck_state_vector, precheck_update};
+use crate::update_check::precheck_state_vector;
 use crate::update_shape::check_update_shape;
 use crate::{DocError, MAX_STATE_VECTOR_BYTES, MAX_UPDATE_BYTES};
 
@@ -291,7 +291,6 @@ impl Document {
     /// [`Document::apply_update`] without the size cap.
     fn integrate(&mut self, bytes: &[u8]) -> Result<Applied, DocError> {
         self.usable()?;
-        precheck_update(bytes)?;
         check_update_shape(bytes)?;
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?

@@ -11,7 +11,8 @@
 //! - empty skip or GC blocks, unknown content or type references;
 //! - subdocuments and weak links, which Quire documents never contain;
 //! - `Any` values nested deeper than [`MAX_ANY_DEPTH`];
-//! - counts larger than the bytes left to hold them.
+//! - counts larger than the bytes left to hold them (which would make yrs reserve
+//!   memory for them before failing).
 //!
 //! It costs one pass over the bytes, with no allocation beyond the seen-clients set.
 
@@ -70,8 +71,13 @@ impl Reader<'_> {
 
     /// A count of things that each take at least one byte.
     fn count(&mut self) -> Check<usize> {
+        self.count_of(1)
+    }
+
+    /// A count of things that each take at least `min_bytes` bytes.
+    fn count_of(&mut self, min_bytes: u64) -> Check<usize> {
         let n = self.var_u64()?;
-        if n > self.left() as u64 {
+        if n > self.left() as u64 / min_bytes {
             return Err(format!(
                 "declares {n} entries with {} bytes left",
                 self.left()
@@ -199,7 +205,8 @@ fn content(r: &mut Reader<'_>, info: u8) -> Check<u32> {
 
 fn blocks(r: &mut Reader<'_>) -> Check<()> {
     let mut seen = HashSet::new();
-    for _ in 0..r.count()? {
+    // A client entry (block count, client, clock) takes at least three bytes.
+    for _ in 0..r.count_of(3)? {
         let count = r.count()?;
         let client = r.client()?;
         if !seen.insert(client) {
@@ -290,6 +297,10 @@ mod tests {
         assert!(check_update_shape(&deep).is_ok());
         assert!(check_update_shape(&[]).is_err());
         assert!(check_update_shape(&[0, 0]).is_ok());
+        // Counts that cannot fit in the bytes (the allocation bombs in fuzz/crashers).
+        assert!(check_update_shape(&[171, 249, 171, 28]).is_err());
+        assert!(check_update_shape(&[0x80]).is_err());
+        assert!(check_update_shape(&[0x01, 0xcc, 0xd4, 0xd9, 0xdb, 0x24, 0x00, 0x08]).is_err());
     }
 
     proptest! {

@@ -115,11 +115,6 @@ impl Store {
         let _ = self.writer.submit(op, Some(Box::new(done)), Some(doc));
     }
 
-    /// Queues `op` and returns its ticket; the durable hook reports its fate.
-    pub fn submit_ticketed(&self, op: WriteOp) -> Result<u64, StoreError> {
-        self.writer.submit(op, None, None)
-    }
-
     /// Queues one update for a document's log (the hot path of every keystroke) and
     /// returns its ticket. `chars` is the body length after it, for the listing.
     pub fn log_update(
