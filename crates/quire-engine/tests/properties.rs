@@ -4,15 +4,19 @@
 //! equal to a plain `String` model, and version history (automatic, named, restores)
 //! matches a model of the checkpoint policy.
 
+#[path = "support/engine_support.rs"]
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proptest::prelude::*;
 use quire_doc::Splice;
 use quire_engine::{
-    DocumentId, Edit, Engine, EngineConfig, EngineError, VersionKind, VersionRecord, VersionRef,
+    DocumentId, Edit, Engine, EngineConfig, VersionKind, VersionRecord, VersionRef,
 };
+use support::{open, shut};
 
 /// A step of a test run. Positions are raw random numbers, reduced to a valid position
 /// of the text at the time the step runs.
@@ -141,24 +145,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Opens an engine, retrying `Busy` for a moment: the engine's background task may
-/// still hold the previous engine just after the test dropped it.
-async fn open(config: &EngineConfig) -> Engine {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match Engine::open(config.clone()).await {
-            Ok(engine) => return engine,
-            Err(EngineError::Busy(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("cannot open the engine: {e}"),
-        }
-    }
-}
-
 async fn reopen(engine: Engine, config: &EngineConfig) -> Engine {
-    engine.close().await.unwrap();
-    drop(engine);
+    shut(engine).await;
     open(config).await
 }
 
