@@ -141,10 +141,14 @@ fn database_from_a_newer_quire() {
     let q = Quire::new();
     let id = q.new_doc("Precious", "do not lose me\n");
     let db = q.data().join("quire.db");
-    {
+    let current: i64 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
+        let current = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
-    }
+        current
+    };
     for args in [vec!["doc", "ls"], vec!["doc", "cat", "Precious"]] {
         let msg = q.fail(&args);
         assert_mentions(&msg, &["newer", "upgrade", "99", db.to_str().unwrap()]);
@@ -155,7 +159,7 @@ fn database_from_a_newer_quire() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, 99);
-    conn.pragma_update(None, "user_version", 1).unwrap();
+    conn.pragma_update(None, "user_version", current).unwrap();
     drop(conn);
     assert_eq!(q.cat(&id), "do not lose me\n");
 }

@@ -47,6 +47,7 @@ pub const MAX_PLAINTEXT_BYTES: usize = MAX_ENVELOPE_BYTES - MAX_MESSAGE_OVERHEAD
 pub(crate) const KIND_UPDATE: u8 = 1;
 pub(crate) const KIND_AWARENESS: u8 = 2;
 pub(crate) const KIND_HELLO: u8 = 3;
+pub(crate) const KIND_SYNC: u8 = 4;
 
 const MESSAGE_SIGNATURE_DOMAIN: &[u8] = b"quire/v1/message/signature";
 const MESSAGE_AD_DOMAIN: &[u8] = b"quire/v1/message/ad";
@@ -58,6 +59,9 @@ pub enum Kind {
     Update,
     /// Presence: name, colour, cursor; accepted from every member.
     Awareness,
+    /// A catch-up request (a state vector); accepted from every member. The answer
+    /// carries document content and is sealed as [`Kind::Update`].
+    Sync,
 }
 
 impl Kind {
@@ -65,6 +69,7 @@ impl Kind {
         match self {
             Kind::Update => KIND_UPDATE,
             Kind::Awareness => KIND_AWARENESS,
+            Kind::Sync => KIND_SYNC,
         }
     }
 
@@ -72,6 +77,7 @@ impl Kind {
         match byte {
             KIND_UPDATE => Some(Kind::Update),
             KIND_AWARENESS => Some(Kind::Awareness),
+            KIND_SYNC => Some(Kind::Sync),
             _ => None,
         }
     }

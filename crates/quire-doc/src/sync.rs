@@ -227,6 +227,28 @@ impl SyncSession {
     }
 }
 
+/// Whether the state vector `theirs` names changes that `ours` lacks (a client we do
+/// not know, or a higher clock): the peer has news for us, so ask it.
+pub fn has_news(ours: &[u8], theirs: &[u8]) -> Result<bool, SyncError> {
+    let ours = decode_state_vector(ours)?;
+    let theirs = decode_state_vector(theirs)?;
+    Ok(theirs
+        .iter()
+        .any(|(client, clock)| *clock > ours.get(client)))
+}
+
+fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, SyncError> {
+    use yrs::updates::decoder::Decode;
+    if bytes.len() > MAX_STATE_VECTOR_BYTES {
+        return Err(SyncError::TooLarge("state vector over the limit"));
+    }
+    crate::update_check::precheck_state_vector(bytes)
+        .map_err(|_| SyncError::Malformed("not a state vector"))?;
+    std::panic::catch_unwind(|| yrs::StateVector::decode_v1(bytes))
+        .map_err(|_| SyncError::Malformed("the state vector decoder panicked"))?
+        .map_err(|_| SyncError::Malformed("not a state vector"))
+}
+
 /// Cuts an update into [`SyncMessage::UpdateChunk`]s (one, possibly empty, at least).
 fn chunks(update: &[u8]) -> Vec<SyncMessage> {
     let pieces: Vec<&[u8]> = if update.is_empty() {
@@ -250,6 +272,19 @@ fn chunks(update: &[u8]) -> Vec<SyncMessage> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn news_is_told_from_state_vectors() {
+        let mut a = Document::with_client_id(1);
+        let mut b = Document::with_client_id(2);
+        a.insert(0, "a").unwrap();
+        assert!(has_news(&b.state_vector(), &a.state_vector()).unwrap());
+        assert!(!has_news(&a.state_vector(), &b.state_vector()).unwrap());
+        b.apply_update(&a.diff_since(&b.state_vector()).unwrap())
+            .unwrap();
+        assert!(!has_news(&b.state_vector(), &a.state_vector()).unwrap());
+        assert!(has_news(&b.state_vector(), &[0xff, 0xff]).is_err());
+    }
 
     /// Runs a full exchange both ways through encode/decode; returns messages sent.
     fn exchange(a: &mut Document, b: &mut Document) -> usize {

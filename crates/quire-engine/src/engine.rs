@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub(crate) docs: Mutex<HashMap<DocumentId, Arc<Mutex<OpenDoc>>>>,
     events: broadcast::Sender<EngineEvent>,
     durable: DurableTickets,
+    /// This device's key (`device.key` in the data folder).
+    pub(crate) identity: quire_crypto::DeviceIdentity,
     /// Held for the engine's life: one process per data folder.
     _lock: File,
 }
@@ -87,6 +89,7 @@ impl Engine {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
         }
+        let identity = quire_crypto::DeviceIdentity::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.database_path())?;
         let (durable, hook) = DurableTickets::new();
         store.on_durable(hook);
@@ -97,6 +100,7 @@ impl Engine {
             docs: Mutex::new(HashMap::new()),
             events,
             durable,
+            identity,
             _lock: lock,
         });
         let upkeep = Arc::new(UpkeepControl::default());
@@ -159,6 +163,11 @@ impl Engine {
             .entry(id)
             .or_insert_with(|| Arc::new(Mutex::new(loaded)))
             .clone())
+    }
+
+    /// The document if it is loaded already.
+    pub(crate) fn open_handle(&self, id: DocumentId) -> Option<Arc<Mutex<OpenDoc>>> {
+        lock(&self.inner.docs).ok()?.get(&id).cloned()
     }
 
     /// Creates a document with a title and initial text.
@@ -240,7 +249,8 @@ impl Engine {
         self.record(&mut open, &update, Origin::Local)
     }
 
-    /// Applies an update from elsewhere (a peer or a relay) and persists it.
+    /// Applies an update from elsewhere (a peer or a relay) and persists it; returns
+    /// once it is durable.
     ///
     /// Malformed or hostile bytes are rejected with an error and change nothing: if
     /// the CRDT library failed half-way, the in-memory copy is dropped and reloaded
@@ -251,57 +261,68 @@ impl Engine {
         update: &[u8],
         origin: Origin,
     ) -> Result<quire_doc::Applied, EngineError> {
-        let handle = self.handle(id)?;
-        let (applied, receipt) = {
-            let mut open = lock(&handle)?;
-            let title_before = open.doc.title();
-            match open.doc.apply_update(update) {
-                Ok(applied) if applied.changed || applied.pending => {
-                    // A peer may have renamed the document: keep the stored title (what
-                    // the list, `info` and `resolve` show) in step with the CRDT's. The
-                    // title itself is in the update, which the receipt covers; if this
-                    // copy fails it is logged, and the next rename or reload repairs it.
-                    let title_after = open.doc.title();
-                    if title_after != title_before
-                        && let Some(title) = title_after
-                    {
-                        self.store()
-                            .submit(ops::rename(id, title.clone(), now_ms()), |r| {
-                                if let Err(e) = r {
-                                    tracing::warn!("saving a title from a peer failed: {e}");
-                                }
-                            });
-                        self.emit(EngineEvent::Renamed { id, title });
-                    }
-                    (applied, self.record(&mut open, update, origin)?)
-                }
-                Ok(applied) => return Ok(applied),
-                Err(e) => {
-                    if open.doc.is_poisoned() {
-                        tracing::warn!(
-                            "document {id}: rejected update poisoned the in-memory copy; reloading"
-                        );
-                        // Forget the copy first, so that whatever happens next the
-                        // document is reloaded from disk on its next use.
-                        lock(&self.inner.docs)?.remove(&id);
-                        if let Ok(fresh) = self
-                            .store()
-                            .flush()
-                            .map_err(EngineError::from)
-                            .and_then(|()| OpenDoc::load(self.store(), id))
-                        {
-                            *open = fresh;
-                            lock(&self.inner.docs)?
-                                .entry(id)
-                                .or_insert_with(|| handle.clone());
-                        }
-                    }
-                    return Err(e.into());
-                }
-            }
-        };
+        let (applied, receipt) = self.submit_update(id, update, origin)?;
         receipt.saved().await?;
         Ok(applied)
+    }
+
+    /// Like [`Engine::apply_update`], but returns as soon as the update is applied in
+    /// memory and queued for disk; the [`Receipt`] tells when it is durable. Lets the
+    /// network layer take the next message while commits group.
+    pub fn submit_update(
+        &self,
+        id: DocumentId,
+        update: &[u8],
+        origin: Origin,
+    ) -> Result<(quire_doc::Applied, Receipt), EngineError> {
+        let handle = self.handle(id)?;
+        let mut open = lock(&handle)?;
+        let title_before = open.doc.title();
+        match open.doc.apply_update(update) {
+            Ok(applied) if applied.changed || applied.pending => {
+                // A peer may have renamed the document: keep the stored title (what
+                // the list, `info` and `resolve` show) in step with the CRDT's. The
+                // title itself is in the update, which the receipt covers; if this
+                // copy fails it is logged, and the next rename or reload repairs it.
+                let title_after = open.doc.title();
+                if title_after != title_before
+                    && let Some(title) = title_after
+                {
+                    self.store()
+                        .submit(ops::rename(id, title.clone(), now_ms()), |r| {
+                            if let Err(e) = r {
+                                tracing::warn!("saving a title from a peer failed: {e}");
+                            }
+                        });
+                    self.emit(EngineEvent::Renamed { id, title });
+                }
+                let receipt = self.record(&mut open, update, origin)?;
+                Ok((applied, receipt))
+            }
+            Ok(applied) => Ok((applied, Receipt::nothing_to_save())),
+            Err(e) => {
+                if open.doc.is_poisoned() {
+                    tracing::warn!(
+                        "document {id}: rejected update poisoned the in-memory copy; reloading"
+                    );
+                    // Forget the copy first, so that whatever happens next the
+                    // document is reloaded from disk on its next use.
+                    lock(&self.inner.docs)?.remove(&id);
+                    if let Ok(fresh) = self
+                        .store()
+                        .flush()
+                        .map_err(EngineError::from)
+                        .and_then(|()| OpenDoc::load(self.store(), id))
+                    {
+                        *open = fresh;
+                        lock(&self.inner.docs)?
+                            .entry(id)
+                            .or_insert_with(|| handle.clone());
+                    }
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// Logs an update already applied in memory and tells subscribers.

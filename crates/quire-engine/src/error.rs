@@ -29,6 +29,28 @@ pub enum EngineError {
     /// The document is in the trash.
     #[error("document {0} is in the trash; restore it first (`quire trash restore`)")]
     InTrash(String),
+    /// An argument is not acceptable.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The document was shared with this device read-only.
+    #[error(
+        "document {0} is shared with you read-only: your edits would be refused by every writer; ask a writer for a write link (`quire share DOC`)"
+    )]
+    ReadOnly(String),
+    /// An invite ticket is not valid.
+    #[error("this invite link is not valid: {0}")]
+    Ticket(#[from] quire_crypto::TicketError),
+    /// The device key could not be loaded or created.
+    #[error(transparent)]
+    Identity(#[from] quire_crypto::IdentityError),
+    /// A write link was asked for a document this device may only read.
+    #[error(
+        "document {0} is shared with you read-only, so you can only pass on a read-only link (`--read-only`)"
+    )]
+    CannotGrantWrite(String),
+    /// The document is not shared, so there is nothing to leave.
+    #[error("document {0} is not shared; `quire share` shares it")]
+    NotShared(String),
     /// Purge only takes documents from the trash.
     #[error("document {0} is not in the trash; delete it first (`quire doc rm`)")]
     NotInTrash(String),

@@ -45,6 +45,11 @@ pub enum EngineEvent {
         /// The document.
         id: DocumentId,
     },
+    /// A document was shared, joined, left or re-joined.
+    SharingChanged {
+        /// The document.
+        id: DocumentId,
+    },
     /// A version was taken.
     VersionCreated {
         /// The document.

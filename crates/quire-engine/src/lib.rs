@@ -36,6 +36,7 @@ mod events;
 mod files;
 mod open_doc;
 mod replica_sync;
+mod sharing;
 mod versions;
 
 pub use config::EngineConfig;
@@ -44,9 +45,11 @@ pub use engine::Engine;
 pub use error::EngineError;
 pub use events::EngineEvent;
 pub use files::MAX_IMPORT_BYTES;
+pub use quire_crypto::{DeviceIdentity, DocKeys, PeerId, Role, Ticket};
 pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
 pub use quire_store::{DocumentRecord, Origin, SearchHit, VersionKind, VersionRecord};
+pub use sharing::{MAX_DISPLAY_NAME_CHARS, Membership};
 pub use versions::{VersionDiff, VersionRef};
 
 #[cfg(test)]

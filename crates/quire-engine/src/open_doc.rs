@@ -16,6 +16,8 @@ pub(crate) struct OpenDoc {
     pub(crate) id: DocumentId,
     pub(crate) doc: Document,
     pub(crate) trashed: bool,
+    /// Shared with this device read-only: local edits are refused.
+    pub(crate) read_only: bool,
     /// Sequence number the next logged update gets.
     next_seq: i64,
     log_updates: usize,
@@ -65,6 +67,9 @@ impl OpenDoc {
             id,
             doc,
             trashed: record.deleted_at.is_some(),
+            read_only: store
+                .membership(&id)?
+                .is_some_and(|m| m.role == quire_store::MemberRole::Read),
             next_seq: state.last_seq() + 1,
             log_updates: state.updates.len(),
             log_bytes: state.log_bytes(),
@@ -87,6 +92,7 @@ impl OpenDoc {
             id,
             doc,
             trashed: false,
+            read_only: false,
             next_seq: 1,
             log_updates: 0,
             log_bytes: 0,
@@ -105,6 +111,8 @@ impl OpenDoc {
     pub(crate) fn check_writable(&self) -> Result<(), EngineError> {
         if self.trashed {
             Err(EngineError::InTrash(self.id.to_string()))
+        } else if self.read_only {
+            Err(EngineError::ReadOnly(self.id.to_string()))
         } else {
             Ok(())
         }

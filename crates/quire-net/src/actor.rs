@@ -61,6 +61,21 @@ pub enum NetEvent {
     },
     /// mDNS found a peer on the local network (it is being dialled).
     Discovered(PeerId),
+    /// A connected peer joined a topic (sent on connect for the topics it is in, and
+    /// when it joins later): the moment to exchange hellos and catch up.
+    PeerSubscribed {
+        /// The peer.
+        peer: PeerId,
+        /// The 32-byte topic hash.
+        topic: [u8; 32],
+    },
+    /// A connected peer left a topic.
+    PeerUnsubscribed {
+        /// The peer.
+        peer: PeerId,
+        /// The 32-byte topic hash.
+        topic: [u8; 32],
+    },
 }
 
 /// The engine's verdict on a gossip message.
@@ -97,6 +112,9 @@ enum Command {
         reply: oneshot::Sender<Result<Vec<u8>>>,
     },
     ReportValidation(MessageId, PeerId, Validation),
+    PeerScore(PeerId, oneshot::Sender<Option<f64>>),
+    ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Disconnect(PeerId, oneshot::Sender<bool>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -173,6 +191,22 @@ impl NetHandle {
             .map_err(|_| NetError::Stopped)
     }
 
+    /// Gossipsub's current score of `peer` (negative after rejected messages), if the
+    /// peer is known.
+    pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>> {
+        self.ask(|tx| Command::PeerScore(peer, tx)).await
+    }
+
+    /// The peers with at least one open connection.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>> {
+        self.ask(Command::ConnectedPeers).await
+    }
+
+    /// Closes every connection to `peer`; returns whether there was one.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<bool> {
+        self.ask(|tx| Command::Disconnect(peer, tx)).await
+    }
+
     /// Stops the actor and closes every connection.
     pub async fn shutdown(&self) -> Result<()> {
         self.ask(Command::Shutdown).await
@@ -205,6 +239,7 @@ impl Node {
                 yamux::Config::default,
             )
             .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_quic()
             .with_behaviour(|_| behaviour)
             .map_err(|e| NetError::Behaviour(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
@@ -322,6 +357,15 @@ impl Actor {
                     .gossipsub
                     .report_message_validation_result(&id, &source, verdict.into());
             }
+            Command::PeerScore(peer, tx) => {
+                let _ = tx.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
+            }
+            Command::ConnectedPeers(tx) => {
+                let _ = tx.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Disconnect(peer, tx) => {
+                let _ = tx.send(self.swarm.disconnect_peer_id(peer).is_ok());
+            }
             // Handled in `run`, which owns the loop.
             Command::Shutdown(ack) => {
                 let _ = ack.send(());
@@ -395,13 +439,31 @@ impl Actor {
     }
 
     fn handle_gossip(&mut self, event: gossipsub::Event) {
-        let gossipsub::Event::Message {
-            propagation_source,
-            message_id,
-            message,
-        } = event
-        else {
-            return;
+        let (propagation_source, message_id, message) = match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => (propagation_source, message_id, message),
+            gossipsub::Event::Subscribed { peer_id, topic } => {
+                if let Some(topic) = topic_bytes(&topic) {
+                    self.notify(NetEvent::PeerSubscribed {
+                        peer: peer_id,
+                        topic,
+                    });
+                }
+                return;
+            }
+            gossipsub::Event::Unsubscribed { peer_id, topic } => {
+                if let Some(topic) = topic_bytes(&topic) {
+                    self.notify(NetEvent::PeerUnsubscribed {
+                        peer: peer_id,
+                        topic,
+                    });
+                }
+                return;
+            }
+            _ => return,
         };
         let Some(topic) = topic_bytes(&message.topic) else {
             self.report(&message_id, &propagation_source, &message.topic);

@@ -4,7 +4,7 @@
 //!
 //! # What runs
 //!
-//! - TCP + noise + yamux, identify and ping; mDNS on the local network (optional;
+//! - TCP (noise + yamux) and QUIC, identify and ping; mDNS on the local network (optional;
 //!   discovered peers are dialled).
 //! - Gossipsub for live traffic: one topic per document, named by the hex of its
 //!   32-byte topic hash. Gossipsub's own signatures are off
@@ -68,7 +68,7 @@ pub use config::{
     IDLE_CONNECTION_TIMEOUT, NetConfig,
 };
 pub use error::{NetError, Result};
-pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair};
+pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 pub use sync_protocol::{
     MAX_CONCURRENT_SYNC_STREAMS, MAX_SYNC_PAYLOAD_BYTES, SYNC_FRAME_OVERHEAD_BYTES, SYNC_PROTOCOL,
     SYNC_REPLY_TIMEOUT, SYNC_REQUEST_TIMEOUT,

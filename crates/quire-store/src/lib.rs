@@ -27,6 +27,7 @@ mod checkpointer;
 mod documents;
 mod error;
 mod log_rows;
+mod memberships;
 mod schema;
 mod search;
 mod update_log;
@@ -40,6 +41,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use documents::{DocumentRecord, Lifecycle};
 pub use error::StoreError;
+pub use memberships::{MemberRole, MembershipRecord};
 pub use schema::SCHEMA_VERSION;
 pub use search::SearchHit;
 pub use update_log::{Origin, StoredState};
@@ -49,6 +51,7 @@ pub use writer::{DurableHook, WriteOp};
 /// Constructors of [`WriteOp`]s, one per kind of write.
 pub mod ops {
     pub use crate::documents::{create_document, purge, rename, set_lifecycle};
+    pub use crate::memberships::{put_membership, set_last_sync, set_setting, set_syncing};
     pub use crate::search::index_text;
     pub use crate::versions::add_version;
 }

@@ -7,10 +7,11 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// The newest schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE documents (
     rowid       INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,
@@ -47,7 +48,22 @@ CREATE TABLE versions (
     PRIMARY KEY (doc, number)
 );
 CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
-"#];
+"#,
+    r#"
+CREATE TABLE memberships (
+    doc         INTEGER PRIMARY KEY REFERENCES documents(rowid) ON DELETE CASCADE,
+    role        TEXT NOT NULL,
+    ticket      BLOB NOT NULL,
+    joined_at   INTEGER NOT NULL,
+    syncing     INTEGER NOT NULL DEFAULT 1,
+    last_sync   INTEGER
+);
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL
+);
+"#,
+];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files from a newer Quire.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

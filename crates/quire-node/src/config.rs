@@ -1,0 +1,69 @@
+//! [`NodeConfig`]: what the sync node listens on and whom it dials.
+
+use std::time::Duration;
+
+use quire_net::Multiaddr;
+
+/// How long a catch-up exchange may wait for the peer before it is retried.
+pub const CATCH_UP_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Most attempts at a catch-up with one peer before waiting for the next connection.
+pub const MAX_CATCH_UP_ATTEMPTS: u32 = 5;
+
+/// How long an answer that did not fit one response is kept for the asker's next
+/// request.
+pub const ANSWER_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Most answers kept for continuation at once.
+pub const MAX_CACHED_ANSWERS: usize = 32;
+
+/// How often the node looks after presence, retries and caches.
+pub const TICK: Duration = Duration::from_millis(50);
+
+/// How the node is set up.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Find peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Addresses to dial at start (besides those in the tickets of shared documents).
+    pub bootstrap: Vec<Multiaddr>,
+}
+
+impl NodeConfig {
+    /// TCP and QUIC on every interface with ports the system picks, mDNS on.
+    pub fn new() -> Self {
+        Self {
+            listen: default_listen(),
+            mdns: true,
+            bootstrap: Vec::new(),
+        }
+    }
+
+    /// Loopback only, mDNS off: for tests and benchmarks.
+    pub fn loopback() -> Self {
+        Self {
+            listen: ["/ip4/127.0.0.1/tcp/0"]
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect(),
+            mdns: false,
+            bootstrap: Vec::new(),
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `/ip4/0.0.0.0/tcp/0` and `/ip4/0.0.0.0/udp/0/quic-v1`.
+pub fn default_listen() -> Vec<Multiaddr> {
+    ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}

@@ -1,0 +1,213 @@
+//! One shared document on the node: its keys and sealing session, the sessions of
+//! the other members, replay windows, who is subscribed, presences and counters.
+//! Opening and classifying what arrives happens here, without any I/O.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use quire_crypto::{
+    DeviceIdentity, DocKeys, EnvelopeError, Kind, LocalSession, Opened, PeerId, Received,
+    ReplayWindow, Role, SessionBook, SessionId, TOPIC_BYTES, receive,
+};
+use quire_doc::DocumentId;
+
+use crate::presence::{AwarenessMessage, Presence, PresenceBook};
+
+/// Why a message from a peer was dropped (counted per document, shown by status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// Not a sealed message or bundle of the expected shape, or over a size limit.
+    Malformed,
+    /// Sealed for another document than the topic it came on.
+    WrongTopic,
+    /// From a session whose hello we have not seen (not penalised: it may be early).
+    UnknownSession,
+    /// The device signature (or a write grant) does not verify.
+    BadSignature,
+    /// An edit from a member without write access.
+    NotAWriter,
+    /// Sealed with another document key.
+    Undecryptable,
+    /// A message already received (or too old to tell).
+    Replayed,
+    /// A CRDT update the document refused.
+    BadUpdate,
+    /// Over a rate limit.
+    RateLimited,
+    /// A valid message of a kind that does not belong where it came.
+    Unexpected,
+}
+
+impl DropReason {
+    /// Short name for status output and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::WrongTopic => "wrong_topic",
+            DropReason::UnknownSession => "unknown_session",
+            DropReason::BadSignature => "bad_signature",
+            DropReason::NotAWriter => "not_a_writer",
+            DropReason::Undecryptable => "undecryptable",
+            DropReason::Replayed => "replayed",
+            DropReason::BadUpdate => "bad_update",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::Unexpected => "unexpected",
+        }
+    }
+
+    /// Whether the peer that sent it should lose gossip score. Only messages that
+    /// could not have come from an honest member in a normal race are penalised.
+    pub fn penalise(self) -> bool {
+        !matches!(self, DropReason::UnknownSession | DropReason::RateLimited)
+    }
+
+    pub(crate) fn of(error: &EnvelopeError) -> Self {
+        match error {
+            EnvelopeError::WrongTopic => DropReason::WrongTopic,
+            EnvelopeError::UnknownSession(_) => DropReason::UnknownSession,
+            EnvelopeError::BadDeviceSignature | EnvelopeError::BadWriteGrant => {
+                DropReason::BadSignature
+            }
+            EnvelopeError::NotAWriter => DropReason::NotAWriter,
+            EnvelopeError::Undecryptable => DropReason::Undecryptable,
+            _ => DropReason::Malformed,
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a gossip message turned out to be.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A member's session hello.
+    Session,
+    /// A writer's CRDT update, to apply.
+    Update { sender: PeerId, update: Vec<u8> },
+    /// A presence or goodbye.
+    Awareness {
+        sender: PeerId,
+        message: AwarenessMessage,
+    },
+    /// Dropped.
+    Dropped(DropReason),
+}
+
+pub(crate) struct DocSync {
+    pub(crate) id: DocumentId,
+    pub(crate) keys: DocKeys,
+    pub(crate) topic: [u8; TOPIC_BYTES],
+    session: LocalSession,
+    book: SessionBook,
+    replay: HashMap<SessionId, ReplayWindow>,
+    /// Peers subscribed to the topic.
+    pub(crate) peers: HashSet<PeerId>,
+    pub(crate) presence: PresenceBook,
+    pub(crate) local_presence: Presence,
+    pub(crate) presence_dirty: bool,
+    pub(crate) presence_sent: Option<Instant>,
+    pub(crate) last_sync: Option<i64>,
+    /// Local updates no peer is known to have yet.
+    pub(crate) pending: u64,
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
+    pub(crate) dropped: BTreeMap<DropReason, u64>,
+}
+
+impl DocSync {
+    pub(crate) fn new(
+        id: DocumentId,
+        keys: DocKeys,
+        identity: &DeviceIdentity,
+        presence: Presence,
+        last_sync: Option<i64>,
+    ) -> Self {
+        Self {
+            id,
+            topic: keys.topic(),
+            session: LocalSession::start(identity, &keys),
+            keys,
+            book: SessionBook::new(),
+            replay: HashMap::new(),
+            peers: HashSet::new(),
+            presence: PresenceBook::default(),
+            local_presence: presence,
+            presence_dirty: true,
+            presence_sent: None,
+            last_sync,
+            pending: 0,
+            sent: 0,
+            received: 0,
+            dropped: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        self.keys.role()
+    }
+
+    /// A fresh sealing of our session hello (fresh bytes, so gossip never sees a
+    /// duplicate).
+    pub(crate) fn hello(&self) -> Result<Vec<u8>, EnvelopeError> {
+        self.session.hello().map(|h| h.encode())
+    }
+
+    /// Seals a message with the next sequence number.
+    pub(crate) fn seal(&mut self, kind: Kind, plaintext: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        let seq = self.session.last_seq().map_or(1, |s| s + 1);
+        self.session.seal(seq, kind, plaintext).map(|e| e.encode())
+    }
+
+    pub(crate) fn count_drop(&mut self, reason: DropReason) {
+        *self.dropped.entry(reason).or_default() += 1;
+    }
+
+    /// Opens a message that came over gossip.
+    pub(crate) fn receive_gossip(&mut self, data: &[u8]) -> Incoming {
+        let opened = match receive(&self.keys, &mut self.book, data, &self.topic) {
+            Ok(Received::Session { .. }) => return Incoming::Session,
+            Ok(Received::Message(opened)) => opened,
+            Err(e) => return Incoming::Dropped(DropReason::of(&e)),
+        };
+        if self
+            .replay
+            .entry(opened.session)
+            .or_default()
+            .accept(opened.seq)
+            .is_err()
+        {
+            return Incoming::Dropped(DropReason::Replayed);
+        }
+        self.classify(opened)
+    }
+
+    fn classify(&mut self, opened: Opened) -> Incoming {
+        match opened.kind {
+            Kind::Update => Incoming::Update {
+                sender: opened.sender,
+                update: opened.plaintext,
+            },
+            Kind::Awareness => match AwarenessMessage::decode(&opened.plaintext, &opened.sender) {
+                Some(message) => Incoming::Awareness {
+                    sender: opened.sender,
+                    message,
+                },
+                None => Incoming::Dropped(DropReason::Malformed),
+            },
+            Kind::Sync => Incoming::Dropped(DropReason::Unexpected),
+        }
+    }
+
+    /// Opens one item of a catch-up bundle: a hello (learnt, `Ok(None)`) or a message.
+    pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<Option<Opened>, DropReason> {
+        match receive(&self.keys, &mut self.book, item, &self.topic) {
+            Ok(Received::Session { .. }) => Ok(None),
+            Ok(Received::Message(opened)) => Ok(Some(opened)),
+            Err(e) => Err(DropReason::of(&e)),
+        }
+    }
+}

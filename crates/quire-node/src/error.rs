@@ -1,0 +1,22 @@
+//! Errors of the sync node.
+
+use quire_engine::EngineError;
+use quire_net::NetError;
+
+/// What went wrong in a node call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The network layer failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The node has stopped.
+    #[error("the sync node has stopped")]
+    Stopped,
+    /// The document is not shared or not syncing on this node.
+    #[error("document {0} is not being synced; share or join it first")]
+    NotSyncing(String),
+}

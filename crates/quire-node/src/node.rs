@@ -1,0 +1,1066 @@
+//! The node: one task that joins the engine and the network. It publishes local
+//! updates sealed, opens and applies what peers send, answers and runs catch-up
+//! exchanges, and keeps presence.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use quire_crypto::{DeviceIdentity, Kind, PeerId, Role, TOPIC_BYTES};
+use quire_doc::DocumentId;
+use quire_doc::sync::{SyncMessage, SyncSession, has_news};
+use quire_engine::{Engine, EngineEvent, Membership, Origin};
+use quire_net::{
+    MAX_SYNC_PAYLOAD_BYTES, Multiaddr, NetConfig, NetError, NetEvent, NetHandle, Validation,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::NodeError;
+use crate::config::{
+    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, NodeConfig,
+    TICK,
+};
+use crate::doc_sync::{DocSync, DropReason, Incoming};
+use crate::presence::{
+    AwarenessMessage, Cursor, PRESENCE_HEARTBEAT, PRESENCE_MIN_INTERVAL, Presence, PresenceChange,
+};
+use crate::status::{DocStatus, NodeEvent, NodeStatus};
+use crate::wire::{
+    CatchUpRequest, ExchangeId, bundle_len, decode_bundle, decode_chunk, encode_bundle,
+    encode_chunk,
+};
+
+type Topic = [u8; TOPIC_BYTES];
+
+/// Events buffered for slow subscribers.
+const NODE_EVENT_BUFFER: usize = 4096;
+
+enum Command {
+    Status(oneshot::Sender<NodeStatus>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
+    SetPresence {
+        id: DocumentId,
+        cursor: Option<Cursor>,
+        typing: bool,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    SetName(String),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A running sync node. Cheap to clone; [`SyncNode::shutdown`] stops it.
+#[derive(Clone, Debug)]
+pub struct SyncNode {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    net: NetHandle,
+}
+
+impl SyncNode {
+    /// Starts the network and keeps every shared, syncing document of `engine` in
+    /// sync until [`SyncNode::shutdown`].
+    pub async fn start(engine: Engine, config: NodeConfig) -> Result<Self, NodeError> {
+        let identity = engine.identity().clone();
+        let mut net_config = NetConfig::new(identity.to_libp2p_keypair());
+        net_config.listen = config.listen.clone();
+        net_config.enable_mdns = config.mdns;
+        let (net, net_events) = quire_net::Node::spawn(net_config)?;
+        let (command_tx, commands) = mpsc::channel(256);
+        let (events, _) = broadcast::channel(NODE_EVENT_BUFFER);
+        let (results_tx, results) = mpsc::channel(256);
+        let name = engine.display_name().await?;
+        let mut actor = Actor {
+            engine_events: engine.subscribe(),
+            engine,
+            net: net.clone(),
+            net_events,
+            commands,
+            events: events.clone(),
+            identity,
+            name,
+            docs: HashMap::new(),
+            by_id: HashMap::new(),
+            listen: Vec::new(),
+            connected: HashSet::new(),
+            catch_ups: HashMap::new(),
+            answers: HashMap::new(),
+            results_tx,
+            results,
+        };
+        actor.refresh_all().await?;
+        for addr in config.bootstrap {
+            actor.dial(addr).await;
+        }
+        tokio::spawn(actor.run());
+        Ok(Self {
+            commands: command_tx,
+            events,
+            net,
+        })
+    }
+
+    /// This device's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.net.local_peer_id()
+    }
+
+    /// The network handle (for tests and diagnostics).
+    pub fn net(&self) -> &NetHandle {
+        &self.net
+    }
+
+    /// Events: connections, presence, completed catch-ups, dropped messages.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// The node's state and each shared document's.
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        self.ask(Command::Status).await
+    }
+
+    /// Dials a peer or relay address.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
+        self.ask(|tx| Command::Dial(addr, tx)).await?
+    }
+
+    /// Sets this device's cursor and typing state in a document; sent to the other
+    /// members (rate-limited).
+    pub async fn set_presence(
+        &self,
+        id: DocumentId,
+        cursor: Option<Cursor>,
+        typing: bool,
+    ) -> Result<(), NodeError> {
+        self.ask(|reply| Command::SetPresence {
+            id,
+            cursor,
+            typing,
+            reply,
+        })
+        .await?
+    }
+
+    /// Changes the name shown to the other members (the engine keeps the setting).
+    pub async fn set_name(&self, name: String) -> Result<(), NodeError> {
+        self.commands
+            .send(Command::SetName(name))
+            .await
+            .map_err(|_| NodeError::Stopped)
+    }
+
+    /// Says goodbye in every document and stops the network.
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        self.ask(Command::Shutdown).await
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+}
+
+/// A catch-up this node runs with one peer for one document.
+struct CatchUp {
+    exchange: ExchangeId,
+    state_vector: Vec<u8>,
+    session: SyncSession,
+    /// Chunks of the answer received so far.
+    chunks: u32,
+    started: Instant,
+    attempts: u32,
+    in_flight: bool,
+    /// Asked for again while running: start a fresh exchange when this one ends.
+    again: bool,
+}
+
+/// An answer kept for the asker's follow-up requests.
+struct CachedAnswer {
+    chunks: Vec<Vec<u8>>,
+    made: Instant,
+}
+
+struct CatchUpResult {
+    topic: Topic,
+    peer: PeerId,
+    exchange: ExchangeId,
+    result: Result<Vec<u8>, NetError>,
+}
+
+struct Actor {
+    engine: Engine,
+    engine_events: broadcast::Receiver<EngineEvent>,
+    net: NetHandle,
+    net_events: mpsc::Receiver<NetEvent>,
+    commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    identity: DeviceIdentity,
+    name: String,
+    docs: HashMap<Topic, DocSync>,
+    by_id: HashMap<DocumentId, Topic>,
+    listen: Vec<Multiaddr>,
+    connected: HashSet<PeerId>,
+    catch_ups: HashMap<(Topic, PeerId), CatchUp>,
+    answers: HashMap<(PeerId, ExchangeId), CachedAnswer>,
+    results_tx: mpsc::Sender<CatchUpResult>,
+    results: mpsc::Receiver<CatchUpResult>,
+}
+
+impl Actor {
+    async fn run(mut self) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ack = loop {
+            tokio::select! {
+                biased;
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown(ack)) => break Some(ack),
+                    Some(command) => self.handle_command(command).await,
+                    None => break None,
+                },
+                event = self.engine_events.recv() => match event {
+                    Ok(event) => self.handle_engine_event(event).await,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "sync node fell behind the engine; catching up with every peer");
+                        self.nudge_all().await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break None,
+                },
+                Some(event) = self.net_events.recv() => self.handle_net_event(event).await,
+                Some(result) = self.results.recv() => self.handle_catch_up_result(result).await,
+                _ = tick.tick() => self.on_tick().await,
+            }
+        };
+        self.goodbye().await;
+        let _ = self.net.shutdown().await;
+        // Let go of the engine before saying we stopped, so that closing it next
+        // releases the data folder.
+        drop(self);
+        if let Some(ack) = ack {
+            let _ = ack.send(());
+        }
+        tracing::debug!("sync node stopped");
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+
+    // ---- documents -------------------------------------------------------------
+
+    async fn refresh_all(&mut self) -> Result<(), NodeError> {
+        for membership in self.engine.memberships().await? {
+            self.apply_membership(membership).await;
+        }
+        Ok(())
+    }
+
+    async fn refresh(&mut self, id: DocumentId) {
+        match self.engine.membership(id).await {
+            Ok(Some(membership)) => self.apply_membership(membership).await,
+            Ok(None) => self.remove_doc(id).await,
+            Err(e) => tracing::warn!("document {id}: cannot read its sharing state: {e}"),
+        }
+    }
+
+    async fn apply_membership(&mut self, membership: Membership) {
+        let id = membership.id;
+        if !membership.syncing {
+            self.remove_doc(id).await;
+            return;
+        }
+        if let Some(topic) = self.by_id.get(&id)
+            && let Some(doc) = self.docs.get(topic)
+            && doc.role() == membership.role()
+        {
+            return;
+        }
+        // New, or the role changed (a write link joined after a read one).
+        self.remove_doc(id).await;
+        let presence = Presence::new(&self.name, &self.identity.peer_id());
+        let doc = DocSync::new(
+            id,
+            membership.keys,
+            &self.identity,
+            presence,
+            membership.last_sync,
+        );
+        let topic = doc.topic;
+        self.docs.insert(topic, doc);
+        self.by_id.insert(id, topic);
+        if let Err(e) = self.net.subscribe(topic).await {
+            tracing::warn!("document {id}: cannot join its topic: {e}");
+        }
+        self.publish_hello(topic).await;
+        for addr in &membership.addrs {
+            match addr.parse::<Multiaddr>() {
+                Ok(addr) => self.dial(addr).await,
+                Err(e) => tracing::debug!("document {id}: skipping address {addr}: {e}"),
+            }
+        }
+    }
+
+    async fn remove_doc(&mut self, id: DocumentId) {
+        let Some(topic) = self.by_id.remove(&id) else {
+            return;
+        };
+        self.publish_awareness(topic, None).await;
+        self.docs.remove(&topic);
+        self.catch_ups.retain(|(t, _), _| *t != topic);
+        let _ = self.net.unsubscribe(topic).await;
+    }
+
+    async fn dial(&mut self, addr: Multiaddr) {
+        let target = addr.iter().find_map(|p| match p {
+            quire_net::multiaddr::Protocol::P2p(peer) => Some(peer),
+            _ => None,
+        });
+        if let Some(peer) = target
+            && (peer == self.identity.peer_id() || self.connected.contains(&peer))
+        {
+            return;
+        }
+        if let Err(e) = self.net.dial(addr.clone()).await {
+            tracing::debug!(%addr, "dial failed: {e}");
+        }
+    }
+
+    // ---- commands --------------------------------------------------------------
+
+    async fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Dial(addr, reply) => {
+                let result = self.net.dial(addr).await.map_err(NodeError::from);
+                let _ = reply.send(result);
+            }
+            Command::SetPresence {
+                id,
+                cursor,
+                typing,
+                reply,
+            } => {
+                let result = match self.by_id.get(&id).and_then(|t| self.docs.get_mut(t)) {
+                    Some(doc) => {
+                        if doc.local_presence.cursor != cursor
+                            || doc.local_presence.typing != typing
+                        {
+                            doc.local_presence.cursor = cursor;
+                            doc.local_presence.typing = typing;
+                            doc.presence_dirty = true;
+                        }
+                        Ok(())
+                    }
+                    None => Err(NodeError::NotSyncing(id.to_string())),
+                };
+                let _ = reply.send(result);
+                self.flush_presence().await;
+            }
+            Command::SetName(name) => {
+                self.name = name;
+                for doc in self.docs.values_mut() {
+                    doc.local_presence.name = self.name.clone();
+                    doc.presence_dirty = true;
+                }
+                self.flush_presence().await;
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn status(&self) -> NodeStatus {
+        let mut docs: Vec<DocStatus> = self
+            .docs
+            .values()
+            .map(|doc| {
+                let mut peers: Vec<PeerId> = doc
+                    .peers
+                    .iter()
+                    .filter(|p| self.connected.contains(p))
+                    .copied()
+                    .collect();
+                peers.sort();
+                DocStatus {
+                    id: doc.id,
+                    role: doc.role(),
+                    peers,
+                    present: doc.presence.list(),
+                    presence: doc.local_presence.clone(),
+                    last_sync: doc.last_sync,
+                    pending: doc.pending,
+                    sent: doc.sent,
+                    received: doc.received,
+                    dropped: doc.dropped.clone(),
+                }
+            })
+            .collect();
+        docs.sort_by_key(|d| d.id.to_string());
+        let mut connected: Vec<PeerId> = self.connected.iter().copied().collect();
+        connected.sort();
+        NodeStatus {
+            peer_id: self.identity.peer_id(),
+            listen: self.listen.clone(),
+            connected,
+            docs,
+        }
+    }
+
+    // ---- local changes ---------------------------------------------------------
+
+    async fn handle_engine_event(&mut self, event: EngineEvent) {
+        match event {
+            EngineEvent::Changed {
+                id,
+                origin: Origin::Local,
+                update,
+            } => self.publish_update(id, &update).await,
+            EngineEvent::SharingChanged { id } => self.refresh(id).await,
+            EngineEvent::Purged { id } => self.remove_doc(id).await,
+            _ => {}
+        }
+    }
+
+    async fn publish_update(&mut self, id: DocumentId, update: &[u8]) {
+        let Some(&topic) = self.by_id.get(&id) else {
+            return;
+        };
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return;
+        };
+        if doc.role() == Role::Read {
+            return;
+        }
+        doc.pending += 1;
+        let sealed = match doc.seal(Kind::Update, update) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::debug!(
+                    "document {id}: update not sealed for gossip ({e}); peers catch up instead"
+                );
+                self.nudge(topic).await;
+                return;
+            }
+        };
+        match self.net.publish(topic, sealed).await {
+            Ok(()) => {
+                if let Some(doc) = self.docs.get_mut(&topic) {
+                    doc.sent += 1;
+                    // Gossip reached someone; what does not is caught up on connect.
+                    doc.pending = doc.pending.saturating_sub(1);
+                }
+            }
+            Err(NetError::NoPeersSubscribed) => {}
+            Err(NetError::MessageTooLarge { .. }) => self.nudge(topic).await,
+            Err(e) => tracing::debug!("document {id}: publishing failed: {e}"),
+        }
+    }
+
+    /// Asks every member of the document for a catch-up: they answer with what we
+    /// lack and, seeing we have news, ask us in turn.
+    async fn nudge(&mut self, topic: Topic) {
+        let peers: Vec<PeerId> = self
+            .docs
+            .get(&topic)
+            .map(|d| {
+                d.peers
+                    .iter()
+                    .filter(|p| self.connected.contains(p))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for peer in peers {
+            self.start_catch_up(topic, peer, true).await;
+        }
+    }
+
+    async fn nudge_all(&mut self) {
+        let topics: Vec<Topic> = self.docs.keys().copied().collect();
+        for topic in topics {
+            self.nudge(topic).await;
+        }
+    }
+
+    async fn publish_hello(&mut self, topic: Topic) {
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        match doc.hello() {
+            Ok(hello) => match self.net.publish(topic, hello).await {
+                Ok(()) | Err(NetError::NoPeersSubscribed) => {}
+                Err(e) => tracing::debug!("publishing a hello failed: {e}"),
+            },
+            Err(e) => tracing::warn!("sealing a hello failed: {e}"),
+        }
+    }
+
+    async fn publish_awareness(&mut self, topic: Topic, presence: Option<Presence>) {
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return;
+        };
+        if doc.peers.is_empty() {
+            return;
+        }
+        let message = AwarenessMessage { presence }.encode();
+        let sealed = match doc.seal(Kind::Awareness, &message) {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::warn!("sealing presence failed: {e}");
+                return;
+            }
+        };
+        doc.presence_sent = Some(Instant::now());
+        doc.presence_dirty = false;
+        match self.net.publish(topic, sealed).await {
+            Ok(()) | Err(NetError::NoPeersSubscribed) => {}
+            Err(e) => tracing::debug!("publishing presence failed: {e}"),
+        }
+    }
+
+    /// Sends presences that changed (no more often than the minimum interval) and
+    /// heartbeats.
+    async fn flush_presence(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(Topic, Presence)> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| !d.peers.is_empty())
+            .filter(|(_, d)| match d.presence_sent {
+                None => true,
+                Some(at) => {
+                    let since = now.duration_since(at);
+                    (d.presence_dirty && since >= PRESENCE_MIN_INTERVAL)
+                        || since >= PRESENCE_HEARTBEAT
+                }
+            })
+            .map(|(t, d)| (*t, d.local_presence.clone()))
+            .collect();
+        for (topic, presence) in due {
+            self.publish_awareness(topic, Some(presence)).await;
+        }
+    }
+
+    async fn goodbye(&mut self) {
+        let topics: Vec<Topic> = self.docs.keys().copied().collect();
+        for topic in topics {
+            self.publish_awareness(topic, None).await;
+        }
+    }
+
+    // ---- the network -----------------------------------------------------------
+
+    async fn handle_net_event(&mut self, event: NetEvent) {
+        match event {
+            NetEvent::Listening(addr) => {
+                let addr = addr.with_p2p(self.identity.peer_id()).unwrap_or_else(|a| a);
+                if !self.listen.contains(&addr) {
+                    self.listen.push(addr);
+                }
+            }
+            NetEvent::PeerConnected(peer) => {
+                self.connected.insert(peer);
+                self.emit(NodeEvent::PeerConnected(peer));
+            }
+            NetEvent::PeerDisconnected(peer) => {
+                self.connected.remove(&peer);
+                self.catch_ups.retain(|(_, p), _| *p != peer);
+                let mut left = Vec::new();
+                for doc in self.docs.values_mut() {
+                    doc.peers.remove(&peer);
+                    if doc.presence.remove(&peer) {
+                        left.push(doc.id);
+                    }
+                }
+                for id in left {
+                    self.emit(NodeEvent::Presence {
+                        id,
+                        peer,
+                        presence: None,
+                    });
+                }
+                self.emit(NodeEvent::PeerDisconnected(peer));
+            }
+            NetEvent::PeerSubscribed { peer, topic } => {
+                let Some(doc) = self.docs.get_mut(&topic) else {
+                    return;
+                };
+                doc.peers.insert(peer);
+                doc.presence_sent = None;
+                self.publish_hello(topic).await;
+                self.flush_presence().await;
+                self.start_catch_up(topic, peer, false).await;
+            }
+            NetEvent::PeerUnsubscribed { peer, topic } => {
+                if let Some(doc) = self.docs.get_mut(&topic) {
+                    doc.peers.remove(&peer);
+                    let id = doc.id;
+                    if doc.presence.remove(&peer) {
+                        self.emit(NodeEvent::Presence {
+                            id,
+                            peer,
+                            presence: None,
+                        });
+                    }
+                }
+            }
+            NetEvent::Message {
+                id,
+                from,
+                topic,
+                data,
+            } => {
+                let verdict = self.handle_gossip(from, topic, &data).await;
+                let _ = self.net.report_validation(id, from, verdict).await;
+            }
+            NetEvent::SyncRequest {
+                peer,
+                topic,
+                request,
+                reply,
+            } => self.answer_catch_up(peer, topic, &request, reply).await,
+            NetEvent::Discovered(_) => {}
+            _ => {}
+        }
+    }
+
+    async fn handle_gossip(&mut self, from: PeerId, topic: Topic, data: &[u8]) -> Validation {
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return Validation::Ignore;
+        };
+        let id = doc.id;
+        match doc.receive_gossip(data) {
+            Incoming::Session => Validation::Accept,
+            Incoming::Update { sender, update } => {
+                match self
+                    .engine
+                    .submit_update(id, &update, Origin::Peer(sender.to_string()))
+                {
+                    Ok((_, receipt)) => {
+                        if let Some(doc) = self.docs.get_mut(&topic) {
+                            doc.received += 1;
+                        }
+                        self.emit(NodeEvent::RemoteApplied {
+                            id,
+                            ticket: receipt.ticket(),
+                        });
+                        Validation::Accept
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "document {id}: update from {sender} (via {from}) refused: {e}"
+                        );
+                        self.dropped(topic, from, DropReason::BadUpdate)
+                    }
+                }
+            }
+            Incoming::Awareness { sender, message } => {
+                let presence = message.presence.clone();
+                match doc.presence.receive(sender, message, Instant::now()) {
+                    PresenceChange::Updated | PresenceChange::Left => {
+                        doc.received += 1;
+                        self.emit(NodeEvent::Presence {
+                            id,
+                            peer: sender,
+                            presence,
+                        });
+                        Validation::Accept
+                    }
+                    PresenceChange::None => {
+                        doc.received += 1;
+                        Validation::Accept
+                    }
+                    PresenceChange::RateLimited => {
+                        self.dropped(topic, from, DropReason::RateLimited)
+                    }
+                }
+            }
+            Incoming::Dropped(reason) => {
+                if reason == DropReason::NotAWriter {
+                    tracing::warn!(
+                        "document {id}: rejected an edit forwarded by {from}: its author has no write access"
+                    );
+                } else {
+                    tracing::debug!("document {id}: dropped a message from {from}: {reason}");
+                }
+                if reason == DropReason::UnknownSession {
+                    // Its hello may be on the way; a catch-up brings it for sure.
+                    self.start_catch_up(topic, from, false).await;
+                }
+                self.dropped(topic, from, reason)
+            }
+        }
+    }
+
+    fn dropped(&mut self, topic: Topic, peer: PeerId, reason: DropReason) -> Validation {
+        if let Some(doc) = self.docs.get_mut(&topic) {
+            doc.count_drop(reason);
+            let id = doc.id;
+            self.emit(NodeEvent::Dropped { id, peer, reason });
+        }
+        if reason.penalise() {
+            Validation::Reject
+        } else {
+            Validation::Ignore
+        }
+    }
+
+    // ---- catch-up: asking --------------------------------------------------------
+
+    async fn start_catch_up(&mut self, topic: Topic, peer: PeerId, force: bool) {
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        if let Some(running) = self.catch_ups.get_mut(&(topic, peer))
+            && (running.in_flight || !force)
+            && running.started.elapsed() < quire_net::SYNC_REQUEST_TIMEOUT
+        {
+            running.again |= force || running.in_flight;
+            return;
+        }
+        let state_vector = match self.engine.state_vector(doc.id).await {
+            Ok(sv) => sv,
+            Err(e) => {
+                tracing::warn!("document {}: cannot read its state: {e}", doc.id);
+                return;
+            }
+        };
+        let catch_up = CatchUp {
+            exchange: rand::random(),
+            state_vector,
+            session: SyncSession::default(),
+            chunks: 0,
+            started: Instant::now(),
+            attempts: 1,
+            in_flight: false,
+            again: false,
+        };
+        self.catch_ups.insert((topic, peer), catch_up);
+        self.send_catch_up_request(topic, peer);
+    }
+
+    fn send_catch_up_request(&mut self, topic: Topic, peer: PeerId) {
+        let (Some(doc), Some(catch_up)) = (
+            self.docs.get_mut(&topic),
+            self.catch_ups.get_mut(&(topic, peer)),
+        ) else {
+            return;
+        };
+        let request = CatchUpRequest {
+            exchange: catch_up.exchange,
+            first_chunk: catch_up.chunks,
+            state_vector: catch_up.state_vector.clone(),
+        };
+        let bundle = match (doc.hello(), doc.seal(Kind::Sync, &request.encode())) {
+            (Ok(hello), Ok(request)) => encode_bundle(&[hello, request]),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("sealing a catch-up request failed: {e}");
+                return;
+            }
+        };
+        catch_up.in_flight = true;
+        let net = self.net.clone();
+        let results = self.results_tx.clone();
+        let exchange = catch_up.exchange;
+        tokio::spawn(async move {
+            let result = net.sync_request(peer, topic, bundle).await;
+            let _ = results
+                .send(CatchUpResult {
+                    topic,
+                    peer,
+                    exchange,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    async fn handle_catch_up_result(&mut self, result: CatchUpResult) {
+        let key = (result.topic, result.peer);
+        match self.catch_ups.get_mut(&key) {
+            Some(c) if c.exchange == result.exchange => c.in_flight = false,
+            _ => return,
+        }
+        let bytes = match result.result {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::debug!(peer = %result.peer, "catch-up request failed: {e}");
+                return; // retried by the tick
+            }
+        };
+        match self.take_answer(result.topic, result.peer, &bytes).await {
+            Ok(true) => {
+                let again = self.catch_ups.remove(&key).is_some_and(|c| c.again);
+                self.synced(result.topic, result.peer).await;
+                if again {
+                    self.start_catch_up(result.topic, result.peer, true).await;
+                }
+            }
+            Ok(false) => self.send_catch_up_request(result.topic, result.peer),
+            Err(reason) => {
+                self.catch_ups.remove(&key);
+                if let Some(doc) = self.docs.get_mut(&result.topic) {
+                    doc.count_drop(reason);
+                }
+                tracing::warn!(peer = %result.peer, "catch-up answer refused: {reason}");
+                // No gossip score for request-response: a peer that sends bad answers
+                // is disconnected.
+                if reason.penalise() {
+                    let _ = self.net.disconnect(result.peer).await;
+                }
+            }
+        }
+    }
+
+    /// Applies an answer; `Ok(true)` once the whole answer is in.
+    async fn take_answer(
+        &mut self,
+        topic: Topic,
+        peer: PeerId,
+        bytes: &[u8],
+    ) -> Result<bool, DropReason> {
+        let items = decode_bundle(bytes).map_err(|_| DropReason::Malformed)?;
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return Ok(true);
+        };
+        let id = doc.id;
+        let Some(catch_up) = self.catch_ups.get_mut(&(topic, peer)) else {
+            return Ok(true);
+        };
+        let mut messages = Vec::new();
+        for item in items {
+            let Some(opened) = doc.receive_item(item)? else {
+                continue;
+            };
+            if opened.kind != Kind::Update || opened.sender != peer {
+                return Err(DropReason::Unexpected);
+            }
+            let (exchange, message) =
+                decode_chunk(&opened.plaintext).map_err(|_| DropReason::Malformed)?;
+            if exchange != catch_up.exchange {
+                return Err(DropReason::Replayed);
+            }
+            messages.push(SyncMessage::decode(message).map_err(|_| DropReason::Malformed)?);
+        }
+        if messages.is_empty() {
+            // A reader has nothing it may give.
+            return Ok(true);
+        }
+        let mut complete = false;
+        for message in &messages {
+            if !matches!(message, SyncMessage::UpdateChunk { .. }) {
+                return Err(DropReason::Unexpected);
+            }
+            let origin = Origin::Peer(peer.to_string());
+            let engine = self.engine.clone();
+            let before = catch_up.chunks;
+            engine
+                .sync_handle(id, &mut catch_up.session, message, origin)
+                .await
+                .map_err(|e| {
+                    tracing::warn!("document {id}: catch-up from {peer} refused: {e}");
+                    DropReason::BadUpdate
+                })?;
+            catch_up.chunks = before + 1;
+            if let SyncMessage::UpdateChunk { index, count, .. } = message {
+                complete = index + 1 == *count;
+            }
+        }
+        if let Some(doc) = self.docs.get_mut(&topic) {
+            doc.received += messages.len() as u64;
+        }
+        Ok(complete)
+    }
+
+    async fn synced(&mut self, topic: Topic, peer: PeerId) {
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return;
+        };
+        doc.last_sync = Some(quire_store_now());
+        let id = doc.id;
+        if let Err(e) = self.engine.mark_synced(id).await {
+            tracing::debug!("recording the sync time failed: {e}");
+        }
+        self.emit(NodeEvent::Synced { id, peer });
+    }
+
+    // ---- catch-up: answering -----------------------------------------------------
+
+    async fn answer_catch_up(
+        &mut self,
+        peer: PeerId,
+        topic: Topic,
+        request: &[u8],
+        reply: oneshot::Sender<Vec<u8>>,
+    ) {
+        match self.make_answer(peer, topic, request).await {
+            Ok((answer, news)) => {
+                let _ = reply.send(answer);
+                if news {
+                    self.start_catch_up(topic, peer, false).await;
+                }
+            }
+            Err(reason) => {
+                tracing::debug!(%peer, "catch-up request refused: {reason}");
+                if self.docs.contains_key(&topic) {
+                    self.dropped(topic, peer, reason);
+                    if reason.penalise() {
+                        let _ = self.net.disconnect(peer).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The answer bundle, and whether the asker has news for us.
+    async fn make_answer(
+        &mut self,
+        peer: PeerId,
+        topic: Topic,
+        bytes: &[u8],
+    ) -> Result<(Vec<u8>, bool), DropReason> {
+        let doc = self.docs.get_mut(&topic).ok_or(DropReason::Unexpected)?;
+        let id = doc.id;
+        let mut request = None;
+        for item in decode_bundle(bytes).map_err(|_| DropReason::Malformed)? {
+            if let Some(opened) = doc.receive_item(item)? {
+                if opened.kind != Kind::Sync || opened.sender != peer || request.is_some() {
+                    return Err(DropReason::Unexpected);
+                }
+                request = Some(
+                    CatchUpRequest::decode(&opened.plaintext).map_err(|_| DropReason::Malformed)?,
+                );
+            }
+        }
+        let request = request.ok_or(DropReason::Malformed)?;
+        let hello = doc.hello().map_err(|_| DropReason::Unexpected)?;
+        if doc.role() == Role::Read {
+            return Ok((encode_bundle(&[hello]), false));
+        }
+        let ours = self
+            .engine
+            .state_vector(id)
+            .await
+            .map_err(|_| DropReason::Unexpected)?;
+        let news = has_news(&ours, &request.state_vector).map_err(|_| DropReason::Malformed)?;
+        let key = (peer, request.exchange);
+        self.answers
+            .retain(|_, a| a.made.elapsed() < ANSWER_CACHE_TTL);
+        if !self.answers.contains_key(&key) {
+            if request.first_chunk != 0 {
+                return Err(DropReason::Unexpected);
+            }
+            let replies = self
+                .engine
+                .sync_handle(
+                    id,
+                    &mut SyncSession::default(),
+                    &SyncMessage::StateVector(request.state_vector.clone()),
+                    Origin::Peer(peer.to_string()),
+                )
+                .await
+                .map_err(|_| DropReason::Malformed)?;
+            if self.answers.len() >= MAX_CACHED_ANSWERS
+                && let Some(oldest) = self
+                    .answers
+                    .iter()
+                    .min_by_key(|(_, a)| a.made)
+                    .map(|(k, _)| *k)
+            {
+                self.answers.remove(&oldest);
+            }
+            self.answers.insert(
+                key,
+                CachedAnswer {
+                    chunks: replies.iter().map(SyncMessage::encode).collect(),
+                    made: Instant::now(),
+                },
+            );
+        }
+        let doc = self.docs.get_mut(&topic).ok_or(DropReason::Unexpected)?;
+        let answer = self.answers.get(&key).ok_or(DropReason::Unexpected)?;
+        let first = request.first_chunk as usize;
+        if first >= answer.chunks.len() {
+            return Err(DropReason::Malformed);
+        }
+        let mut items = vec![hello];
+        let mut last = first;
+        for (index, chunk) in answer.chunks.iter().enumerate().skip(first) {
+            let sealed = doc
+                .seal(Kind::Update, &encode_chunk(&request.exchange, chunk))
+                .map_err(|_| DropReason::Unexpected)?;
+            let size = bundle_len(items.iter().map(Vec::len).chain([sealed.len()]));
+            if size > MAX_SYNC_PAYLOAD_BYTES && items.len() > 1 {
+                break;
+            }
+            items.push(sealed);
+            last = index;
+        }
+        if last + 1 == answer.chunks.len() {
+            self.answers.remove(&key);
+            // The asker now has everything we had when it asked.
+            doc.pending = 0;
+        }
+        doc.sent += (items.len() - 1) as u64;
+        Ok((encode_bundle(&items), news))
+    }
+
+    // ---- upkeep ------------------------------------------------------------------
+
+    async fn on_tick(&mut self) {
+        self.flush_presence().await;
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for doc in self.docs.values_mut() {
+            for peer in doc.presence.expire(now) {
+                gone.push((doc.id, peer));
+            }
+        }
+        for (id, peer) in gone {
+            self.emit(NodeEvent::Presence {
+                id,
+                peer,
+                presence: None,
+            });
+        }
+        // Retry catch-ups whose request failed.
+        let retry: Vec<(Topic, PeerId)> = self
+            .catch_ups
+            .iter()
+            .filter(|(_, c)| {
+                !c.in_flight && c.started.elapsed() >= CATCH_UP_RETRY_AFTER * c.attempts
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in retry {
+            let give_up = match self.catch_ups.get_mut(&key) {
+                Some(c)
+                    if c.attempts < MAX_CATCH_UP_ATTEMPTS && self.connected.contains(&key.1) =>
+                {
+                    c.attempts += 1;
+                    false
+                }
+                _ => true,
+            };
+            if give_up {
+                self.catch_ups.remove(&key);
+            } else {
+                self.send_catch_up_request(key.0, key.1);
+            }
+        }
+    }
+}
+
+fn quire_store_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,91 @@
+//! What the node reports about itself and each shared document.
+
+use std::collections::BTreeMap;
+
+use quire_crypto::{PeerId, Role};
+use quire_doc::DocumentId;
+use quire_net::Multiaddr;
+
+use crate::DropReason;
+use crate::presence::{PeerPresence, Presence};
+
+/// The node as a whole.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    /// This device.
+    pub peer_id: PeerId,
+    /// Where it listens.
+    pub listen: Vec<Multiaddr>,
+    /// Peers with an open connection.
+    pub connected: Vec<PeerId>,
+    /// Shared documents being synced.
+    pub docs: Vec<DocStatus>,
+}
+
+/// One shared document.
+#[derive(Debug, Clone)]
+pub struct DocStatus {
+    /// The document.
+    pub id: DocumentId,
+    /// This device's role.
+    pub role: Role,
+    /// Connected peers in the document.
+    pub peers: Vec<PeerId>,
+    /// Their presences (those heard from recently).
+    pub present: Vec<PeerPresence>,
+    /// What this device shows.
+    pub presence: Presence,
+    /// When a catch-up with a peer last completed, ms since the epoch.
+    pub last_sync: Option<i64>,
+    /// Local updates no peer is known to have yet.
+    pub pending: u64,
+    /// Messages sent and accepted.
+    pub sent: u64,
+    /// Messages received and accepted.
+    pub received: u64,
+    /// Messages dropped, by reason.
+    pub dropped: BTreeMap<DropReason, u64>,
+}
+
+/// What the node tells subscribers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// A connection to a peer opened.
+    PeerConnected(PeerId),
+    /// The last connection to a peer closed.
+    PeerDisconnected(PeerId),
+    /// A member's presence changed (`None`: it left or went silent).
+    Presence {
+        /// The document.
+        id: DocumentId,
+        /// The member.
+        peer: PeerId,
+        /// What it shows now.
+        presence: Option<Presence>,
+    },
+    /// A catch-up exchange with a peer completed.
+    Synced {
+        /// The document.
+        id: DocumentId,
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A live update from a peer was applied; `ticket` is its place in the engine's
+    /// durable progress ([`quire_engine::Engine::durable_progress`]).
+    RemoteApplied {
+        /// The document.
+        id: DocumentId,
+        /// The write ticket, if anything was written.
+        ticket: Option<u64>,
+    },
+    /// A message was dropped.
+    Dropped {
+        /// The document.
+        id: DocumentId,
+        /// The peer it came from.
+        peer: PeerId,
+        /// Why.
+        reason: DropReason,
+    },
+}

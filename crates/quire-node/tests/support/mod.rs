@@ -1,0 +1,96 @@
+//! Shared helpers: real engines in temporary folders, real nodes on loopback.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use quire_engine::{DocumentId, Engine, EngineConfig, Role};
+use quire_node::{NodeConfig, SyncNode};
+use tempfile::TempDir;
+
+/// How long a test waits for peers to agree before it fails.
+pub const CONVERGE_WITHIN: Duration = Duration::from_secs(30);
+
+/// One device: a data folder, its engine and its sync node.
+pub struct Peer {
+    pub dir: TempDir,
+    pub engine: Engine,
+    pub node: SyncNode,
+}
+
+impl Peer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(EngineConfig::new(dir.path())).await.unwrap();
+        let node = SyncNode::start(engine.clone(), NodeConfig::loopback())
+            .await
+            .unwrap();
+        Self { dir, engine, node }
+    }
+
+    /// The node's loopback addresses (with its peer id), once it listens.
+    pub async fn addrs(&self) -> Vec<String> {
+        eventually("listening", || async {
+            let listen = self.node.status().await.unwrap().listen;
+            (!listen.is_empty()).then(|| listen.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+
+    /// Shares `id` and returns a link naming this node's addresses.
+    pub async fn share(&self, id: DocumentId, role: Role) -> String {
+        let addrs = self.addrs().await;
+        self.engine.share(id, role, addrs).await.unwrap().to_link()
+    }
+
+    pub async fn text(&self, id: DocumentId) -> String {
+        self.engine.text(id).await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.node.shutdown().await.unwrap();
+        self.engine.close().await.unwrap();
+    }
+}
+
+/// Polls `probe` until it yields a value, failing after [`CONVERGE_WITHIN`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + CONVERGE_WITHIN;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until every peer has the same text for `id`; returns it.
+pub async fn converged(peers: &[&Peer], id: DocumentId) -> String {
+    let mut last;
+    let deadline = tokio::time::Instant::now() + CONVERGE_WITHIN;
+    loop {
+        let mut texts = Vec::new();
+        for p in peers {
+            texts.push(p.engine.text(id).await.unwrap_or_default());
+        }
+        if texts.windows(2).all(|w| w[0] == w[1]) {
+            return texts.swap_remove(0);
+        }
+        last = texts;
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lens: Vec<usize> = last.iter().map(|t| t.chars().count()).collect();
+    panic!("peers did not converge on {id}: lengths {lens:?}");
+}
