@@ -82,6 +82,60 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: Option<TrashCommand>,
     },
+    /// Print an invite link for a document (write access unless --read-only).
+    Share {
+        /// Document id, id prefix or title.
+        doc: String,
+        /// The link lets its holder read and follow, not edit.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Join a shared document from an invite link (`quire://join/...` or its text).
+    Join {
+        /// The invite link.
+        ticket: String,
+        /// Wait until the first catch-up with a peer completes (needs a running
+        /// daemon), at most this many seconds.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "30")]
+        wait: Option<u64>,
+    },
+    /// Stop syncing a shared document (it stays here; `quire rejoin` resumes).
+    Leave {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Resume syncing a document that was left.
+    Rejoin {
+        /// Document id, id prefix or title.
+        doc: String,
+    },
+    /// Shared documents: role, peers, last sync, pending updates.
+    Status,
+    /// Peers connected to this device's daemon, and the documents they share.
+    Peers,
+    /// This device's peer id and display name (`--name` sets the name).
+    Whoami {
+        /// New display name shown to collaborators.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Run the sync node: keep shared documents in sync with peers until stopped.
+    /// While it runs, other `quire` commands on the same data folder go through it.
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    /// Address to listen on (repeatable; default: TCP and QUIC on every interface,
+    /// ports picked by the system), e.g. `/ip4/0.0.0.0/tcp/4001`.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    pub(crate) listen: Vec<String>,
+    /// Address of a peer or relay to dial at start (repeatable).
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub(crate) peers: Vec<String>,
+    /// Do not look for peers on the local network (mDNS).
+    #[arg(long)]
+    pub(crate) no_mdns: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +163,8 @@ pub(crate) enum DocCommand {
     Append {
         /// Document id, id prefix or title.
         doc: String,
-        /// Text to append.
+        /// Text to append (may start with `-`, like a Markdown list item).
+        #[arg(allow_hyphen_values = true)]
         text: Option<String>,
     },
     /// Change a document's title.

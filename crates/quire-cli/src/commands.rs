@@ -1,15 +1,18 @@
 //! What each command does.
 
-use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use quire_engine::{DocumentId, Edit, Engine, EngineConfig, VersionRef};
+use quire_engine::{DocumentId, Edit, Engine, EngineConfig, EngineError, VersionRef};
+use quire_node::SyncNode;
 use serde_json::json;
 
 use crate::args::{Cli, Command, DocCommand, TrashCommand};
+use crate::control::DaemonInfo;
 use crate::editor::edit_in_editor;
+use crate::io::{Io, out, outln};
 use crate::output;
+use crate::{remote, sharing};
 
 fn data_dir(cli: &Cli) -> Result<PathBuf> {
     match &cli.data_dir {
@@ -20,52 +23,13 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
-fn read_stdin() -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .context("reading standard input")?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "standard input is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
-
-/// Whether standard input is a pipe, socket or file to read the text from. A terminal
-/// means the user is there to use an editor; `/dev/null` or a closed input (what cron,
-/// services and IDEs give) carries no text, and reading it would empty the document.
-#[cfg(unix)]
-fn stdin_is_piped() -> bool {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::FileTypeExt;
-
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return false;
-    }
-    let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
-        return false;
-    };
-    std::fs::File::from(fd)
-        .metadata()
-        .map(|m| {
-            let t = m.file_type();
-            t.is_fifo() || t.is_socket() || t.is_file()
-        })
-        .unwrap_or(false)
-}
-
-/// Whether standard input is redirected (not a terminal).
-#[cfg(not(unix))]
-fn stdin_is_piped() -> bool {
-    !std::io::stdin().is_terminal()
-}
-
 /// `-` means standard input.
-fn text_arg(text: String) -> Result<String> {
-    if text == "-" { read_stdin() } else { Ok(text) }
+fn text_arg(io: &mut Io, text: String) -> Result<String> {
+    if text == "-" {
+        io.read_stdin()
+    } else {
+        Ok(text)
+    }
 }
 
 fn parse_version(s: &str) -> Result<VersionRef> {
@@ -81,11 +45,7 @@ fn parse_version(s: &str) -> Result<VersionRef> {
     }
 }
 
-fn print_json(value: serde_json::Value) {
-    println!("{value}");
-}
-
-pub(crate) async fn run(cli: Cli) -> Result<()> {
+pub(crate) async fn run(cli: Cli, io: &mut Io) -> Result<()> {
     let dir = data_dir(&cli)?;
     if dir.exists() && !dir.is_dir() {
         bail!(
@@ -96,10 +56,26 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     let config = EngineConfig::new(&dir);
     let database = config.database_path();
     let result = async {
-        let engine = Engine::open(config)
-            .await
-            .with_context(|| format!("opening the data folder {}", dir.display()))?;
-        let result = dispatch(&engine, cli).await;
+        let engine = match Engine::open(config).await {
+            Ok(engine) => engine,
+            Err(EngineError::Busy(held)) => {
+                // A daemon holds the folder: it runs the command for us.
+                if let Some(daemon) = DaemonInfo::find(&dir)
+                    && !matches!(cli.command, Command::Daemon(_))
+                {
+                    return remote::run(&daemon, cli, io).await;
+                }
+                return Err(EngineError::Busy(held).into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("opening the data folder {}", dir.display())));
+            }
+        };
+        let result = match cli.command {
+            Command::Daemon(args) => crate::daemon::run(&dir, &engine, args).await,
+            _ => dispatch(&engine, None, cli, io).await,
+        };
         let closed = engine.close().await;
         result?;
         Ok(closed?)
@@ -133,17 +109,52 @@ async fn resolve(engine: &Engine, doc: &str) -> Result<DocumentId> {
     Ok(engine.resolve(doc).await?)
 }
 
-async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
+pub(crate) async fn dispatch(
+    engine: &Engine,
+    node: Option<&SyncNode>,
+    cli: Cli,
+    io: &mut Io,
+) -> Result<()> {
     let json = cli.json;
     match cli.command {
-        Command::Doc(cmd) => doc(engine, cmd, json).await,
+        Command::Share { doc, read_only } => {
+            let id = resolve(engine, &doc).await?;
+            sharing::share(engine, node, id, read_only, json, io).await
+        }
+        Command::Join { ticket, wait } => {
+            sharing::join(engine, node, &ticket, wait, json, io).await
+        }
+        Command::Leave { doc } => {
+            let id = resolve(engine, &doc).await?;
+            engine.leave(id).await?;
+            if !json {
+                outln!(
+                    io,
+                    "left {}; `quire rejoin {}` syncs it again",
+                    &id.to_string()[..12],
+                    &id.to_string()[..12]
+                );
+            }
+            Ok(())
+        }
+        Command::Rejoin { doc } => {
+            let id = resolve(engine, &doc).await?;
+            engine.rejoin(id).await?;
+            Ok(())
+        }
+        Command::Status => sharing::status(engine, node, json, io).await,
+        Command::Peers => sharing::peers(engine, node, json, io).await,
+        Command::Whoami { name } => sharing::whoami(engine, node, name, json, io).await,
+        Command::Daemon(_) => bail!("the daemon runs only as its own command"),
+        Command::Doc(cmd) => doc(engine, cmd, json, io).await,
         Command::Import { files } => {
             let mut ids = Vec::new();
             for file in &files {
                 let id = engine.import_markdown(file).await?;
                 let info = engine.info(id).await?;
                 if !json {
-                    println!(
+                    outln!(
+                        io,
                         "{}  {}  (from {})",
                         output::short_id(&info),
                         info.title,
@@ -153,7 +164,7 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
                 ids.push(output::document_json(&info));
             }
             if json {
-                print_json(json!(ids));
+                io.json(json!(ids));
             }
             Ok(())
         }
@@ -163,7 +174,7 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
                 Some(path) => engine.export_markdown(id, &path).await?,
                 None => {
                     let text = engine.text(id).await?;
-                    std::io::stdout().write_all(text.as_bytes())?;
+                    io.out.push_str(&text);
                 }
             }
             Ok(())
@@ -172,17 +183,17 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             let versions = engine.versions(id).await?;
             if json {
-                print_json(json!(
+                io.json(json!(
                     versions
                         .iter()
                         .map(output::version_json)
                         .collect::<Vec<_>>()
                 ));
             } else if versions.is_empty() {
-                println!("no versions yet");
+                outln!(io, "no versions yet");
             } else {
                 for v in &versions {
-                    println!("{}", output::version_line(v));
+                    outln!(io, "{}", output::version_line(v));
                 }
             }
             Ok(())
@@ -191,9 +202,9 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             let number = engine.create_version(id, Some(&name)).await?;
             if json {
-                print_json(json!({ "number": number, "name": name }));
+                io.json(json!({ "number": number, "name": name }));
             } else {
-                println!("v{number} \"{name}\"");
+                outln!(io, "v{number} \"{name}\"");
             }
             Ok(())
         }
@@ -216,9 +227,9 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
                         .map(|l| json!({ "kind": format!("{:?}", l.kind).to_lowercase(), "old_line": l.old_line, "new_line": l.new_line, "text": l.text }))
                         .collect()
                 };
-                print_json(json!(spans));
+                io.json(json!(spans));
             } else if chars {
-                let color = std::io::stdout().is_terminal();
+                let color = io.color;
                 let mut out = String::new();
                 for s in diff.chars() {
                     use quire_engine::DiffKind::*;
@@ -230,9 +241,9 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
                         (Insert, false) => out.push_str(&format!("{{+{}+}}", s.text)),
                     }
                 }
-                print!("{out}");
+                out!(io, "{out}");
             } else {
-                print!("{}", diff.unified(3));
+                out!(io, "{}", diff.unified(3));
             }
             Ok(())
         }
@@ -243,59 +254,60 @@ async fn dispatch(engine: &Engine, cli: Cli) -> Result<()> {
             };
             let recorded = engine.restore_version(id, n).await?;
             if json {
-                print_json(json!({ "restored": n, "version": recorded }));
+                io.json(json!({ "restored": n, "version": recorded }));
             } else {
-                println!("restored v{n} (recorded as v{recorded})");
+                outln!(io, "restored v{n} (recorded as v{recorded})");
             }
             Ok(())
         }
         Command::Search { query, limit } => {
             let hits = engine.search(&query.join(" "), limit).await?;
             if json {
-                print_json(json!(hits.iter().map(output::hit_json).collect::<Vec<_>>()));
+                io.json(json!(hits.iter().map(output::hit_json).collect::<Vec<_>>()));
             } else if hits.is_empty() {
-                println!("no matches");
+                outln!(io, "no matches");
             } else {
-                let color = std::io::stdout().is_terminal();
+                let color = io.color;
                 for h in &hits {
-                    println!("{}", output::hit_lines(h, color));
+                    outln!(io, "{}", output::hit_lines(h, color));
                 }
             }
             Ok(())
         }
         Command::Trash { command } => {
-            trash(engine, command.unwrap_or(TrashCommand::Ls), json).await
+            trash(engine, command.unwrap_or(TrashCommand::Ls), json, io).await
         }
     }
 }
 
-async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
+async fn doc(engine: &Engine, cmd: DocCommand, json: bool, io: &mut Io) -> Result<()> {
     match cmd {
         DocCommand::New { title, text } => {
             let text = match text {
-                Some(t) => text_arg(t)?,
+                Some(t) => text_arg(io, t)?,
                 None => String::new(),
             };
             let id = engine.create(&title, &text).await?;
             if json {
-                print_json(output::document_json(&engine.info(id).await?));
+                io.json(output::document_json(&engine.info(id).await?));
             } else {
-                println!("{id}");
+                outln!(io, "{id}");
             }
         }
         DocCommand::Ls => {
             let docs = engine.list().await?;
             if json {
-                print_json(json!(
+                io.json(json!(
                     docs.iter().map(output::document_json).collect::<Vec<_>>()
                 ));
             } else if docs.is_empty() {
-                println!(
+                outln!(
+                    io,
                     "no documents yet; create one with `quire doc new TITLE` or `quire import FILE`"
                 );
             } else {
                 for d in &docs {
-                    println!("{}", output::document_line(d));
+                    outln!(io, "{}", output::document_line(d));
                 }
             }
         }
@@ -303,35 +315,36 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             let text = engine.text(id).await?;
             if json {
-                print_json(json!({ "id": id.to_string(), "text": text }));
+                io.json(json!({ "id": id.to_string(), "text": text }));
             } else {
-                std::io::stdout().write_all(text.as_bytes())?;
+                io.out.push_str(&text);
             }
         }
         DocCommand::Edit(args) => {
             let id = resolve(engine, &args.doc).await?;
             let new = match args.text {
-                Some(t) => text_arg(t)?,
-                None if stdin_is_piped() => read_stdin()?,
+                Some(t) => text_arg(io, t)?,
+                None if io.stdin_piped => io.read_stdin()?,
+                None if io.remote => bail!("the editor runs where `quire doc edit` was typed"),
                 None => edit_in_editor(&engine.text(id).await?)?,
             };
             engine.edit(id, Edit::Replace(new)).await?;
             if json {
-                print_json(json!({ "id": id.to_string(), "saved": true }));
+                io.json(json!({ "id": id.to_string(), "saved": true }));
             }
         }
         DocCommand::Append { doc, text } => {
             let id = resolve(engine, &doc).await?;
             let text = match text {
-                Some(t) => text_arg(t)?,
-                None if std::io::stdin().is_terminal() => {
+                Some(t) => text_arg(io, t)?,
+                None if io.stdin_terminal => {
                     bail!("give the text to append (`quire doc append DOC TEXT`) or pipe it in")
                 }
-                None => read_stdin()?,
+                None => io.read_stdin()?,
             };
             engine.edit(id, Edit::Append(text)).await?;
             if json {
-                print_json(json!({ "id": id.to_string(), "saved": true }));
+                io.json(json!({ "id": id.to_string(), "saved": true }));
             }
         }
         DocCommand::Rename { doc, title } => {
@@ -342,7 +355,8 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
             let id = resolve(engine, &doc).await?;
             engine.delete(id).await?;
             if !json {
-                println!(
+                outln!(
+                    io,
                     "moved to the trash; `quire trash restore {}` brings it back",
                     &id.to_string()[..12]
                 );
@@ -352,19 +366,19 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn trash(engine: &Engine, cmd: TrashCommand, json: bool) -> Result<()> {
+async fn trash(engine: &Engine, cmd: TrashCommand, json: bool, io: &mut Io) -> Result<()> {
     match cmd {
         TrashCommand::Ls => {
             let docs = engine.trash().await?;
             if json {
-                print_json(json!(
+                io.json(json!(
                     docs.iter().map(output::document_json).collect::<Vec<_>>()
                 ));
             } else if docs.is_empty() {
-                println!("the trash is empty");
+                outln!(io, "the trash is empty");
             } else {
                 for d in &docs {
-                    println!("{}", output::document_line(d));
+                    outln!(io, "{}", output::document_line(d));
                 }
             }
         }

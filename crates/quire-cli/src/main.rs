@@ -1,10 +1,16 @@
 //! `quire`: the headless Quire command line over the engine, for people, scripts and
-//! servers. Every command opens the data folder, does one thing, and closes it.
+//! servers. Every command opens the data folder, does one thing, and closes it; while
+//! `quire daemon` runs on that folder, commands go through the daemon instead.
 
 mod args;
 mod commands;
+mod control;
+mod daemon;
 mod editor;
+mod io;
 mod output;
+mod remote;
+mod sharing;
 
 use std::process::ExitCode;
 
@@ -23,7 +29,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let mut io = io::Io::local();
+    let result = runtime.block_on(commands::run(cli, &mut io));
+    print_streams(&io);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("quire: {}", one_line(&e));
@@ -32,10 +41,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints what the command wrote; a closed pipe (`quire doc cat X | head`) is fine.
+fn print_streams(io: &io::Io) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(io.out.as_bytes());
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().write_all(io.err.as_bytes());
+}
+
 /// One line: what failed, and the cause chain that says why. Many errors already
 /// print their source in their own message (`{path}: {source}`, `database error:
 /// {0}`), so a cause that adds nothing new is left out rather than repeated.
-fn one_line(e: &anyhow::Error) -> String {
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
     let mut msg = e.to_string();
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();
