@@ -24,6 +24,6 @@ if (!role) {
   const ws = new WebSocket('ws://127.0.0.1:' + process.argv[3]); const sent = []
   process.on('message', async () => {
     for (let i = 0; i < 1000; i++) { await new Promise(r => setTimeout(r, 5)); sent.push(now()); ws.send(new Uint8Array(30)) }
-    process.send(sent)
+    process.send({ sent })
   })
 }

@@ -1,0 +1,96 @@
+//! A hostile peer in the document's topic sends garbage, truncated and replayed
+//! messages and bad catch-up requests: each is dropped and counted, the peer is
+//! penalised (and cut off), and the honest devices keep editing together.
+
+mod support;
+
+use quire_engine::{Edit, Role};
+use quire_net::{NetConfig, Node};
+use rand::{Rng, SeedableRng};
+use support::{Peer, converged, eventually};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
+    let seed: u64 = rand::random();
+    println!("hostile seed: {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (a, b) = (Peer::start().await, Peer::start().await);
+    let id = a.engine.create("Target", "intact\n").await.unwrap();
+    b.engine
+        .join(&a.share(id, Role::Write).await)
+        .await
+        .unwrap();
+    converged(&[&a, &b], id).await;
+    let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
+
+    let mut config = NetConfig::new(quire_crypto::DeviceIdentity::generate().to_libp2p_keypair());
+    config.enable_mdns = false;
+    let (hostile, _events) = Node::spawn(config).unwrap();
+    hostile.subscribe(topic).await.unwrap();
+    for addr in a.addrs().await {
+        hostile.dial(addr.parse().unwrap()).await.unwrap();
+    }
+    eventually("the hostile peer in the topic", || async {
+        let status = a.node.status().await.ok()?;
+        status
+            .docs
+            .first()?
+            .peers
+            .contains(&hostile.local_peer_id())
+            .then_some(())
+    })
+    .await;
+
+    // Garbage of every shape: random bytes, a valid header with junk, truncations.
+    let mut junk: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..20 {
+        let len = rng.random_range(0..600);
+        junk.push((0..len).map(|_| rng.random()).collect());
+    }
+    for kind in 1..=4u8 {
+        let mut bytes = vec![1, kind];
+        bytes.extend((0..rng.random_range(0..200)).map(|_| rng.random::<u8>()));
+        junk.push(bytes);
+    }
+    for data in junk {
+        // Gossip refuses to publish some shapes (empty); the others go out.
+        let _ = hostile.publish(topic, data).await;
+    }
+    eventually("a to count the garbage", || async {
+        let status = a.node.status().await.ok()?;
+        let dropped: u64 = status.docs.first()?.dropped.values().sum();
+        (dropped >= 10).then_some(())
+    })
+    .await;
+    let score = a
+        .node
+        .net()
+        .peer_score(hostile.local_peer_id())
+        .await
+        .unwrap();
+    assert!(
+        score.is_some_and(|s| s < -50.0),
+        "hostile peer penalised: {score:?}"
+    );
+
+    // A garbage catch-up request is refused (no answer) and the peer is cut off.
+    let answer = hostile
+        .sync_request(a.node.peer_id(), topic, vec![1, 0, 0xff])
+        .await;
+    assert!(answer.is_err(), "garbage request got an answer");
+
+    // The honest pair keeps working, both ways.
+    a.engine
+        .edit(id, Edit::Append("from a\n".into()))
+        .await
+        .unwrap();
+    b.engine
+        .edit(id, Edit::Append("from b\n".into()))
+        .await
+        .unwrap();
+    let text = converged(&[&a, &b], id).await;
+    assert!(text.starts_with("intact\n") && text.contains("from a\n") && text.contains("from b\n"));
+    hostile.shutdown().await.unwrap();
+    a.stop().await;
+    b.stop().await;
+}
