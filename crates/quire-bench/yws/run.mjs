@@ -14,9 +14,10 @@
 //   update message, and the server relays them in order, so the i-th update B applies
 //   is A's i-th; both sides keep monotonic timestamps (one clock machine-wide), sent
 //   to this process at the end and paired by index. p50 / p99 / max, nearest rank.
-// - full_speed: in a fresh room, A replays the whole trace as fast as it can; the
-//   time from A's first transaction until B has applied the last update, B's text
-//   then being the trace's endContent.
+// - full_speed: in a fresh room with fresh docs, A replays the whole trace as fast
+//   as it can (a tight loop, one `doc.transact` per transaction); the time from A's
+//   first transaction until B has applied the last update, B's text then being the
+//   trace's endContent.
 //
 // Both runs check that B's text equals A's and the expected text. The result JSON is
 // printed and, with --out, written to a file. Exit code 1 on any failure or timeout.

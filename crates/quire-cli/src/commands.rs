@@ -56,7 +56,7 @@ pub(crate) async fn run(cli: Cli, io: &mut Io) -> Result<()> {
     let config = EngineConfig::new(&dir);
     let database = config.database_path();
     let result = async {
-        let engine = match Engine::open(config).await {
+        let engine = match open_engine(config, &cli.command).await {
             Ok(engine) => engine,
             Err(EngineError::Busy(held)) => {
                 // A daemon holds the folder: it runs the command for us.
@@ -82,6 +82,25 @@ pub(crate) async fn run(cli: Cli, io: &mut Io) -> Result<()> {
     }
     .await;
     result.map_err(|e| explain_damage(e, &database))
+}
+
+/// Opens the data folder. A daemon starting while another command briefly holds
+/// the folder waits for it (a few seconds at most) instead of giving up.
+async fn open_engine(config: EngineConfig, command: &Command) -> Result<Engine, EngineError> {
+    let patient = matches!(command, Command::Daemon(_));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Engine::open(config.clone()).await {
+            Err(EngineError::Busy(_))
+                if patient
+                    && DaemonInfo::find(&config.data_dir).is_none()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// SQLite finds damage wherever it reads a broken page, not only when the file is

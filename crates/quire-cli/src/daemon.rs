@@ -14,7 +14,17 @@ use crate::args::{Cli, Command, DaemonArgs};
 use crate::control::{DAEMON_FILE, DaemonInfo, Request, Response, read_request, token_matches};
 use crate::io::Io;
 
+/// Environment variable with the log filter (`warn` by default; e.g. `info`,
+/// `quire_node=debug`).
+pub(crate) const LOG_ENV: &str = "QUIRE_LOG";
+
 pub(crate) async fn run(dir: &Path, engine: &Engine, args: DaemonArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let mut config = NodeConfig::new();
     if !args.listen.is_empty() {
         config.listen = parse_addrs(&args.listen, "--listen")?;

@@ -99,7 +99,11 @@ fn two_daemons_sync_documents_edited_from_the_command_line() {
     let dc = Daemon::start(&c);
     let read_link = a.ok(&["share", "--read-only", &id]).trim().to_owned();
     let out = c.run(&["join", "--wait", "30", &read_link]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
     wait_for("the reader to catch up", || c.cat(&id) == a.cat(&id));
     let refused = c.fail(&["doc", "append", &id, "vandalism"]);
@@ -128,8 +132,14 @@ fn commands_without_a_daemon_explain_what_syncs() {
     assert!(text(&out.stdout).starts_with("quire://join/"));
     assert_mentions(&text(&out.stderr), &["quire daemon"]);
     assert_mentions(&q.fail(&["peers"]), &["quire daemon"]);
-    assert_mentions(&q.fail(&["join", "quire://join/notaticket"]), &["invite link"]);
-    assert_mentions(&q.fail(&["join", "--wait", "1", &text(&out.stdout)]), &["daemon"]);
+    assert_mentions(
+        &q.fail(&["join", "quire://join/notaticket"]),
+        &["invite link"],
+    );
+    assert_mentions(
+        &q.fail(&["join", "--wait", "1", &text(&out.stdout)]),
+        &["daemon"],
+    );
     let who = q.json(&["whoami"]);
     assert!(who["peer_id"].as_str().unwrap().starts_with("12D3KooW"));
 }
