@@ -4,9 +4,11 @@
 //! - `trace`: replays real keystroke traces through the engine (every transaction
 //!   persisted) and through bare yrs.
 //! - `open`: cold opens of a document with its full editing history.
+//! - `sync`: live sync between nodes on loopback, against y-websocket.
 
 mod open;
 mod stats;
+mod sync_bench;
 mod trace;
 mod trace_replay;
 
@@ -48,6 +50,21 @@ enum Bench {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Live sync on loopback (paced, full speed, fan-out) against y-websocket.
+    Sync {
+        /// Paced replay rate, transactions per second.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        /// Transactions in the paced runs.
+        #[arg(long, default_value_t = 3000)]
+        count: usize,
+        /// Devices in the fan-out run (one writer; 0 or 1 skips it).
+        #[arg(long, default_value_t = 10)]
+        fanout: usize,
+        /// Folder of the y-websocket baseline (`npm ci` there first).
+        #[arg(long, default_value = "crates/quire-bench/yws")]
+        yws: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -62,6 +79,12 @@ fn main() -> Result<()> {
                 trace_replay::run(&cli.traces, only.as_deref(), repeat).await
             }
             Bench::Open { runs } => open::run(&cli.traces, runs).await,
+            Bench::Sync {
+                rate,
+                count,
+                fanout,
+                yws,
+            } => sync_bench::run(&cli.traces, &yws, rate, count, fanout).await,
         }
     })?;
     let text = serde_json::to_string_pretty(&result)?;

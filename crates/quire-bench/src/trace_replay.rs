@@ -107,7 +107,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
+pub(crate) fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
     patches
         .iter()
         .map(|(pos, delete, insert)| Splice {

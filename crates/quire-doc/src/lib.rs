@@ -29,6 +29,7 @@ pub mod diff;
 mod document;
 mod error;
 mod id;
+mod merge;
 pub mod sync;
 mod text_index;
 mod update_check;
@@ -39,6 +40,7 @@ pub use diff::Splice;
 pub use document::{Applied, BODY, Document, MAX_CLIENT_CLOCK, META, META_TITLE, UpdateSource};
 pub use error::DocError;
 pub use id::{DOCUMENT_ID_BYTES, DocumentId, ParseIdError};
+pub use merge::merge_updates;
 pub use update_shape::MAX_ANY_DEPTH;
 
 /// Largest update accepted by [`Document::apply_update`], in bytes.

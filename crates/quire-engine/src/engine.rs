@@ -433,6 +433,8 @@ impl Inner {
         self.for_each_open(|open, store, config| {
             if repair {
                 open.compact(store, true);
+            } else if open.compaction_due(config) {
+                open.compact(store, false);
             }
             let idle = open.last_change.elapsed();
             if open.index_dirty && idle >= config.index_after_idle {

@@ -38,6 +38,10 @@ pub(crate) struct OpenDoc {
     pub(crate) last_change: Instant,
 }
 
+/// A log this many times past its compaction threshold is compacted at once rather
+/// than at the next upkeep tick.
+const COMPACT_INLINE_FACTOR: usize = 4;
+
 impl OpenDoc {
     /// Loads a document from the store.
     pub(crate) fn load(store: &Store, id: DocumentId) -> Result<Self, EngineError> {
@@ -146,12 +150,26 @@ impl OpenDoc {
         if self.edits_since_version >= config.checkpoint_every_edits {
             version = Some(self.checkpoint(config, store, VersionKind::Auto, None));
         }
-        if self.log_updates >= config.compact_after_updates
-            || self.log_bytes >= config.compact_after_bytes.max(self.snapshot_bytes)
+        // Compaction encodes (and after remote updates reads back) the whole document:
+        // the upkeep tick does it, so a burst of edits or updates from a peer pays
+        // for it a few times a second, not every few updates. Only a log far past
+        // the threshold (upkeep starved) is compacted here.
+        if self.log_updates >= config.compact_after_updates * COMPACT_INLINE_FACTOR
+            || self.log_bytes >= self.compact_bytes_threshold(config) * COMPACT_INLINE_FACTOR
         {
             self.compact(store, false);
         }
         version
+    }
+
+    fn compact_bytes_threshold(&self, config: &EngineConfig) -> usize {
+        config.compact_after_bytes.max(self.snapshot_bytes)
+    }
+
+    /// Whether the log has grown enough to be compacted.
+    pub(crate) fn compaction_due(&self, config: &EngineConfig) -> bool {
+        self.log_updates >= config.compact_after_updates
+            || self.log_bytes >= self.compact_bytes_threshold(config)
     }
 
     /// Compacts the log into a snapshot of the current state.

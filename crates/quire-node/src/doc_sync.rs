@@ -114,6 +114,10 @@ pub(crate) struct DocSync {
     /// Local updates no peer is known to have yet.
     pub(crate) pending: u64,
     pub(crate) sent: u64,
+    /// Sealed bytes of the live updates published.
+    pub(crate) sent_bytes: u64,
+    /// Live updates published.
+    pub(crate) live_sent: u64,
     pub(crate) received: u64,
     pub(crate) dropped: BTreeMap<DropReason, u64>,
 }
@@ -141,6 +145,8 @@ impl DocSync {
             last_sync,
             pending: 0,
             sent: 0,
+            sent_bytes: 0,
+            live_sent: 0,
             received: 0,
             dropped: BTreeMap::new(),
         }

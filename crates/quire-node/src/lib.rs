@@ -45,6 +45,6 @@ pub use config::{
 };
 pub use doc_sync::DropReason;
 pub use error::NodeError;
-pub use node::SyncNode;
+pub use node::{MAX_BURST_BYTES, SyncNode};
 pub use presence::{Cursor, PeerPresence, Presence};
 pub use status::{DocStatus, NodeEvent, NodeStatus};

@@ -34,6 +34,10 @@ type Topic = [u8; TOPIC_BYTES];
 /// Events buffered for slow subscribers.
 const NODE_EVENT_BUFFER: usize = 4096;
 
+/// Most bytes of queued local updates merged into one gossip message (well under
+/// the gossip message cap once sealed).
+pub const MAX_BURST_BYTES: usize = 16 * 1024;
+
 enum Command {
     Status(oneshot::Sender<NodeStatus>),
     Dial(Multiaddr, oneshot::Sender<Result<(), NodeError>>),
@@ -85,6 +89,7 @@ impl SyncNode {
             answers: HashMap::new(),
             results_tx,
             results,
+            lagged: false,
         };
         actor.refresh_all().await?;
         for addr in config.bootstrap {
@@ -210,6 +215,8 @@ struct Actor {
     answers: HashMap<(PeerId, ExchangeId), CachedAnswer>,
     results_tx: mpsc::Sender<CatchUpResult>,
     results: mpsc::Receiver<CatchUpResult>,
+    /// Local updates were missed: every peer must catch up.
+    lagged: bool,
 }
 
 impl Actor {
@@ -397,6 +404,8 @@ impl Actor {
                     last_sync: doc.last_sync,
                     pending: doc.pending,
                     sent: doc.sent,
+                    sent_bytes: doc.sent_bytes,
+                    live_sent: doc.live_sent,
                     received: doc.received,
                     dropped: doc.dropped.clone(),
                 }
@@ -415,28 +424,84 @@ impl Actor {
 
     // ---- local changes ---------------------------------------------------------
 
-    async fn handle_engine_event(&mut self, event: EngineEvent) {
-        match event {
-            EngineEvent::Changed {
-                id,
-                origin: Origin::Local,
-                update,
-            } => self.publish_update(id, &update).await,
-            EngineEvent::SharingChanged { id } => self.refresh(id).await,
-            EngineEvent::Purged { id } => self.remove_doc(id).await,
-            _ => {}
+    async fn handle_engine_event(&mut self, first: EngineEvent) {
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            match event {
+                EngineEvent::Changed {
+                    id,
+                    origin: Origin::Local,
+                    update,
+                } => {
+                    // Transactions that queued up while we were busy go as one
+                    // message; a typist at normal speed gets one message each.
+                    let (burst, following) = self.drain_local(id, update);
+                    next = following;
+                    let parts: Vec<&[u8]> = burst.iter().map(|u| &u[..]).collect();
+                    match quire_doc::merge_updates(&parts) {
+                        Ok(merged) => {
+                            if let Some(bytes) = self.publish_update(id, &merged).await {
+                                self.emit(NodeEvent::Published {
+                                    id,
+                                    transactions: burst.len(),
+                                    bytes,
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                "document {id}: merging updates failed ({e}); peers catch up instead"
+                            );
+                            if let Some(&topic) = self.by_id.get(&id) {
+                                self.nudge(topic).await;
+                            }
+                        }
+                    }
+                }
+                EngineEvent::SharingChanged { id } => self.refresh(id).await,
+                EngineEvent::Purged { id } => self.remove_doc(id).await,
+                _ => {}
+            }
         }
     }
 
-    async fn publish_update(&mut self, id: DocumentId, update: &[u8]) {
-        let Some(&topic) = self.by_id.get(&id) else {
-            return;
-        };
-        let Some(doc) = self.docs.get_mut(&topic) else {
-            return;
-        };
+    /// Takes the local updates of `id` already queued behind `first` (up to
+    /// [`MAX_BURST_BYTES`]); returns them and the first other event, if any.
+    fn drain_local(
+        &mut self,
+        id: DocumentId,
+        first: std::sync::Arc<[u8]>,
+    ) -> (Vec<std::sync::Arc<[u8]>>, Option<EngineEvent>) {
+        let mut bytes = first.len();
+        let mut burst = vec![first];
+        while bytes < MAX_BURST_BYTES {
+            match self.engine_events.try_recv() {
+                Ok(EngineEvent::Changed {
+                    id: same,
+                    origin: Origin::Local,
+                    update,
+                }) if same == id => {
+                    bytes += update.len();
+                    burst.push(update);
+                }
+                Ok(other) => return (burst, Some(other)),
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "sync node fell behind the engine; peers catch up");
+                    self.lagged = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        (burst, None)
+    }
+
+    /// Seals and publishes a local update; returns the sealed size if gossip took it.
+    async fn publish_update(&mut self, id: DocumentId, update: &[u8]) -> Option<usize> {
+        let topic = *self.by_id.get(&id)?;
+        let doc = self.docs.get_mut(&topic)?;
         if doc.role() == Role::Read {
-            return;
+            return None;
         }
         doc.pending += 1;
         let sealed = match doc.seal(Kind::Update, update) {
@@ -446,20 +511,29 @@ impl Actor {
                     "document {id}: update not sealed for gossip ({e}); peers catch up instead"
                 );
                 self.nudge(topic).await;
-                return;
+                return None;
             }
         };
+        let sealed_len = sealed.len();
         match self.net.publish(topic, sealed).await {
             Ok(()) => {
-                if let Some(doc) = self.docs.get_mut(&topic) {
-                    doc.sent += 1;
-                    // Gossip reached someone; what does not is caught up on connect.
-                    doc.pending = doc.pending.saturating_sub(1);
-                }
+                let doc = self.docs.get_mut(&topic)?;
+                doc.sent += 1;
+                doc.sent_bytes += sealed_len as u64;
+                doc.live_sent += 1;
+                // Gossip reached someone; what does not is caught up on connect.
+                doc.pending = doc.pending.saturating_sub(1);
+                Some(sealed_len)
             }
-            Err(NetError::NoPeersSubscribed) => {}
-            Err(NetError::MessageTooLarge { .. }) => self.nudge(topic).await,
-            Err(e) => tracing::debug!("document {id}: publishing failed: {e}"),
+            Err(NetError::NoPeersSubscribed) => None,
+            Err(NetError::MessageTooLarge { .. }) => {
+                self.nudge(topic).await;
+                None
+            }
+            Err(e) => {
+                tracing::debug!("document {id}: publishing failed: {e}");
+                None
+            }
         }
     }
 
@@ -1015,6 +1089,9 @@ impl Actor {
     // ---- upkeep ------------------------------------------------------------------
 
     async fn on_tick(&mut self) {
+        if std::mem::take(&mut self.lagged) {
+            self.nudge_all().await;
+        }
         self.flush_presence().await;
         let now = Instant::now();
         let mut gone = Vec::new();

@@ -41,6 +41,10 @@ pub struct DocStatus {
     pub pending: u64,
     /// Messages sent and accepted.
     pub sent: u64,
+    /// Sealed bytes of the live updates published (gossip framing not included).
+    pub sent_bytes: u64,
+    /// Live update messages published (a burst of transactions is one).
+    pub live_sent: u64,
     /// Messages received and accepted.
     pub received: u64,
     /// Messages dropped, by reason.
@@ -78,6 +82,15 @@ pub enum NodeEvent {
         id: DocumentId,
         /// The write ticket, if anything was written.
         ticket: Option<u64>,
+    },
+    /// Local transactions went out as one sealed gossip message.
+    Published {
+        /// The document.
+        id: DocumentId,
+        /// How many local transactions it carries (more than one when they queued up).
+        transactions: usize,
+        /// Its sealed size.
+        bytes: usize,
     },
     /// A message was dropped.
     Dropped {

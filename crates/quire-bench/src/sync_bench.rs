@@ -1,0 +1,334 @@
+//! `quire-bench sync`: live sync between real nodes on loopback (each with its own
+//! engine, data folder on disk and libp2p swarm; one process, so one clock), with
+//! durable commits and sealing on both ends, side by side with a y-websocket server
+//! and two Yjs clients in separate processes on the same trace in the same run.
+//!
+//! - paced: A replays the trace's first transactions at a fixed rate; per
+//!   transaction, the time from A's local transaction to its durable apply at B.
+//! - full speed: A replays the whole trace as fast as it can; time from A's first
+//!   transaction until B's text equals `endContent`.
+//! - fan-out: the paced run with one writer and nine receivers (p99 over all).
+//! - wire: raw update bytes, sealed bytes, and everything on the loopback interface
+//!   (gossipsub, yamux, noise, TCP/IP) per update in the paced run.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use quire_engine::{Edit, Engine, EngineConfig, Role};
+use quire_node::{NodeConfig, NodeEvent, SyncNode};
+use serde_json::{Value, json};
+
+use crate::stats::Latency;
+use crate::trace::Trace;
+use crate::trace_replay::splices;
+
+struct Device {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    node: SyncNode,
+}
+
+impl Device {
+    async fn start(root: &Path) -> Result<Self> {
+        let dir = tempfile::tempdir_in(root)?;
+        let engine = Engine::open(EngineConfig::new(dir.path())).await?;
+        let node = SyncNode::start(engine.clone(), NodeConfig::loopback()).await?;
+        Ok(Self {
+            _dir: dir,
+            engine,
+            node,
+        })
+    }
+
+    async fn addrs(&self) -> Result<Vec<String>> {
+        for _ in 0..200 {
+            let listen = self.node.status().await?.listen;
+            if !listen.is_empty() {
+                return Ok(listen.iter().map(ToString::to_string).collect());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bail!("node did not start listening")
+    }
+
+    async fn stop(self) -> Result<()> {
+        self.node.shutdown().await?;
+        self.engine.close().await?;
+        Ok(())
+    }
+}
+
+/// A writer and `receivers` devices that joined its document and caught up.
+async fn network(
+    root: &Path,
+    receivers: usize,
+    start: &str,
+) -> Result<(Device, Vec<Device>, quire_engine::DocumentId)> {
+    let writer = Device::start(root).await?;
+    let id = writer.engine.create("bench", start).await?;
+    let link = writer
+        .engine
+        .share(id, Role::Write, writer.addrs().await?)
+        .await?
+        .to_link();
+    let mut others = Vec::new();
+    for _ in 0..receivers {
+        let device = Device::start(root).await?;
+        device.engine.join(&link).await?;
+        others.push(device);
+    }
+    for device in &others {
+        wait_for_text(&device.engine, id, start, Duration::from_secs(60)).await?;
+    }
+    // Let gossipsub build its mesh (one heartbeat) before measuring.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    Ok((writer, others, id))
+}
+
+async fn wait_for_text(
+    engine: &Engine,
+    id: quire_engine::DocumentId,
+    text: &str,
+    within: Duration,
+) -> Result<Duration> {
+    let start = Instant::now();
+    loop {
+        if engine.text(id).await.unwrap_or_default() == text {
+            return Ok(start.elapsed());
+        }
+        ensure!(start.elapsed() < within, "no convergence within {within:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Per receiver: when each live update from the writer became durable.
+fn watch_durable_applies(device: &Device) -> tokio::task::JoinHandle<Vec<Instant>> {
+    let mut events = device.node.subscribe();
+    let mut progress = device.engine.durable_progress();
+    tokio::spawn(async move {
+        let mut tickets: Vec<u64> = Vec::new();
+        let mut commits: Vec<(u64, Instant)> = Vec::new();
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(NodeEvent::RemoteApplied { ticket: Some(t), .. }) => tickets.push(t),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                },
+                changed = progress.changed() => {
+                    if changed.is_err() { break; }
+                    let p = *progress.borrow_and_update();
+                    commits.push((p.up_to, p.at));
+                }
+            }
+        }
+        tickets
+            .iter()
+            .filter_map(|t| {
+                let i = commits.partition_point(|(up_to, _)| up_to < t);
+                commits.get(i).map(|(_, at)| *at)
+            })
+            .collect()
+    })
+}
+
+fn lo_bytes() -> Option<u64> {
+    let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
+    let line = dev.lines().find(|l| l.trim_start().starts_with("lo:"))?;
+    line.split(':')
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+async fn paced(
+    root: &Path,
+    trace: &Trace,
+    receivers: usize,
+    rate: f64,
+    count: usize,
+) -> Result<Value> {
+    let (writer, others, id) = network(root, receivers, &trace.start_content).await?;
+    let watchers: Vec<_> = others.iter().map(watch_durable_applies).collect();
+    let mut raw = Vec::with_capacity(count);
+    let mut local_changes = writer.engine.subscribe();
+    let mut published = writer.node.subscribe();
+    let lo_before = lo_bytes();
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = tokio::time::Instant::now();
+    let mut sent_at = Vec::with_capacity(count);
+    for (i, txn) in trace.txns.iter().take(count).enumerate() {
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        sent_at.push(Instant::now());
+        let _receipt = writer
+            .engine
+            .submit_edit(id, Edit::Splices(splices(&txn.patches)))?;
+    }
+    let expected = writer.engine.text(id).await?;
+    for device in &others {
+        wait_for_text(&device.engine, id, &expected, Duration::from_secs(60)).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lo_after = lo_bytes();
+    while let Ok(event) = local_changes.try_recv() {
+        if let quire_engine::EngineEvent::Changed { update, .. } = event {
+            raw.push(update.len());
+        }
+    }
+    // Which message carried each transaction (queued transactions go as one).
+    let mut message_of = Vec::with_capacity(count);
+    let mut messages = 0;
+    while let Ok(event) = published.try_recv() {
+        if let NodeEvent::Published { transactions, .. } = event {
+            message_of.extend(std::iter::repeat_n(messages, transactions));
+            messages += 1;
+        }
+    }
+    ensure!(
+        message_of.len() == count,
+        "published {} of {count} transactions",
+        message_of.len()
+    );
+    let status = writer.node.status().await?;
+    let doc = status.docs.first().context("writer status")?;
+    let (live, sealed_bytes) = (doc.live_sent, doc.sent_bytes);
+    writer.stop().await?;
+    let mut latencies = Vec::new();
+    for (device, watcher) in others.into_iter().zip(watchers) {
+        device.stop().await?;
+        let durable = watcher.await?;
+        ensure!(
+            durable.len() == messages,
+            "a receiver applied {} of {messages} messages",
+            durable.len()
+        );
+        latencies.extend(message_of.iter().zip(&sent_at).filter_map(|(m, sent)| {
+            durable
+                .get(*m)
+                .map(|at| at.saturating_duration_since(*sent))
+        }));
+    }
+    let raw_avg = raw.iter().sum::<usize>() as f64 / raw.len().max(1) as f64;
+    Ok(json!({
+        "receivers": receivers,
+        "rate_per_s": rate,
+        "transactions": count,
+        "gossip_messages": messages,
+        "latency_local_tx_to_durable_apply": Latency::of(latencies),
+        "wire": {
+            "raw_update_bytes_avg": raw_avg,
+            "sealed_message_bytes_avg": sealed_bytes as f64 / live.max(1) as f64,
+            "sealing_overhead_bytes_avg": sealed_bytes as f64 / live.max(1) as f64 - raw_avg,
+            "loopback_bytes_per_update": match (lo_before, lo_after) {
+                (Some(b), Some(a)) => json!((a - b) as f64 / count as f64),
+                _ => Value::Null,
+            },
+        },
+    }))
+}
+
+async fn full_speed(root: &Path, trace: &Trace) -> Result<Value> {
+    let (writer, mut others, id) = network(root, 1, &trace.start_content).await?;
+    let receiver = others.pop().context("receiver")?;
+    let start = Instant::now();
+    let engine = writer.engine.clone();
+    let txns: Vec<_> = trace.txns.iter().map(|t| splices(&t.patches)).collect();
+    let replay = tokio::spawn(async move {
+        let mut last = None;
+        for (i, s) in txns.into_iter().enumerate() {
+            last = Some(engine.submit_edit(id, Edit::Splices(s))?);
+            if i % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        if let Some(last) = last {
+            last.saved().await?;
+        }
+        anyhow::Ok(start.elapsed())
+    });
+    let converged = wait_for_text(
+        &receiver.engine,
+        id,
+        &trace.end_content,
+        Duration::from_secs(600),
+    )
+    .await;
+    let elapsed = start.elapsed();
+    let local = replay.await??;
+    let status = writer.node.status().await?;
+    let live = status.docs.first().map_or(0, |d| d.live_sent);
+    writer.stop().await?;
+    receiver.stop().await?;
+    converged?;
+    Ok(json!({
+        "transactions": trace.txns.len(),
+        "ms_until_peer_has_end_content": elapsed.as_secs_f64() * 1e3,
+        "ms_local_replay_durable": local.as_secs_f64() * 1e3,
+        "gossip_messages": live,
+    }))
+}
+
+fn y_websocket(yws: &Path, trace_path: &Path, rate: f64, count: usize) -> Value {
+    let runner = yws.join("run.mjs");
+    if !yws.join("node_modules").exists() {
+        return json!({ "skipped": format!("run `npm ci` in {} first", yws.display()) });
+    }
+    let out = std::env::temp_dir().join(format!("quire-yws-{}.json", std::process::id()));
+    let status = std::process::Command::new("node")
+        .arg(&runner)
+        .arg("--trace")
+        .arg(trace_path)
+        .args([
+            "--paced-rate",
+            &rate.to_string(),
+            "--paced-count",
+            &count.to_string(),
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| json!({ "error": "no result file" })),
+        Ok(s) => json!({ "error": format!("y-websocket runner failed: {s}") }),
+        Err(e) => json!({ "error": format!("cannot run node: {e}") }),
+    }
+}
+
+pub(crate) async fn run(
+    traces: &Path,
+    yws: &Path,
+    rate: f64,
+    count: usize,
+    fanout: usize,
+) -> Result<Value> {
+    let trace_path = traces.join("automerge-paper.json.gz");
+    let trace = Trace::load(&trace_path)?;
+    // Data folders on the real disk (durable commits are part of the figure).
+    let root = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let paced_two = paced(root.path(), &trace, 1, rate, count).await?;
+    let full = full_speed(root.path(), &trace).await?;
+    let fan_out = if fanout > 1 {
+        paced(root.path(), &trace, fanout - 1, rate, count).await?
+    } else {
+        Value::Null
+    };
+    let baseline = tokio::task::spawn_blocking({
+        let (yws, trace_path) = (yws.to_owned(), trace_path.clone());
+        move || y_websocket(&yws, &trace_path, rate, count)
+    })
+    .await?;
+    Ok(json!({
+        "bench": "sync",
+        "trace": "automerge-paper",
+        "quire": { "paced": paced_two, "full_speed": full, "fan_out": fan_out },
+        "y_websocket": baseline,
+    }))
+}
