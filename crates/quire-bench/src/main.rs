@@ -64,6 +64,9 @@ enum Bench {
         /// Folder of the y-websocket baseline (`npm ci` there first).
         #[arg(long, default_value = "crates/quire-bench/yws")]
         yws: PathBuf,
+        /// Parts to run: any of paced, full, fanout, yws.
+        #[arg(long, value_delimiter = ',', default_value = "paced,full,fanout,yws")]
+        parts: Vec<String>,
     },
 }
 
@@ -84,7 +87,8 @@ fn main() -> Result<()> {
                 count,
                 fanout,
                 yws,
-            } => sync_bench::run(&cli.traces, &yws, rate, count, fanout).await,
+                parts,
+            } => sync_bench::run(&cli.traces, &yws, rate, count, fanout, &parts).await,
         }
     })?;
     let text = serde_json::to_string_pretty(&result)?;

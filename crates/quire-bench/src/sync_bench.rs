@@ -98,7 +98,7 @@ async fn wait_for_text(
             return Ok(start.elapsed());
         }
         ensure!(start.elapsed() < within, "no convergence within {within:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -308,23 +308,37 @@ pub(crate) async fn run(
     rate: f64,
     count: usize,
     fanout: usize,
+    parts: &[String],
 ) -> Result<Value> {
+    let wants = |part: &str| parts.iter().any(|p| p == part);
     let trace_path = traces.join("automerge-paper.json.gz");
     let trace = Trace::load(&trace_path)?;
     // Data folders on the real disk (durable commits are part of the figure).
     let root = tempfile::tempdir_in(std::env::current_dir()?)?;
-    let paced_two = paced(root.path(), &trace, 1, rate, count).await?;
-    let full = full_speed(root.path(), &trace).await?;
-    let fan_out = if fanout > 1 {
+    let paced_two = if wants("paced") {
+        paced(root.path(), &trace, 1, rate, count).await?
+    } else {
+        Value::Null
+    };
+    let full = if wants("full") {
+        full_speed(root.path(), &trace).await?
+    } else {
+        Value::Null
+    };
+    let fan_out = if wants("fanout") && fanout > 1 {
         paced(root.path(), &trace, fanout - 1, rate, count).await?
     } else {
         Value::Null
     };
-    let baseline = tokio::task::spawn_blocking({
-        let (yws, trace_path) = (yws.to_owned(), trace_path.clone());
-        move || y_websocket(&yws, &trace_path, rate, count)
-    })
-    .await?;
+    let baseline = if wants("yws") {
+        tokio::task::spawn_blocking({
+            let (yws, trace_path) = (yws.to_owned(), trace_path.clone());
+            move || y_websocket(&yws, &trace_path, rate, count)
+        })
+        .await?
+    } else {
+        Value::Null
+    };
     Ok(json!({
         "bench": "sync",
         "trace": "automerge-paper",

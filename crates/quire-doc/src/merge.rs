@@ -26,10 +26,11 @@ mod tests {
     #[test]
     fn merged_updates_apply_like_the_originals() {
         let mut a = Document::new();
-        let updates: Vec<Vec<u8>> = ["one ", "two ", "🎈"]
-            .iter()
-            .map(|t| a.insert(a.len_chars(), t).unwrap().unwrap())
-            .collect();
+        let mut updates = Vec::new();
+        for t in ["one ", "two ", "🎈"] {
+            let at = a.len_chars();
+            updates.push(a.insert(at, t).unwrap().unwrap());
+        }
         let merged = merge_updates(&updates.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
         let mut b = Document::new();
         b.apply_update(&merged).unwrap();

@@ -10,6 +10,10 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// Take an automatic version after this many edits since the last version.
     pub checkpoint_every_edits: u32,
+    /// ...but not sooner than this after the previous automatic one (a flat-out
+    /// burst, such as a paste storm or a replay, gets a version every so often, not
+    /// one per thousand edits).
+    pub checkpoint_min_interval: Duration,
     /// Take an automatic version once editing has paused this long.
     pub checkpoint_after_idle: Duration,
     /// Refresh the search index once editing has paused this long.
@@ -28,6 +32,7 @@ impl EngineConfig {
         Self {
             data_dir: data_dir.into(),
             checkpoint_every_edits: 1000,
+            checkpoint_min_interval: Duration::from_secs(10),
             checkpoint_after_idle: Duration::from_secs(10),
             index_after_idle: Duration::from_secs(1),
             compact_after_updates: 4000,

@@ -25,6 +25,8 @@ pub(crate) struct OpenDoc {
     snapshot_bytes: usize,
     edits_since_version: u32,
     last_version: i64,
+    /// When this copy last took a version (none yet since it was loaded).
+    last_version_at: Option<Instant>,
     /// An update from elsewhere arrived since the last snapshot.
     remote_since_snapshot: bool,
     /// Set when saving a version failed: the next one is stored whole.
@@ -80,6 +82,7 @@ impl OpenDoc {
             snapshot_bytes: state.snapshot.as_ref().map_or(0, Vec::len),
             edits_since_version: 0,
             last_version,
+            last_version_at: None,
             last_version_text: None,
             version_failed: Arc::default(),
             remote_since_snapshot: true,
@@ -103,6 +106,7 @@ impl OpenDoc {
             snapshot_bytes,
             edits_since_version: 0,
             last_version: 0,
+            last_version_at: None,
             last_version_text: Some(Arc::from("")),
             version_failed: Arc::default(),
             remote_since_snapshot: false,
@@ -147,7 +151,10 @@ impl OpenDoc {
     /// a version when enough edits have accumulated.
     pub(crate) fn housekeeping(&mut self, config: &EngineConfig, store: &Store) -> Option<i64> {
         let mut version = None;
-        if self.edits_since_version >= config.checkpoint_every_edits {
+        let interval_passed = self
+            .last_version_at
+            .is_none_or(|at| at.elapsed() >= config.checkpoint_min_interval);
+        if self.edits_since_version >= config.checkpoint_every_edits && interval_passed {
             version = Some(self.checkpoint(config, store, VersionKind::Auto, None));
         }
         // Compaction encodes (and after remote updates reads back) the whole document:
@@ -270,6 +277,7 @@ impl OpenDoc {
             }
         });
         self.last_version = number;
+        self.last_version_at = Some(Instant::now());
         self.last_version_text = Some(text);
         self.edits_since_version = 0;
         self.version_dirty = false;

@@ -252,6 +252,7 @@ async fn automatic_version_every_n_edits() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = quiet_config(dir.path());
     config.checkpoint_every_edits = 10;
+    config.checkpoint_min_interval = Duration::ZERO;
     let engine = open(&config).await;
     let mut events = engine.subscribe();
     let mut model = String::new();

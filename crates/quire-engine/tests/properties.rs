@@ -161,6 +161,7 @@ fn config(
     config.compact_after_updates = compact_updates;
     config.compact_after_bytes = compact_bytes;
     config.checkpoint_every_edits = every;
+    config.checkpoint_min_interval = Duration::ZERO;
     config.keyframe_every = keyframes;
     // Versions come only from the steps, never from the clock.
     config.checkpoint_after_idle = Duration::from_secs(3600);

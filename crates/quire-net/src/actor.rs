@@ -262,6 +262,7 @@ impl Node {
             max_message_bytes: config.max_message_bytes,
             pending_sync: HashMap::new(),
             pending_replies: FuturesUnordered::new(),
+            discovered: HashMap::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -287,12 +288,21 @@ struct Actor {
     max_message_bytes: usize,
     pending_sync: HashMap<OutboundRequestId, PendingSync>,
     pending_replies: FuturesUnordered<ReplyFuture>,
+    /// Peers mDNS found on the local network (until it says they expired), redialled
+    /// while not connected.
+    discovered: HashMap<PeerId, Vec<Multiaddr>>,
 }
+
+/// How often peers found on the local network but not connected are dialled again.
+pub const REDIAL_DISCOVERED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Actor {
     async fn run(mut self) {
+        let mut redial = tokio::time::interval(REDIAL_DISCOVERED_INTERVAL);
+        redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = redial.tick() => self.redial_discovered(),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown(ack)) => {
                         let _ = ack.send(());
@@ -430,6 +440,16 @@ impl Actor {
             SwarmEvent::Behaviour(QuireBehaviourEvent::Sync(event)) => self.handle_sync(event),
             SwarmEvent::Behaviour(QuireBehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 self.handle_discovered(found);
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Mdns(mdns::Event::Expired(gone))) => {
+                for (peer, addr) in gone {
+                    if let Some(addrs) = self.discovered.get_mut(&peer) {
+                        addrs.retain(|a| *a != addr);
+                        if addrs.is_empty() {
+                            self.discovered.remove(&peer);
+                        }
+                    }
+                }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, %error, "outgoing connection failed");
@@ -572,6 +592,9 @@ impl Actor {
         }
     }
 
+    /// Dials peers mDNS found. When two peers find each other at the same moment
+    /// their simultaneous dials can both fail, so only the one with the smaller peer
+    /// id dials at once; the other dials on the next redial tick if still needed.
     fn handle_discovered(&mut self, found: Vec<(PeerId, Multiaddr)>) {
         let local = *self.swarm.local_peer_id();
         let mut announced = Vec::new();
@@ -579,10 +602,12 @@ impl Actor {
             if peer == local {
                 continue;
             }
-            if !self.swarm.is_connected(&peer)
-                && let Err(error) = self.swarm.dial(addr.clone())
-            {
-                tracing::debug!(%peer, %addr, %error, "cannot dial an mDNS peer");
+            let addrs = self.discovered.entry(peer).or_default();
+            if !addrs.contains(&addr) {
+                addrs.push(addr.clone());
+            }
+            if local < peer && !self.swarm.is_connected(&peer) {
+                self.dial_discovered(peer, addr);
             }
             if !announced.contains(&peer) {
                 announced.push(peer);
@@ -590,6 +615,25 @@ impl Actor {
         }
         for peer in announced {
             self.notify(NetEvent::Discovered(peer));
+        }
+    }
+
+    /// Dials every discovered peer that has no connection.
+    fn redial_discovered(&mut self) {
+        let waiting: Vec<(PeerId, Multiaddr)> = self
+            .discovered
+            .iter()
+            .filter(|(peer, _)| !self.swarm.is_connected(peer))
+            .filter_map(|(peer, addrs)| addrs.first().map(|a| (*peer, a.clone())))
+            .collect();
+        for (peer, addr) in waiting {
+            self.dial_discovered(peer, addr);
+        }
+    }
+
+    fn dial_discovered(&mut self, peer: PeerId, addr: Multiaddr) {
+        if let Err(error) = self.swarm.dial(addr.clone()) {
+            tracing::debug!(%peer, %addr, %error, "cannot dial an mDNS peer");
         }
     }
 

@@ -57,7 +57,7 @@ mod config;
 mod error;
 mod sync_protocol;
 
-pub use actor::{NetEvent, NetHandle, Node, Validation};
+pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
 pub use behaviour::{
     GOSSIP_SCORE_THRESHOLD, GRAYLIST_SCORE_THRESHOLD, INVALID_MESSAGE_DECAY_TIME,
     INVALID_MESSAGE_WEIGHT, PUBLISH_SCORE_THRESHOLD,

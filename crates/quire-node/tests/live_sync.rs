@@ -1,5 +1,6 @@
 //! Two devices on loopback: invite links, live edits both ways, titles, offline
 //! edits on both sides, a late joiner of a 1 MB document, leave and re-join.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
 

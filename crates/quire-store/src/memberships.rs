@@ -77,14 +77,14 @@ fn record(row: &Row<'_>) -> rusqlite::Result<MembershipRecord> {
 pub fn put_membership(id: DocumentId, role: MemberRole, ticket: Vec<u8>, now: i64) -> WriteOp {
     Box::new(move |c| {
         let n = c
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "INSERT INTO memberships (doc, role, ticket, joined_at, syncing)
                  SELECT rowid, ?2, ?3, ?4, 1 FROM documents WHERE id = ?1
                  ON CONFLICT (doc) DO UPDATE SET syncing = 1,
                    role = CASE WHEN memberships.role = 'write' THEN 'write' ELSE excluded.role END,
                    ticket = CASE WHEN memberships.role = 'write' AND excluded.role = 'read'
-                                 THEN memberships.ticket ELSE excluded.ticket END"
-            ))?
+                                 THEN memberships.ticket ELSE excluded.ticket END",
+            )?
             .execute(params![id.to_string(), role.as_str(), ticket, now])?;
         if n == 0 { Err(missing(&id)) } else { Ok(()) }
     })

@@ -1,6 +1,7 @@
 //! Shared helpers: real engines in temporary folders, real nodes on loopback.
 
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::future::Future;
 use std::time::Duration;
