@@ -102,17 +102,18 @@ async fn wait_for_text(
     }
 }
 
-/// Per receiver: when each live update from the writer became durable.
-fn watch_durable_applies(device: &Device) -> tokio::task::JoinHandle<Vec<Instant>> {
+/// Per receiver and live update from the writer: when the receiver's node reported
+/// it applied (in memory, as seen by a subscriber task), and when it became durable.
+fn watch_durable_applies(device: &Device) -> tokio::task::JoinHandle<Vec<(Instant, Instant)>> {
     let mut events = device.node.subscribe();
     let mut progress = device.engine.durable_progress();
     tokio::spawn(async move {
-        let mut tickets: Vec<u64> = Vec::new();
+        let mut tickets: Vec<(u64, Instant)> = Vec::new();
         let mut commits: Vec<(u64, Instant)> = Vec::new();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(NodeEvent::RemoteApplied { ticket: Some(t), .. }) => tickets.push(t),
+                    Ok(NodeEvent::RemoteApplied { ticket: Some(t), .. }) => tickets.push((t, Instant::now())),
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => break,
@@ -126,9 +127,9 @@ fn watch_durable_applies(device: &Device) -> tokio::task::JoinHandle<Vec<Instant
         }
         tickets
             .iter()
-            .filter_map(|t| {
+            .filter_map(|(t, applied)| {
                 let i = commits.partition_point(|(up_to, _)| up_to < t);
-                commits.get(i).map(|(_, at)| *at)
+                commits.get(i).map(|(_, at)| (*applied, *at))
             })
             .collect()
     })
@@ -197,7 +198,7 @@ async fn paced(
     let doc = status.docs.first().context("writer status")?;
     let (live, sealed_bytes) = (doc.live_sent, doc.sent_bytes);
     writer.stop().await?;
-    let mut latencies = Vec::new();
+    let (mut latencies, mut applied_latencies) = (Vec::new(), Vec::new());
     for (device, watcher) in others.into_iter().zip(watchers) {
         device.stop().await?;
         let durable = watcher.await?;
@@ -206,11 +207,12 @@ async fn paced(
             "a receiver applied {} of {messages} messages",
             durable.len()
         );
-        latencies.extend(message_of.iter().zip(&sent_at).filter_map(|(m, sent)| {
-            durable
-                .get(*m)
-                .map(|at| at.saturating_duration_since(*sent))
-        }));
+        for (m, sent) in message_of.iter().zip(&sent_at) {
+            if let Some((applied, at)) = durable.get(*m) {
+                latencies.push(at.saturating_duration_since(*sent));
+                applied_latencies.push(applied.saturating_duration_since(*sent));
+            }
+        }
     }
     let raw_avg = raw.iter().sum::<usize>() as f64 / raw.len().max(1) as f64;
     Ok(json!({
@@ -219,6 +221,7 @@ async fn paced(
         "transactions": count,
         "gossip_messages": messages,
         "latency_local_tx_to_durable_apply": Latency::of(latencies),
+        "latency_local_tx_to_remote_apply_in_memory": Latency::of(applied_latencies),
         "wire": {
             "raw_update_bytes_avg": raw_avg,
             "sealed_message_bytes_avg": sealed_bytes as f64 / live.max(1) as f64,
@@ -321,7 +324,11 @@ pub(crate) async fn run(
         Value::Null
     };
     let full = if wants("full") {
-        full_speed(root.path(), &trace).await?
+        let mut full = full_speed(root.path(), &trace).await?;
+        // The floor: the writer's own replay into bare yrs, in memory, no network.
+        let bare = crate::trace_replay::replay_bare_yrs(&trace)?;
+        full["ms_bare_yrs_local_replay"] = json!(bare.as_secs_f64() * 1e3);
+        full
     } else {
         Value::Null
     };

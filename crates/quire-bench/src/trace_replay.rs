@@ -119,7 +119,7 @@ pub(crate) fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
 }
 
 /// The baseline: the same transactions straight into a yrs document, in memory.
-fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
+pub(crate) fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
     let doc = Doc::with_options(Options {
         offset_kind: OffsetKind::Utf16,
         ..Options::default()

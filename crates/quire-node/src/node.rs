@@ -36,7 +36,7 @@ const NODE_EVENT_BUFFER: usize = 4096;
 
 /// Most bytes of queued local updates merged into one gossip message (well under
 /// the gossip message cap once sealed).
-pub const MAX_BURST_BYTES: usize = 16 * 1024;
+pub const MAX_BURST_BYTES: usize = 60 * 1024;
 
 enum Command {
     Status(oneshot::Sender<NodeStatus>),
@@ -437,6 +437,13 @@ impl Actor {
                     // message; a typist at normal speed gets one message each.
                     let (burst, following) = self.drain_local(id, update);
                     next = following;
+                    if !self.has_peers(id) {
+                        // Nobody to send to: catch-up carries it when someone comes.
+                        if let Some(doc) = self.by_id.get(&id).and_then(|t| self.docs.get_mut(t)) {
+                            doc.pending += 1;
+                        }
+                        continue;
+                    }
                     let parts: Vec<&[u8]> = burst.iter().map(|u| &u[..]).collect();
                     match quire_doc::merge_updates(&parts) {
                         Ok(merged) => {
@@ -463,6 +470,14 @@ impl Actor {
                 _ => {}
             }
         }
+    }
+
+    /// Whether a connected peer is in the document.
+    fn has_peers(&self, id: DocumentId) -> bool {
+        self.by_id
+            .get(&id)
+            .and_then(|t| self.docs.get(t))
+            .is_some_and(|d| d.peers.iter().any(|p| self.connected.contains(p)))
     }
 
     /// Takes the local updates of `id` already queued behind `first` (up to
