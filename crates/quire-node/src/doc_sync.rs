@@ -87,7 +87,11 @@ pub(crate) enum Incoming {
     /// A member's session hello.
     Session,
     /// A writer's CRDT update, to apply.
-    Update { sender: PeerId, update: Vec<u8> },
+    Update {
+        sender: PeerId,
+        seq: u64,
+        update: Vec<u8>,
+    },
     /// A presence or goodbye.
     Awareness {
         sender: PeerId,
@@ -168,6 +172,11 @@ impl DocSync {
         self.session.seal(seq, kind, plaintext).map(|e| e.encode())
     }
 
+    /// The sequence number of the last message sealed.
+    pub(crate) fn last_seq(&self) -> Option<u64> {
+        self.session.last_seq()
+    }
+
     pub(crate) fn count_drop(&mut self, reason: DropReason) {
         *self.dropped.entry(reason).or_default() += 1;
     }
@@ -195,6 +204,7 @@ impl DocSync {
         match opened.kind {
             Kind::Update => Incoming::Update {
                 sender: opened.sender,
+                seq: opened.seq,
                 update: opened.plaintext,
             },
             Kind::Awareness => match AwarenessMessage::decode(&opened.plaintext, &opened.sender) {

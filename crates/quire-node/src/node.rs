@@ -447,9 +447,10 @@ impl Actor {
                     let parts: Vec<&[u8]> = burst.iter().map(|u| &u[..]).collect();
                     match quire_doc::merge_updates(&parts) {
                         Ok(merged) => {
-                            if let Some(bytes) = self.publish_update(id, &merged).await {
+                            if let Some((seq, bytes)) = self.publish_update(id, &merged).await {
                                 self.emit(NodeEvent::Published {
                                     id,
+                                    seq,
                                     transactions: burst.len(),
                                     bytes,
                                 });
@@ -511,8 +512,9 @@ impl Actor {
         (burst, None)
     }
 
-    /// Seals and publishes a local update; returns the sealed size if gossip took it.
-    async fn publish_update(&mut self, id: DocumentId, update: &[u8]) -> Option<usize> {
+    /// Seals and publishes a local update; returns its sequence number and sealed size
+    /// if gossip took it.
+    async fn publish_update(&mut self, id: DocumentId, update: &[u8]) -> Option<(u64, usize)> {
         let topic = *self.by_id.get(&id)?;
         let doc = self.docs.get_mut(&topic)?;
         if doc.role() == Role::Read {
@@ -538,7 +540,7 @@ impl Actor {
                 doc.live_sent += 1;
                 // Gossip reached someone; what does not is caught up on connect.
                 doc.pending = doc.pending.saturating_sub(1);
-                Some(sealed_len)
+                Some((doc.last_seq().unwrap_or_default(), sealed_len))
             }
             Err(NetError::NoPeersSubscribed) => None,
             Err(NetError::MessageTooLarge { .. }) => {
@@ -727,7 +729,11 @@ impl Actor {
         let id = doc.id;
         match doc.receive_gossip(data) {
             Incoming::Session => Validation::Accept,
-            Incoming::Update { sender, update } => {
+            Incoming::Update {
+                sender,
+                seq,
+                update,
+            } => {
                 match self
                     .engine
                     .submit_update(id, &update, Origin::Peer(sender.to_string()))
@@ -738,6 +744,8 @@ impl Actor {
                         }
                         self.emit(NodeEvent::RemoteApplied {
                             id,
+                            sender,
+                            seq,
                             ticket: receipt.ticket(),
                         });
                         Validation::Accept

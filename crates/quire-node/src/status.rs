@@ -80,6 +80,10 @@ pub enum NodeEvent {
     RemoteApplied {
         /// The document.
         id: DocumentId,
+        /// The device that made the update.
+        sender: PeerId,
+        /// Its sequence number in the sender's session.
+        seq: u64,
         /// The write ticket, if anything was written.
         ticket: Option<u64>,
     },
@@ -87,6 +91,8 @@ pub enum NodeEvent {
     Published {
         /// The document.
         id: DocumentId,
+        /// Its sequence number in this device's session.
+        seq: u64,
         /// How many local transactions it carries (more than one when they queued up).
         transactions: usize,
         /// Its sealed size.
