@@ -15,7 +15,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_bytes, topic_for, topic_score_params},
+    behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_for, topic_score_params},
     config::{
         COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig,
     },
@@ -263,6 +263,7 @@ impl Node {
             pending_sync: HashMap::new(),
             pending_replies: FuturesUnordered::new(),
             discovered: HashMap::new(),
+            topics: HashMap::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -291,6 +292,8 @@ struct Actor {
     /// Peers mDNS found on the local network (until it says they expired), redialled
     /// while not connected.
     discovered: HashMap<PeerId, Vec<Multiaddr>>,
+    /// The topic hash behind each gossipsub topic we joined (names are shortened).
+    topics: HashMap<TopicHash, [u8; 32]>,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -337,10 +340,9 @@ impl Actor {
                 let _ = tx.send(self.subscribe(topic));
             }
             Command::Unsubscribe(topic, tx) => {
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .unsubscribe(&topic_for(&topic));
+                let ident = topic_for(&topic);
+                self.topics.remove(&ident.hash());
+                self.swarm.behaviour_mut().gossipsub.unsubscribe(&ident);
                 let _ = tx.send(());
             }
             Command::Publish(topic, data, tx) => {
@@ -385,6 +387,7 @@ impl Actor {
 
     fn subscribe(&mut self, topic: [u8; 32]) -> Result<()> {
         let ident = topic_for(&topic);
+        self.topics.insert(ident.hash(), topic);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         gossipsub
             .subscribe(&ident)
@@ -466,7 +469,7 @@ impl Actor {
                 message,
             } => (propagation_source, message_id, message),
             gossipsub::Event::Subscribed { peer_id, topic } => {
-                if let Some(topic) = topic_bytes(&topic) {
+                if let Some(&topic) = self.topics.get(&topic) {
                     self.notify(NetEvent::PeerSubscribed {
                         peer: peer_id,
                         topic,
@@ -475,7 +478,7 @@ impl Actor {
                 return;
             }
             gossipsub::Event::Unsubscribed { peer_id, topic } => {
-                if let Some(topic) = topic_bytes(&topic) {
+                if let Some(&topic) = self.topics.get(&topic) {
                     self.notify(NetEvent::PeerUnsubscribed {
                         peer: peer_id,
                         topic,
@@ -485,7 +488,7 @@ impl Actor {
             }
             _ => return,
         };
-        let Some(topic) = topic_bytes(&message.topic) else {
+        let Some(&topic) = self.topics.get(&message.topic) else {
             self.report(&message_id, &propagation_source, &message.topic);
             return;
         };

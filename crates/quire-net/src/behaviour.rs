@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use libp2p::{
-    gossipsub::{self, IdentTopic, MessageId, TopicHash},
+    gossipsub::{self, IdentTopic, MessageId},
     identify,
     identity::Keypair,
     mdns, ping,
@@ -135,44 +135,33 @@ pub(crate) fn topic_score_params() -> gossipsub::TopicScoreParams {
     }
 }
 
-/// The gossipsub topic for a 32-byte topic hash: its lowercase hex.
+/// Bytes of the topic hash that name the gossipsub topic. Every gossip message
+/// carries its topic name, so it is kept short: 128 bits (22 characters) still never
+/// collide by chance, and a message on the wrong document fails its seal anyway.
+pub const TOPIC_NAME_BYTES: usize = 16;
+
+/// The gossipsub topic for a 32-byte topic hash: the first [`TOPIC_NAME_BYTES`] as
+/// unpadded base64url.
 pub(crate) fn topic_for(topic: &[u8; 32]) -> IdentTopic {
-    IdentTopic::new(hex(topic))
+    IdentTopic::new(base64url(topic.get(..TOPIC_NAME_BYTES).unwrap_or(topic)))
 }
 
-/// The 32-byte topic hash behind a gossipsub topic, if it is one of ours.
-pub(crate) fn topic_bytes(hash: &TopicHash) -> Option<[u8; 32]> {
-    let text = hash.as_str().as_bytes();
-    if text.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let [hi, lo] = pair else { return None };
-        *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
-    }
-    Some(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        for n in [byte >> 4, byte & 0x0f] {
-            out.push(char::from(
-                DIGITS.get(usize::from(n)).copied().unwrap_or(b'0'),
-            ));
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            let index = ((n >> (18 - 6 * i)) & 0x3f) as usize;
+            out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'A')));
         }
     }
     out
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -180,15 +169,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn topic_names_round_trip() {
+    fn topic_names_are_short_and_distinct() {
         let mut topic = [0u8; 32];
         for (i, b) in topic.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37);
         }
-        let ident = topic_for(&topic);
-        assert_eq!(ident.hash().as_str().len(), 64);
-        assert_eq!(topic_bytes(&ident.hash()), Some(topic));
-        assert_eq!(topic_bytes(&TopicHash::from_raw("not-hex")), None);
+        let name = topic_for(&topic).hash().into_string();
+        assert_eq!(name.len(), 22);
+        assert!(
+            name.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        let mut other = topic;
+        other[15] ^= 1;
+        assert_ne!(topic_for(&other).hash().into_string(), name);
+        assert_eq!(base64url(b"\xfb\xff"), "-_8");
+        assert_eq!(base64url(b"Man"), "TWFu");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //!
 //! - TCP (noise + yamux) and QUIC, identify and ping; mDNS on the local network (optional;
 //!   discovered peers are dialled).
-//! - Gossipsub for live traffic: one topic per document, named by the hex of its
-//!   32-byte topic hash. Gossipsub's own signatures are off
+//! - Gossipsub for live traffic: one topic per document, named by the base64url of its
+//!   topic hash, cut to [`TOPIC_NAME_BYTES`] (every message carries the name). Gossipsub's own signatures are off
 //!   ([`libp2p::gossipsub::MessageAuthenticity::Anonymous`]): every payload is already a
 //!   signed, sealed envelope, and gossipsub's signature and key would add over 100
 //!   bytes per keystroke. Message ids hash the data. Validation is manual, so nothing
@@ -60,7 +60,7 @@ mod sync_protocol;
 pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
 pub use behaviour::{
     GOSSIP_SCORE_THRESHOLD, GRAYLIST_SCORE_THRESHOLD, INVALID_MESSAGE_DECAY_TIME,
-    INVALID_MESSAGE_WEIGHT, PUBLISH_SCORE_THRESHOLD,
+    INVALID_MESSAGE_WEIGHT, PUBLISH_SCORE_THRESHOLD, TOPIC_NAME_BYTES,
 };
 pub use config::{
     COMMAND_CHANNEL_CAPACITY, DEFAULT_MAX_MESSAGE_BYTES, EVENT_CHANNEL_CAPACITY,

@@ -1,0 +1,330 @@
+/**
+ * The app: builds the page, connects the store, the bridge and the engine, and keeps
+ * the editor showing the selected document. Everything it shows comes from `UiState`;
+ * everything it does goes through `EngineApi`.
+ */
+import { DocBridge, type BridgedDoc } from './bridge';
+import { errorMessage, type EngineApi, type Settings } from './ipc';
+import { PresenceLink } from './presence';
+import { createStore, initialState, selectedDocument, type Store, type UiState } from './state';
+import { applyTheme, followSystemTheme, systemTheme } from './theme';
+import { DocHeader } from './ui/doc-header';
+import { h, replaceChildren } from './ui/dom';
+import { mountEditor, type MountedEditor } from './ui/editor';
+import { historyPanel } from './ui/history-panel';
+import { settingsPanel } from './ui/settings-panel';
+import { sharePanel } from './ui/share-panel';
+import { installShortcuts, isMac, shortcutLabel, type Command } from './ui/shortcuts';
+import { Sidebar } from './ui/sidebar';
+import { renderStatusBar } from './ui/status-bar';
+
+/** Wait after the last keystroke in the search box before asking the engine. */
+const SEARCH_DEBOUNCE_MS = 150;
+/** Least time between two refreshes of the document list caused by edits. */
+const LIST_REFRESH_MS = 2000;
+
+interface OpenEditor {
+  bridged: BridgedDoc;
+  editor: MountedEditor;
+  presence: PresenceLink;
+}
+
+export class App {
+  readonly store: Store;
+  private readonly bridge: DocBridge;
+  private readonly sidebar: Sidebar;
+  private readonly header: DocHeader;
+  private readonly banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  private readonly editorHost = h('div', { class: 'editor-host' });
+  private readonly panelHost = h('aside', { class: 'panel', hidden: true });
+  private readonly statusBar = h('footer', { class: 'status-bar' });
+  private readonly mac = isMac();
+  private open: OpenEditor | null = null;
+  private showing = 0;
+  private settings: Settings = { displayName: 'Me', color: '#4363d8' };
+  private searchTimer: ReturnType<typeof setTimeout> | null = null;
+  private listTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly engine: EngineApi,
+  ) {
+    this.store = createStore(initialState(systemTheme(window)));
+    this.bridge = new DocBridge(engine);
+    this.sidebar = new Sidebar(
+      {
+        create: () => void this.create(),
+        select: (id) => this.store.dispatch({ type: 'select', id }),
+        trash: (id) => void this.trash(id),
+        restore: (id) => void this.restore(id),
+        setQuery: (query) => this.setQuery(query),
+        setView: (view) => {
+          this.store.dispatch({ type: 'view/set', view });
+          if (view === 'trash') void this.loadTrash();
+        },
+        join: (link) => this.join(link),
+        openSettings: () => this.store.dispatch({ type: 'panel/toggle', panel: 'settings' }),
+      },
+      this.mac,
+    );
+    this.header = new DocHeader(
+      {
+        rename: (id, title) => void this.rename(id, title),
+        toggleHistory: () => this.run('history'),
+        toggleShare: () => this.run('share'),
+        trash: (id) => void this.trash(id),
+      },
+      this.mac,
+    );
+    replaceChildren(
+      root,
+      h(
+        'div',
+        { class: 'app' },
+        this.sidebar.el,
+        h('main', { class: 'main' }, this.banner, this.header.el, h('div', { class: 'workspace' }, this.editorHost, this.panelHost)),
+        this.statusBar,
+      ),
+    );
+    this.wire();
+    this.render(this.store.getState(), null);
+    void this.loadInitial();
+  }
+
+  private wire(): void {
+    const { store, engine, bridge } = this;
+    store.subscribe((state, previous) => this.render(state, previous));
+    bridge.onStatus((status) => {
+      store.dispatch({ type: 'save/status', status });
+      if (status.unsent === 0 && !status.error) this.refreshListSoon();
+    });
+    bridge.onReplaced((fresh) => {
+      if (this.open?.bridged.id === fresh.id) void this.show(fresh.id);
+    });
+    engine.onDocUpdate(() => this.refreshListSoon());
+    engine.onSyncStatus((status) => store.dispatch({ type: 'sync/status', status }));
+    engine.onPresence((docId, peer, presence) => {
+      store.dispatch({ type: 'presence', docId, peer, presence });
+      if (this.open?.bridged.id === docId) this.open.presence.remote(peer, presence);
+    });
+    followSystemTheme(window, (theme) => store.dispatch({ type: 'theme/set', theme }));
+    installShortcuts(window, (command) => this.run(command), this.mac);
+    window.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && store.getState().panel !== 'none') store.dispatch({ type: 'panel/close' });
+    });
+  }
+
+  private async loadInitial(): Promise<void> {
+    await Promise.all([
+      this.attempt('Could not list documents', async () => {
+        this.store.dispatch({ type: 'documents/loaded', documents: await this.engine.listDocuments() });
+      }),
+      this.attempt('Could not read the connection status', async () => {
+        this.store.dispatch({ type: 'sync/status', status: await this.engine.syncStatus() });
+      }),
+      this.attempt('Could not load settings', async () => {
+        this.settings = await this.engine.getSettings();
+      }),
+    ]);
+  }
+
+  /** Runs an engine call, showing its failure in the banner. */
+  private async attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.store.dispatch({ type: 'error/show', message: `${what}: ${errorMessage(err)}` });
+      return undefined;
+    }
+  }
+
+  private run(command: Command): void {
+    switch (command) {
+      case 'new':
+        void this.create();
+        break;
+      case 'search':
+        this.sidebar.focusSearch();
+        break;
+      case 'history':
+        this.store.dispatch({ type: 'panel/toggle', panel: 'history' });
+        break;
+      case 'share':
+        this.store.dispatch({ type: 'panel/toggle', panel: 'share' });
+        break;
+    }
+  }
+
+  private async create(): Promise<void> {
+    const doc = await this.attempt('Could not create a document', () => this.engine.createDocument('Untitled'));
+    if (!doc) return;
+    this.store.dispatch({ type: 'document/added', document: doc });
+    this.header.editTitle();
+  }
+
+  private async rename(id: string, title: string): Promise<void> {
+    await this.attempt('Could not rename', async () => {
+      await this.engine.renameDocument(id, title);
+      this.store.dispatch({ type: 'document/renamed', id, title });
+    });
+  }
+
+  private async trash(id: string): Promise<void> {
+    await this.attempt('Could not move to the trash', async () => {
+      await this.engine.deleteDocument(id);
+      this.store.dispatch({ type: 'document/trashed', id });
+      await this.loadTrash();
+    });
+  }
+
+  private async restore(id: string): Promise<void> {
+    await this.attempt('Could not restore', async () => {
+      await this.engine.restoreDocument(id);
+      this.store.dispatch({ type: 'documents/loaded', documents: await this.engine.listDocuments() });
+      await this.loadTrash();
+    });
+  }
+
+  private async loadTrash(): Promise<void> {
+    await this.attempt('Could not list the trash', async () => {
+      this.store.dispatch({ type: 'trash/loaded', trash: await this.engine.listTrash() });
+    });
+  }
+
+  private async join(link: string): Promise<void> {
+    const id = await this.engine.join(link).catch((err: unknown) => {
+      this.store.dispatch({ type: 'error/show', message: `Could not join: ${errorMessage(err)}` });
+      throw err;
+    });
+    this.store.dispatch({ type: 'documents/loaded', documents: await this.engine.listDocuments() });
+    this.store.dispatch({ type: 'select', id });
+  }
+
+  private setQuery(query: string): void {
+    this.store.dispatch({ type: 'search/query', query });
+    if (this.searchTimer) clearTimeout(this.searchTimer);
+    if (query.trim() === '') return;
+    this.searchTimer = setTimeout(() => {
+      void this.attempt('Search failed', async () => {
+        this.store.dispatch({ type: 'search/results', query, results: await this.engine.search(query) });
+      });
+    }, SEARCH_DEBOUNCE_MS);
+  }
+
+  /** Refreshes titles, times and sizes in the list, at most every LIST_REFRESH_MS. */
+  private refreshListSoon(): void {
+    if (this.listTimer) return;
+    this.listTimer = setTimeout(() => {
+      this.listTimer = null;
+      this.engine.listDocuments().then(
+        (documents) => this.store.dispatch({ type: 'documents/loaded', documents }),
+        () => {},
+      );
+    }, LIST_REFRESH_MS);
+  }
+
+  private render(state: UiState, previous: UiState | null): void {
+    const doc = selectedDocument(state);
+    const readOnly = doc?.role === 'read' || (doc ? state.saves[doc.id]?.readOnly === true : false);
+    this.sidebar.render(state);
+    this.header.show(doc, readOnly);
+    renderStatusBar(this.statusBar, state);
+    this.banner.hidden = state.error === null;
+    if (state.error !== null && state.error !== previous?.error) {
+      replaceChildren(
+        this.banner,
+        h('span', {}, state.error),
+        h('button', { class: 'icon', 'aria-label': 'Dismiss', on: { click: () => this.store.dispatch({ type: 'error/dismiss' }) } }, '×'),
+      );
+    }
+    if (state.theme !== previous?.theme) {
+      applyTheme(document.documentElement, state.theme);
+      this.open?.editor.setTheme(state.theme);
+    }
+    if (state.selectedId !== (previous?.selectedId ?? null) || (state.loaded && !previous?.loaded)) {
+      void this.show(state.selectedId);
+    }
+    if (state.panel !== previous?.panel || state.selectedId !== previous?.selectedId) this.renderPanel(state, readOnly);
+  }
+
+  private renderPanel(state: UiState, readOnly: boolean): void {
+    const doc = selectedDocument(state);
+    const onError = (message: string) => this.store.dispatch({ type: 'error/show', message });
+    let content: HTMLElement | null = null;
+    if (state.panel === 'settings') {
+      content = settingsPanel({
+        engine: this.engine,
+        onError,
+        onSaved: (settings) => {
+          this.settings = settings;
+          this.open?.presence.setUser({ name: settings.displayName, color: settings.color });
+        },
+      });
+    } else if (doc && state.panel === 'history') {
+      content = historyPanel({ engine: this.engine, docId: doc.id, readOnly, onError });
+    } else if (doc && state.panel === 'share') {
+      content = sharePanel({ engine: this.engine, docId: doc.id, title: doc.title, readOnly, onError });
+    }
+    this.panelHost.hidden = content === null;
+    const close = h('button', { class: 'icon close', 'aria-label': 'Close panel', on: { click: () => this.store.dispatch({ type: 'panel/close' }) } }, '×');
+    if (content) replaceChildren(this.panelHost, close, content);
+    else this.panelHost.replaceChildren();
+  }
+
+  /** Shows document `id` in the editor (or the empty state), closing the previous one. */
+  private async show(id: string | null): Promise<void> {
+    const token = ++this.showing;
+    const previous = this.open;
+    this.open = null;
+    if (previous) {
+      previous.editor.destroy();
+      previous.presence.destroy();
+      if (previous.bridged.id !== id) void this.bridge.close(previous.bridged.id);
+    }
+    if (id === null) {
+      this.renderEmpty();
+      return;
+    }
+    replaceChildren(this.editorHost, h('p', { class: 'placeholder' }, 'Opening…'));
+    const bridged = await this.attempt('Could not open the document', () => this.bridge.open(id));
+    if (!bridged || token !== this.showing) return;
+    const state = this.store.getState();
+    const onError = (message: string) => this.store.dispatch({ type: 'error/show', message });
+    const presence = new PresenceLink(this.engine, bridged, { name: this.settings.displayName, color: this.settings.color }, onError);
+    for (const [peer, p] of Object.entries(state.presences[id] ?? {})) presence.remote(peer, p);
+    this.editorHost.replaceChildren();
+    const editor = mountEditor(this.editorHost, bridged.text, presence.awareness, { readOnly: bridged.readOnly, theme: state.theme });
+    this.open = { bridged, editor, presence };
+    const status = this.bridge.status(id);
+    if (status) this.store.dispatch({ type: 'save/status', status });
+    if (document.activeElement !== this.header.title) editor.view.focus();
+  }
+
+  private renderEmpty(): void {
+    const state = this.store.getState();
+    const mod = (key: string) => shortcutLabel(key, this.mac);
+    const firstRun = state.loaded && state.documents.length === 0;
+    replaceChildren(
+      this.editorHost,
+      h(
+        'div',
+        { class: 'empty-state' },
+        h('h1', {}, firstRun ? 'Welcome to Quire' : 'No document open'),
+        h(
+          'p',
+          {},
+          firstRun
+            ? 'Write Markdown notes that live on your devices and sync directly between them — no server needed.'
+            : 'Pick a document on the left, or start a new one.',
+        ),
+        h('button', { class: 'primary', on: { click: () => void this.create() } }, `New document (${mod('N')})`),
+        h('p', { class: 'muted' }, `Search with ${mod('K')} · history ${mod('H')} · share ${shortcutLabel('S', this.mac, true)}`),
+      ),
+    );
+  }
+}
+
+/** Starts the app in `root` against `engine`. */
+export function startApp(root: HTMLElement, engine: EngineApi): App {
+  return new App(root, engine);
+}

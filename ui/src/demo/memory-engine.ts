@@ -1,0 +1,278 @@
+/**
+ * An engine that lives in memory: each document is a real Y.Doc, as in the real
+ * engine. Used by the tests (as the "engine" the bridge talks to, with knobs to make
+ * calls fail or wait) and by the browser demo (`?demo`) when there is no Tauri.
+ *
+ * Each `connect()` is one window: updates a window sends are pushed to every other
+ * window as `doc-update` events (origin `local-other`), never echoed to the sender.
+ */
+import * as Y from 'yjs';
+
+import {
+  EngineError,
+  type DocumentSummary,
+  type EngineApi,
+  type Presence,
+  type SearchHit,
+  type Settings,
+  type SyncStatus,
+  type TrashedDocument,
+  type UpdateOrigin,
+  type VersionSummary,
+} from '../ipc';
+import { lineDiff } from './line-diff';
+
+interface StoredDoc {
+  id: string;
+  doc: Y.Doc;
+  title: string;
+  updatedAt: number;
+  deletedAt: number | null;
+  readOnly: boolean;
+  versions: (VersionSummary & { text: string })[];
+}
+
+interface Window {
+  docListeners: Set<(id: string, update: Uint8Array, origin: UpdateOrigin) => void>;
+  presenceListeners: Set<(id: string, peer: string, presence: Presence | null) => void>;
+  syncListeners: Set<(status: SyncStatus) => void>;
+}
+
+/** One update `applyUpdate` accepted. */
+export interface Received {
+  id: string;
+  update: Uint8Array;
+}
+
+/** Characters of context on each side of a search match. */
+const SNIPPET_CONTEXT = 30;
+
+export class MemoryEngine {
+  private readonly docs = new Map<string, StoredDoc>();
+  private readonly windows = new Set<Window>();
+  private readonly failures: string[] = [];
+  private gate: Promise<void> | null = null;
+  private readonly inFlight = new Map<string, number>();
+  private nextId = 1;
+  private settings: Settings = { displayName: 'Me', color: '#4363d8' };
+  private sync: SyncStatus = { mode: 'offline', peers: 0, pending: 0 };
+
+  /** Every update `applyUpdate` accepted, in the order applied. */
+  readonly received: Received[] = [];
+  /** `applyUpdate` calls rejected (by `failNextApplies`). */
+  failed = 0;
+  /** Accepted updates that depended on one not yet received (must stay 0). */
+  outOfOrder = 0;
+  /** Most `applyUpdate` calls in flight at once from one window for one document. */
+  maxInFlight = 0;
+
+  /** Creates a document directly; returns its id. */
+  create(title: string, text = '', readOnly = false): string {
+    const id = `doc-${this.nextId++}`;
+    const doc = new Y.Doc();
+    doc.transact(() => {
+      doc.getText('body').insert(0, text);
+      doc.getMap('meta').set('title', title);
+    });
+    this.docs.set(id, { id, doc, title, updatedAt: Date.now(), deletedAt: null, readOnly, versions: [] });
+    return id;
+  }
+
+  /** The engine's copy of a document's body. */
+  text(id: string): string {
+    return this.require(id).doc.getText('body').toString();
+  }
+
+  /** Makes the next `count` `applyUpdate` calls fail with `message`. */
+  failNextApplies(count: number, message = 'disk full'): void {
+    for (let i = 0; i < count; i++) this.failures.push(message);
+  }
+
+  /** Makes `applyUpdate` calls wait until the returned function is called. */
+  hold(): () => void {
+    let release = () => {};
+    this.gate = new Promise((resolve) => {
+      release = () => {
+        this.gate = null;
+        resolve();
+      };
+    });
+    return release;
+  }
+
+  /** A peer edits the document: the update lands here and is pushed to every window. */
+  peerEdit(id: string, edit: (text: Y.Text) => void, origin: UpdateOrigin = 'peer'): Uint8Array {
+    const stored = this.require(id);
+    const peer = new Y.Doc();
+    Y.applyUpdate(peer, Y.encodeStateAsUpdate(stored.doc));
+    const before = Y.encodeStateVector(peer);
+    edit(peer.getText('body'));
+    const update = Y.encodeStateAsUpdate(peer, before);
+    peer.destroy();
+    Y.applyUpdate(stored.doc, update, origin);
+    stored.updatedAt = Date.now();
+    this.broadcast(null, id, update, origin);
+    return update;
+  }
+
+  /** Tells every window a member's presence changed. */
+  presence(id: string, peer: string, presence: Presence | null): void {
+    for (const w of this.windows) for (const cb of w.presenceListeners) cb(id, peer, presence);
+  }
+
+  /** Changes the connection status every window sees. */
+  setSyncStatus(status: SyncStatus): void {
+    this.sync = status;
+    for (const w of this.windows) for (const cb of w.syncListeners) cb(status);
+  }
+
+  /** A new window's view of this engine. */
+  connect(): EngineApi {
+    const w: Window = { docListeners: new Set(), presenceListeners: new Set(), syncListeners: new Set() };
+    this.windows.add(w);
+    const listen = <T>(set: Set<T>, cb: T) => {
+      set.add(cb);
+      return () => void set.delete(cb);
+    };
+    return {
+      listDocuments: async () => this.live().map((d) => this.summary(d)),
+      createDocument: async (title) => this.summary(this.require(this.create(title))),
+      renameDocument: async (id, title) => {
+        const d = this.require(id);
+        d.title = title;
+        d.doc.getMap('meta').set('title', title);
+      },
+      deleteDocument: async (id) => void (this.require(id).deletedAt = Date.now()),
+      restoreDocument: async (id) => void (this.require(id).deletedAt = null),
+      listTrash: async () =>
+        [...this.docs.values()]
+          .filter((d) => d.deletedAt !== null)
+          .map((d): TrashedDocument => ({ ...this.summary(d), deletedAt: d.deletedAt ?? 0 })),
+      search: async (query) => this.search(query),
+      openDocument: async (id) => {
+        const d = this.require(id);
+        return { state: Y.encodeStateAsUpdate(d.doc), readOnly: d.readOnly };
+      },
+      applyUpdate: (id, update) => this.apply(w, id, update),
+      onDocUpdate: (cb) => listen(w.docListeners, cb),
+      versions: async (id) => this.require(id).versions.map(({ text: _, ...v }) => v),
+      versionText: async (id, n) => this.version(id, n).text,
+      diff: async (id, from, to) =>
+        lineDiff(this.version(id, from).text, to === null ? this.text(id) : this.version(id, to).text),
+      restoreVersion: async (id, n) => {
+        const old = this.version(id, n).text;
+        const d = this.require(id);
+        const before = Y.encodeStateVector(d.doc);
+        const body = d.doc.getText('body');
+        d.doc.transact(() => {
+          body.delete(0, body.length);
+          body.insert(0, old);
+        });
+        this.broadcast(null, id, Y.encodeStateAsUpdate(d.doc, before), 'local-other');
+        return this.snapshot(d, 'restore', `restored v${n}`);
+      },
+      createVersion: async (id, name) => this.snapshot(this.require(id), 'named', name),
+      share: async (id, readOnly) => `quire://join/${id}?role=${readOnly ? 'read' : 'write'}`,
+      join: async (link) => {
+        const id = /^quire:\/\/join\/([^?]+)/.exec(link)?.[1];
+        if (!id || !this.docs.has(id)) throw new EngineError('join', 'not a valid invite link');
+        return id;
+      },
+      setPresence: async () => {},
+      onPresence: (cb) => listen(w.presenceListeners, cb),
+      syncStatus: async () => this.sync,
+      onSyncStatus: (cb) => listen(w.syncListeners, cb),
+      getSettings: async () => this.settings,
+      setSettings: async (s) => (this.settings = { displayName: s.displayName.trim().slice(0, 64), color: s.color }),
+    };
+  }
+
+  private async apply(from: Window, id: string, update: Uint8Array): Promise<void> {
+    const key = `${[...this.windows].indexOf(from)}:${id}`;
+    const now = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, now);
+    this.maxInFlight = Math.max(this.maxInFlight, now);
+    try {
+      await (this.gate ?? Promise.resolve());
+      const failure = this.failures.shift();
+      if (failure !== undefined) {
+        this.failed++;
+        throw new EngineError('apply_update', failure);
+      }
+      const d = this.require(id);
+      if (d.readOnly) throw new EngineError('apply_update', 'document is read-only');
+      Y.applyUpdate(d.doc, update, 'ui');
+      if (d.doc.store.pendingStructs !== null || d.doc.store.pendingDs !== null) this.outOfOrder++;
+      d.updatedAt = Date.now();
+      this.received.push({ id, update });
+      this.broadcast(from, id, update, 'local-other');
+    } finally {
+      this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    }
+  }
+
+  /** Pushes an update to every window but `except`, asynchronously like IPC events. */
+  private broadcast(except: Window | null, id: string, update: Uint8Array, origin: UpdateOrigin): void {
+    for (const w of this.windows) {
+      if (w === except) continue;
+      queueMicrotask(() => {
+        for (const cb of w.docListeners) cb(id, update.slice(), origin);
+      });
+    }
+  }
+
+  private snapshot(d: StoredDoc, kind: VersionSummary['kind'], name: string | null): number {
+    const text = d.doc.getText('body').toString();
+    const number = d.versions.length + 1;
+    d.versions.push({ number, kind, name, createdAt: Date.now(), chars: text.length, text });
+    return number;
+  }
+
+  private search(query: string): SearchHit[] {
+    const needle = query.trim().toLowerCase();
+    if (!needle) return [];
+    const hits: SearchHit[] = [];
+    for (const d of this.live()) {
+      const body = d.doc.getText('body').toString();
+      const at = body.toLowerCase().indexOf(needle);
+      if (at < 0 && !d.title.toLowerCase().includes(needle)) continue;
+      const start = Math.max(0, (at < 0 ? 0 : at) - SNIPPET_CONTEXT);
+      const end = Math.min(body.length, (at < 0 ? 0 : at + needle.length) + SNIPPET_CONTEXT);
+      const prefix = start > 0 ? '…' : '';
+      const snippet = prefix + body.slice(start, end) + (end < body.length ? '…' : '');
+      const highlights: [number, number][] = [];
+      const lower = snippet.toLowerCase();
+      for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) {
+        highlights.push([i, i + needle.length]);
+      }
+      hits.push({ id: d.id, title: d.title, snippet, highlights });
+    }
+    return hits;
+  }
+
+  private live(): StoredDoc[] {
+    return [...this.docs.values()].filter((d) => d.deletedAt === null);
+  }
+
+  private summary(d: StoredDoc): DocumentSummary {
+    return {
+      id: d.id,
+      title: d.title,
+      updatedAt: d.updatedAt,
+      chars: d.doc.getText('body').length,
+      role: d.readOnly ? 'read' : null,
+    };
+  }
+
+  private version(id: string, n: number): StoredDoc['versions'][number] {
+    const v = this.require(id).versions[n - 1];
+    if (!v) throw new EngineError('version_text', `no version ${n}`);
+    return v;
+  }
+
+  private require(id: string): StoredDoc {
+    const d = this.docs.get(id);
+    if (!d) throw new EngineError('open_document', `no document ${id}`);
+    return d;
+  }
+}

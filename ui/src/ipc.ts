@@ -1,0 +1,306 @@
+/**
+ * The contract between the UI and the Quire engine (the Tauri side, src-tauri/).
+ *
+ * `EngineApi` is what the rest of the UI talks to; `tauriEngine()` implements it over
+ * Tauri's `invoke` (commands) and `listen` (events). Command and event names are the
+ * wire contract: snake_case commands, kebab-case events, camelCase fields. Binary Yjs
+ * updates cross IPC as `number[]` (serde's `Vec<u8>`) and are `Uint8Array` everywhere
+ * else; the conversion happens only here, in `toWire` / `fromWire`.
+ *
+ * Offsets (presence cursors, search highlights) are UTF-16 code units, i.e. JavaScript
+ * string indices, which is also what Yjs and CodeMirror count.
+ */
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+/** This device's role in a shared document; `null` for a document never shared. */
+export type Role = 'read' | 'write' | null;
+
+/** A document as listed in the sidebar. */
+export interface DocumentSummary {
+  id: string;
+  title: string;
+  /** Last change, ms since the epoch. */
+  updatedAt: number;
+  /** Body length in characters. */
+  chars: number;
+  role: Role;
+}
+
+/** A document in the trash. */
+export interface TrashedDocument extends DocumentSummary {
+  /** When it went to the trash, ms since the epoch. */
+  deletedAt: number;
+}
+
+/** One search result. */
+export interface SearchHit {
+  id: string;
+  title: string;
+  /** A passage of the body around the matches ("…" where cut). */
+  snippet: string;
+  /** `[start, end)` ranges of `snippet` that matched, in UTF-16 code units. */
+  highlights: [number, number][];
+}
+
+/** A document's full state, as `openDocument` returns it. */
+export interface OpenedDocument {
+  /** Yjs/yrs v1 update encoding the whole document. */
+  state: Uint8Array;
+  /** True when this device may only read (a read-only invite). */
+  readOnly: boolean;
+}
+
+/** Where an update the engine pushes came from. */
+export type UpdateOrigin = 'peer' | 'relay' | 'local-other';
+
+/** A version as listed in the history panel. */
+export interface VersionSummary {
+  /** Number within the document, from 1. */
+  number: number;
+  kind: 'auto' | 'named' | 'restore';
+  name: string | null;
+  /** When it was taken, ms since the epoch. */
+  createdAt: number;
+  chars: number;
+}
+
+/** One line of a line-level diff (the text includes its line break, if any). */
+export interface DiffLine {
+  kind: 'equal' | 'insert' | 'delete';
+  /** 1-based line in the old text, for equal and delete lines. */
+  oldLine: number | null;
+  /** 1-based line in the new text, for equal and insert lines. */
+  newLine: number | null;
+  text: string;
+}
+
+/** A cursor or selection in the body, in UTF-16 code units. */
+export interface Cursor {
+  anchor: number;
+  head: number;
+}
+
+/** What this device shows the other members of a document. */
+export interface LocalPresence {
+  cursor: Cursor | null;
+  typing: boolean;
+}
+
+/** What another member shows. */
+export interface Presence extends LocalPresence {
+  name: string;
+  /** CSS colour, `#rrggbb`. */
+  color: string;
+}
+
+/** How this device is connected. */
+export interface SyncStatus {
+  mode: 'offline' | 'lan' | 'direct' | 'relayed';
+  /** Connected peers. */
+  peers: number;
+  /** Local updates no peer is known to have yet. */
+  pending: number;
+}
+
+/** User settings. */
+export interface Settings {
+  displayName: string;
+  /** CSS colour, `#rrggbb`. */
+  color: string;
+}
+
+/** Stops listening. */
+export type Unsubscribe = () => void;
+
+/** Everything the UI asks of the engine. All methods reject with `EngineError`. */
+export interface EngineApi {
+  listDocuments(): Promise<DocumentSummary[]>;
+  createDocument(title: string): Promise<DocumentSummary>;
+  renameDocument(id: string, title: string): Promise<void>;
+  /** Moves a document to the trash. */
+  deleteDocument(id: string): Promise<void>;
+  /** Brings a document back from the trash. */
+  restoreDocument(id: string): Promise<void>;
+  listTrash(): Promise<TrashedDocument[]>;
+  search(query: string): Promise<SearchHit[]>;
+
+  openDocument(id: string): Promise<OpenedDocument>;
+  /** Hands the engine an update made in the UI's Y.Doc; resolves once it is durable. */
+  applyUpdate(id: string, update: Uint8Array): Promise<void>;
+  /** Updates that did not come from this window (event `doc-update`). */
+  onDocUpdate(cb: (id: string, update: Uint8Array, origin: UpdateOrigin) => void): Unsubscribe;
+
+  versions(id: string): Promise<VersionSummary[]>;
+  versionText(id: string, number: number): Promise<string>;
+  /** Line diff from version `from` to version `to` (`null`: the current text). */
+  diff(id: string, from: number, to: number | null): Promise<DiffLine[]>;
+  /** Makes the text equal to version `number` again; returns the version recording it. */
+  restoreVersion(id: string, number: number): Promise<number>;
+  /** Takes a named version now; returns its number. */
+  createVersion(id: string, name: string): Promise<number>;
+
+  /** An invite link (`quire://…`) granting read or write access. */
+  share(id: string, readOnly: boolean): Promise<string>;
+  /** Joins a shared document from an invite link; returns its id. */
+  join(link: string): Promise<string>;
+
+  setPresence(id: string, presence: LocalPresence): Promise<void>;
+  /** Another member's presence changed; `null` when they left (event `presence`). */
+  onPresence(cb: (id: string, peer: string, presence: Presence | null) => void): Unsubscribe;
+  syncStatus(): Promise<SyncStatus>;
+  /** Connection changes (event `sync-status`). */
+  onSyncStatus(cb: (status: SyncStatus) => void): Unsubscribe;
+
+  getSettings(): Promise<Settings>;
+  /** Saves settings; resolves with what was kept (the engine may trim the name). */
+  setSettings(settings: Settings): Promise<Settings>;
+}
+
+/** A failed engine call, with the engine's message. */
+export class EngineError extends Error {
+  constructor(
+    readonly command: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+/** Bytes as they cross IPC: a plain array of 0–255. */
+export type WireBytes = number[];
+
+/** `Uint8Array` → `number[]` for IPC. */
+export function toWire(bytes: Uint8Array): WireBytes {
+  return Array.from(bytes);
+}
+
+/**
+ * `number[]` from IPC → `Uint8Array`. Rejects anything that is not an array of
+ * integers 0–255, so a contract mismatch fails loudly instead of corrupting a doc.
+ */
+export function fromWire(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (!Array.isArray(value)) {
+    throw new TypeError(`expected bytes as number[], got ${typeof value}`);
+  }
+  const out = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const b: unknown = value[i];
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255) {
+      throw new TypeError(`byte ${i} is not an integer 0-255: ${String(b)}`);
+    }
+    out[i] = b;
+  }
+  return out;
+}
+
+/** A message from whatever a command rejected with (Tauri passes the error as is). */
+export function errorMessage(raw: unknown): string {
+  if (typeof raw === 'string') return raw;
+  if (raw instanceof Error) return raw.message;
+  if (raw && typeof raw === 'object' && 'message' in raw) return String(raw.message);
+  try {
+    return JSON.stringify(raw);
+  } catch {
+    return String(raw);
+  }
+}
+
+/** True inside the Tauri webview (where IPC exists). */
+export function insideTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+/** `invoke` with errors normalised to `EngineError`. */
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw new EngineError(command, errorMessage(raw));
+  }
+}
+
+/**
+ * Subscribes to a Tauri event and returns a synchronous unsubscribe, even though
+ * `listen` resolves later: unsubscribing before it resolves still detaches.
+ */
+function subscribe<T>(event: string, handler: (payload: T) => void): Unsubscribe {
+  let unlisten: UnlistenFn | null = null;
+  let stopped = false;
+  listen<T>(event, (e) => {
+    if (!stopped) handler(e.payload);
+  }).then(
+    (fn) => {
+      if (stopped) fn();
+      else unlisten = fn;
+    },
+    (err: unknown) => console.error(`listen(${event}) failed: ${errorMessage(err)}`),
+  );
+  return () => {
+    stopped = true;
+    unlisten?.();
+    unlisten = null;
+  };
+}
+
+interface DocUpdatePayload {
+  id: string;
+  update: WireBytes;
+  origin: UpdateOrigin;
+}
+
+interface PresencePayload {
+  id: string;
+  peer: string;
+  presence: Presence | null;
+}
+
+/** The engine over Tauri IPC. */
+export function tauriEngine(): EngineApi {
+  return {
+    listDocuments: () => call('list_documents'),
+    createDocument: (title) => call('create_document', { title }),
+    renameDocument: (id, title) => call('rename_document', { id, title }),
+    deleteDocument: (id) => call('delete_document', { id }),
+    restoreDocument: (id) => call('restore_document', { id }),
+    listTrash: () => call('list_trash'),
+    search: (query) => call('search', { query }),
+
+    openDocument: async (id) => {
+      const raw = await call<{ state: WireBytes; readOnly: boolean }>('open_document', { id });
+      return { state: fromWire(raw.state), readOnly: raw.readOnly };
+    },
+    applyUpdate: (id, update) => call('apply_update', { id, update: toWire(update) }),
+    onDocUpdate: (cb) =>
+      subscribe<DocUpdatePayload>('doc-update', (p) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = fromWire(p.update);
+        } catch (err) {
+          console.error(`doc-update for ${p.id} dropped: ${errorMessage(err)}`);
+          return;
+        }
+        cb(p.id, bytes, p.origin);
+      }),
+
+    versions: (id) => call('versions', { id }),
+    versionText: (id, number) => call('version_text', { id, number }),
+    diff: (id, from, to) => call('diff', { id, from, to }),
+    restoreVersion: (id, number) => call('restore_version', { id, number }),
+    createVersion: (id, name) => call('create_version', { id, name }),
+
+    share: (id, readOnly) => call('share', { id, readOnly }),
+    join: (link) => call('join', { link }),
+
+    setPresence: (id, presence) => call('set_presence', { id, presence }),
+    onPresence: (cb) =>
+      subscribe<PresencePayload>('presence', (p) => cb(p.id, p.peer, p.presence)),
+    syncStatus: () => call('sync_status'),
+    onSyncStatus: (cb) => subscribe<SyncStatus>('sync-status', cb),
+
+    getSettings: () => call('get_settings'),
+    setSettings: (settings) => call('set_settings', { settings }),
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * UI state: one plain object, changed only by `reduce(state, action)`, a pure
+ * function, so every transition is testable without a DOM. `createStore` adds the
+ * smallest possible subscribe/dispatch around it.
+ */
+import type { BridgeStatus } from './bridge';
+import type { DocumentSummary, Presence, SearchHit, SyncStatus, TrashedDocument } from './ipc';
+
+export type Theme = 'light' | 'dark';
+/** The panel beside the editor, if any. */
+export type Panel = 'none' | 'history' | 'share' | 'settings';
+/** What the sidebar lists. */
+export type SidebarView = 'documents' | 'trash';
+
+export interface UiState {
+  /** Live documents, most recently changed first. */
+  documents: DocumentSummary[];
+  /** False until the first list arrives (so "no documents" means first run). */
+  loaded: boolean;
+  trash: TrashedDocument[];
+  view: SidebarView;
+  selectedId: string | null;
+  /** `results` is null while there is no query. */
+  search: { query: string; results: SearchHit[] | null };
+  sync: SyncStatus;
+  /** Other members' presence, by document id then peer id. */
+  presences: Record<string, Record<string, Presence>>;
+  /** Save status of open documents, by id. */
+  saves: Record<string, BridgeStatus>;
+  /** The message in the error banner. */
+  error: string | null;
+  theme: Theme;
+  panel: Panel;
+}
+
+export type Action =
+  | { type: 'documents/loaded'; documents: DocumentSummary[] }
+  | { type: 'document/added'; document: DocumentSummary }
+  | { type: 'document/renamed'; id: string; title: string }
+  | { type: 'document/trashed'; id: string }
+  | { type: 'trash/loaded'; trash: TrashedDocument[] }
+  | { type: 'view/set'; view: SidebarView }
+  | { type: 'select'; id: string | null }
+  | { type: 'search/query'; query: string }
+  | { type: 'search/results'; query: string; results: SearchHit[] }
+  | { type: 'sync/status'; status: SyncStatus }
+  | { type: 'presence'; docId: string; peer: string; presence: Presence | null }
+  | { type: 'save/status'; status: BridgeStatus }
+  | { type: 'error/show'; message: string }
+  | { type: 'error/dismiss' }
+  | { type: 'theme/set'; theme: Theme }
+  | { type: 'panel/toggle'; panel: Exclude<Panel, 'none'> }
+  | { type: 'panel/close' };
+
+export function initialState(theme: Theme = 'light'): UiState {
+  return {
+    documents: [],
+    loaded: false,
+    trash: [],
+    view: 'documents',
+    selectedId: null,
+    search: { query: '', results: null },
+    sync: { mode: 'offline', peers: 0, pending: 0 },
+    presences: {},
+    saves: {},
+    error: null,
+    theme,
+    panel: 'none',
+  };
+}
+
+/** Most recently changed first; ties by title so the order is stable. */
+function sorted(documents: DocumentSummary[]): DocumentSummary[] {
+  return [...documents].sort((a, b) => b.updatedAt - a.updatedAt || a.title.localeCompare(b.title));
+}
+
+/** Drops a key from a record without mutating it. */
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const { [key]: _, ...rest } = record;
+  return rest;
+}
+
+/** Panels that need a selected document. */
+const DOCUMENT_PANELS: readonly Panel[] = ['history', 'share'];
+
+export function reduce(state: UiState, action: Action): UiState {
+  switch (action.type) {
+    case 'documents/loaded': {
+      const documents = sorted(action.documents);
+      const stillThere = documents.some((d) => d.id === state.selectedId);
+      return {
+        ...state,
+        documents,
+        loaded: true,
+        selectedId: stillThere ? state.selectedId : null,
+        panel: stillThere || !DOCUMENT_PANELS.includes(state.panel) ? state.panel : 'none',
+      };
+    }
+    case 'document/added': {
+      const others = state.documents.filter((d) => d.id !== action.document.id);
+      return {
+        ...state,
+        documents: sorted([...others, action.document]),
+        trash: state.trash.filter((d) => d.id !== action.document.id),
+        loaded: true,
+        view: 'documents',
+        selectedId: action.document.id,
+        panel: 'none',
+      };
+    }
+    case 'document/renamed':
+      return {
+        ...state,
+        documents: state.documents.map((d) => (d.id === action.id ? { ...d, title: action.title } : d)),
+      };
+    case 'document/trashed': {
+      const selected = state.selectedId === action.id;
+      return {
+        ...state,
+        documents: state.documents.filter((d) => d.id !== action.id),
+        search: {
+          ...state.search,
+          results: state.search.results?.filter((h) => h.id !== action.id) ?? null,
+        },
+        selectedId: selected ? null : state.selectedId,
+        panel: selected && DOCUMENT_PANELS.includes(state.panel) ? 'none' : state.panel,
+        presences: without(state.presences, action.id),
+        saves: without(state.saves, action.id),
+      };
+    }
+    case 'trash/loaded':
+      return { ...state, trash: [...action.trash].sort((a, b) => b.deletedAt - a.deletedAt) };
+    case 'view/set':
+      return { ...state, view: action.view };
+    case 'select':
+      if (action.id === state.selectedId) return state;
+      return { ...state, selectedId: action.id, panel: action.id === null ? 'none' : state.panel };
+    case 'search/query': {
+      const empty = action.query.trim() === '';
+      return {
+        ...state,
+        search: { query: action.query, results: empty ? null : state.search.results },
+      };
+    }
+    case 'search/results':
+      // A slow answer to an older query must not replace the current one's.
+      if (action.query !== state.search.query || state.search.query.trim() === '') return state;
+      return { ...state, search: { query: action.query, results: action.results } };
+    case 'sync/status':
+      return { ...state, sync: action.status };
+    case 'presence': {
+      const forDoc = state.presences[action.docId] ?? {};
+      const next =
+        action.presence === null
+          ? without(forDoc, action.peer)
+          : { ...forDoc, [action.peer]: action.presence };
+      if (next === forDoc) return state;
+      const presences =
+        Object.keys(next).length === 0
+          ? without(state.presences, action.docId)
+          : { ...state.presences, [action.docId]: next };
+      return { ...state, presences };
+    }
+    case 'save/status':
+      return { ...state, saves: { ...state.saves, [action.status.id]: action.status } };
+    case 'error/show':
+      return { ...state, error: action.message };
+    case 'error/dismiss':
+      return { ...state, error: null };
+    case 'theme/set':
+      return { ...state, theme: action.theme };
+    case 'panel/toggle':
+      if (DOCUMENT_PANELS.includes(action.panel) && state.selectedId === null) return state;
+      return { ...state, panel: state.panel === action.panel ? 'none' : action.panel };
+    case 'panel/close':
+      return { ...state, panel: 'none' };
+  }
+}
+
+/** The selected document's summary, if it is listed. */
+export function selectedDocument(state: UiState): DocumentSummary | null {
+  return state.documents.find((d) => d.id === state.selectedId) ?? null;
+}
+
+/** Other members present in the selected document. */
+export function presentMembers(state: UiState): Presence[] {
+  const forDoc = state.selectedId ? state.presences[state.selectedId] : undefined;
+  return forDoc ? Object.values(forDoc) : [];
+}
+
+/** A holder of `UiState` that tells subscribers after every change. */
+export interface Store {
+  getState(): UiState;
+  dispatch(action: Action): void;
+  subscribe(listener: (state: UiState, previous: UiState) => void): () => void;
+}
+
+export function createStore(initial: UiState): Store {
+  let state = initial;
+  const listeners = new Set<(state: UiState, previous: UiState) => void>();
+  return {
+    getState: () => state,
+    dispatch(action) {
+      const previous = state;
+      state = reduce(state, action);
+      if (state === previous) return;
+      for (const listener of listeners) listener(state, previous);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The Markdown editor: CodeMirror 6 bound to the document's Y.Text by
+ * y-codemirror.next (`yCollab`), with remote cursors from the awareness, Yjs undo
+ * (only this user's own edits), and colours taken from CSS variables so one set of
+ * extensions serves the light and the dark theme.
+ */
+import { markdown, markdownLanguage } from '@codemirror/lang-markdown';
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import { Compartment, EditorState, Prec } from '@codemirror/state';
+import { EditorView, keymap } from '@codemirror/view';
+import { tags } from '@lezer/highlight';
+import { basicSetup } from 'codemirror';
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+
+import type { Theme } from '../state';
+
+/** Markdown colours, as CSS variables defined in styles.css for each theme. */
+const markdownHighlight = HighlightStyle.define([
+  { tag: tags.heading1, fontSize: '1.5em', fontWeight: '700', color: 'var(--md-heading)' },
+  { tag: tags.heading2, fontSize: '1.3em', fontWeight: '700', color: 'var(--md-heading)' },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontWeight: '700', color: 'var(--md-heading)' },
+  { tag: tags.strong, fontWeight: '700' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: [tags.link, tags.url], color: 'var(--md-link)' },
+  { tag: tags.monospace, fontFamily: 'var(--mono)', color: 'var(--md-code)' },
+  { tag: tags.quote, color: 'var(--md-quote)', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.contentSeparator, tags.meta], color: 'var(--md-mark)' },
+  { tag: tags.list, color: 'var(--md-mark)' },
+]);
+
+const layout = EditorView.theme({
+  '&': { height: '100%', fontSize: '15px', backgroundColor: 'var(--bg)', color: 'var(--fg)' },
+  '.cm-scroller': { fontFamily: 'var(--text-font)', lineHeight: '1.6' },
+  '.cm-content': { maxWidth: '46rem', margin: '0 auto', padding: '1.5rem 1rem 40vh', caretColor: 'var(--accent)' },
+  '.cm-gutters': { backgroundColor: 'var(--bg)', color: 'var(--muted)', border: 'none' },
+  '.cm-activeLine, .cm-activeLineGutter': { backgroundColor: 'var(--active-line)' },
+  '&.cm-focused': { outline: 'none' },
+});
+
+export interface MountedEditor {
+  view: EditorView;
+  setTheme(theme: Theme): void;
+  destroy(): void;
+}
+
+/** Mounts an editor for `text` into `host`. */
+export function mountEditor(
+  host: HTMLElement,
+  text: Y.Text,
+  awareness: Awareness,
+  options: { readOnly: boolean; theme: Theme },
+): MountedEditor {
+  const themeSlot = new Compartment();
+  const undoManager = new Y.UndoManager(text);
+  const view = new EditorView({
+    parent: host,
+    state: EditorState.create({
+      doc: text.toString(),
+      extensions: [
+        // Yjs undo first: CodeMirror's own history would also undo other people's edits.
+        Prec.high(keymap.of(yUndoManagerKeymap)),
+        basicSetup,
+        markdown({ base: markdownLanguage }),
+        syntaxHighlighting(markdownHighlight),
+        EditorView.lineWrapping,
+        layout,
+        themeSlot.of(EditorView.darkTheme.of(options.theme === 'dark')),
+        EditorState.readOnly.of(options.readOnly),
+        EditorView.editable.of(!options.readOnly),
+        EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
+        yCollab(text, awareness, { undoManager }),
+      ],
+    }),
+  });
+  return {
+    view,
+    setTheme(theme) {
+      view.dispatch({ effects: themeSlot.reconfigure(EditorView.darkTheme.of(theme === 'dark')) });
+    },
+    destroy() {
+      view.destroy();
+      undoManager.destroy();
+    },
+  };
+}

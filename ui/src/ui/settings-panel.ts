@@ -1,0 +1,48 @@
+/**
+ * Settings: the name and colour other members see on this device's cursor.
+ */
+import { errorMessage, type EngineApi, type Settings } from '../ipc';
+import { h } from './dom';
+
+export interface SettingsDeps {
+  engine: EngineApi;
+  onSaved(settings: Settings): void;
+  onError(message: string): void;
+}
+
+export function settingsPanel(deps: SettingsDeps): HTMLElement {
+  const name = h('input', { type: 'text', maxLength: 64, 'aria-label': 'Display name' });
+  const color = h('input', { type: 'color', 'aria-label': 'Cursor colour' });
+  const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  deps.engine.getSettings().then(
+    (s) => {
+      name.value = s.displayName;
+      color.value = s.color;
+    },
+    (err: unknown) => deps.onError(`Could not load settings: ${errorMessage(err)}`),
+  );
+  const form = h(
+    'form',
+    {
+      class: 'settings-form',
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          deps.engine.setSettings({ displayName: name.value.trim(), color: color.value }).then(
+            (saved) => {
+              name.value = saved.displayName;
+              color.value = saved.color;
+              status.textContent = 'Saved.';
+              deps.onSaved(saved);
+            },
+            (err: unknown) => deps.onError(`Could not save settings: ${errorMessage(err)}`),
+          );
+        },
+      },
+    },
+    h('label', {}, 'Your name', name),
+    h('label', {}, 'Cursor colour', color),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status),
+  );
+  return h('section', { class: 'settings-panel' }, h('h2', {}, 'Settings'), h('p', { class: 'muted' }, 'Shown to people you share documents with.'), form);
+}

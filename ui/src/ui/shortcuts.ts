@@ -1,0 +1,50 @@
+/**
+ * App-wide keyboard shortcuts: Ctrl (Cmd on macOS) + N new, + K search,
+ * + H history, + Shift + S share.
+ */
+
+export type Command = 'new' | 'search' | 'history' | 'share';
+
+/** The bits of a KeyboardEvent that matter here. */
+export type KeyChord = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>;
+
+/** True on macOS, where the modifier is Cmd. */
+export function isMac(platform: string = navigator.platform): boolean {
+  return /mac|iphone|ipad/i.test(platform);
+}
+
+/** The command a key chord means, if any. */
+export function commandFor(e: KeyChord, mac: boolean): Command | null {
+  const mod = mac ? e.metaKey && !e.ctrlKey : e.ctrlKey && !e.metaKey;
+  if (!mod || e.altKey) return null;
+  const key = e.key.toLowerCase();
+  if (e.shiftKey) return key === 's' ? 'share' : null;
+  switch (key) {
+    case 'n':
+      return 'new';
+    case 'k':
+      return 'search';
+    case 'h':
+      return 'history';
+    default:
+      return null;
+  }
+}
+
+/** How to write a shortcut in the UI ("Ctrl+K" or "⌘K"). */
+export function shortcutLabel(key: string, mac: boolean, shift = false): string {
+  return mac ? `${shift ? '⇧' : ''}⌘${key}` : `Ctrl+${shift ? 'Shift+' : ''}${key}`;
+}
+
+/** Runs `run(command)` for shortcut chords, before the editor sees them. */
+export function installShortcuts(target: Window, run: (command: Command) => void, mac = isMac()): () => void {
+  const listener = (e: KeyboardEvent) => {
+    const command = commandFor(e, mac);
+    if (!command) return;
+    e.preventDefault();
+    e.stopPropagation();
+    run(command);
+  };
+  target.addEventListener('keydown', listener, { capture: true });
+  return () => target.removeEventListener('keydown', listener, { capture: true });
+}

@@ -1,0 +1,63 @@
+/**
+ * The status bar: how this device is connected, to how many peers, what is still
+ * to sync, whether the open document is saved, and who else is in it.
+ */
+import type { BridgeStatus } from '../bridge';
+import type { SyncStatus } from '../ipc';
+import { presentMembers, selectedDocument, type UiState } from '../state';
+import { h, replaceChildren } from './dom';
+
+/** Words for a connection mode. */
+export function syncLabel(status: SyncStatus): string {
+  switch (status.mode) {
+    case 'offline':
+      return 'Offline';
+    case 'lan':
+      return 'LAN';
+    case 'direct':
+      return 'Direct';
+    case 'relayed':
+      return 'Relayed';
+  }
+}
+
+/** One line on peers and pending updates. */
+export function syncDetail(status: SyncStatus): string {
+  const peers = `${status.peers} ${status.peers === 1 ? 'peer' : 'peers'}`;
+  return status.pending > 0 ? `${peers} · ${status.pending} to sync` : peers;
+}
+
+/** Whether the open document's edits are saved. */
+export function saveLabel(save: BridgeStatus | undefined): string {
+  if (!save) return '';
+  if (save.readOnly) return 'Read-only';
+  if (save.error) return 'Not saved — retrying';
+  if (save.unsent > 0) return 'Saving…';
+  return 'Saved';
+}
+
+export function renderStatusBar(el: HTMLElement, state: UiState): void {
+  const doc = selectedDocument(state);
+  const save = doc ? state.saves[doc.id] : undefined;
+  const members = presentMembers(state);
+  replaceChildren(
+    el,
+    h(
+      'span',
+      { class: `sync sync-${state.sync.mode}`, title: 'Connection' },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }),
+      syncLabel(state.sync),
+    ),
+    h('span', { class: 'sync-detail' }, syncDetail(state.sync)),
+    h('span', { class: 'spacer' }),
+    members.length > 0 &&
+      h(
+        'span',
+        { class: 'members' },
+        ...members.map((m) =>
+          h('span', { class: 'member', title: m.typing ? `${m.name} is typing` : m.name, style: { borderColor: m.color } }, m.name + (m.typing ? ' ✎' : '')),
+        ),
+      ),
+    doc && h('span', { class: `save ${save?.error ? 'save-error' : ''}` }, saveLabel(save)),
+  );
+}
