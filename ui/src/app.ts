@@ -46,7 +46,7 @@ export class App {
   private listTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    private readonly root: HTMLElement,
+    root: HTMLElement,
     private readonly engine: EngineApi,
   ) {
     this.store = createStore(initialState(systemTheme(window)));
