@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use quire_crypto::{DocKeys, Kind, LocalSession, ReadKey, Role, WriteKey};
 use quire_engine::{Edit, EngineError};
-use quire_net::{NetConfig, NetEvent, Node, Validation};
+use quire_net::{NetEvent, Validation};
 use quire_node::DropReason;
 use support::{Peer, converged, eventually};
 
@@ -109,24 +109,7 @@ async fn a_device_without_the_key_sees_only_ciphertext_and_cannot_write() {
 
     // An outsider who knows the topic hash (as a relay would) joins the swarm.
     let outsider_key = quire_crypto::DeviceIdentity::generate();
-    let mut config = NetConfig::new(outsider_key.to_libp2p_keypair());
-    config.listen.push("/ip4/127.0.0.1/tcp/0".parse().unwrap());
-    config.enable_mdns = false;
-    let (outsider, mut events) = Node::spawn(config).unwrap();
-    outsider.subscribe(topic).await.unwrap();
-    for addr in a.addrs().await {
-        outsider.dial(addr.parse().unwrap()).await.unwrap();
-    }
-    eventually("the outsider in the topic", || async {
-        let status = a.node.status().await.ok()?;
-        status
-            .docs
-            .first()?
-            .peers
-            .contains(&outsider.local_peer_id())
-            .then_some(())
-    })
-    .await;
+    let (outsider, mut events) = support::raw_node_in_topic(&outsider_key, &a, topic).await;
 
     const SECRET: &str = "the launch code is 4471-ALPHA";
     for word in SECRET.split_inclusive(' ') {

@@ -6,7 +6,6 @@
 mod support;
 
 use quire_engine::{Edit, Role};
-use quire_net::{NetConfig, Node};
 use rand::{Rng, SeedableRng};
 use support::{Peer, converged, eventually};
 
@@ -24,23 +23,8 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
     converged(&[&a, &b], id).await;
     let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
 
-    let mut config = NetConfig::new(quire_crypto::DeviceIdentity::generate().to_libp2p_keypair());
-    config.enable_mdns = false;
-    let (hostile, _events) = Node::spawn(config).unwrap();
-    hostile.subscribe(topic).await.unwrap();
-    for addr in a.addrs().await {
-        hostile.dial(addr.parse().unwrap()).await.unwrap();
-    }
-    eventually("the hostile peer in the topic", || async {
-        let status = a.node.status().await.ok()?;
-        status
-            .docs
-            .first()?
-            .peers
-            .contains(&hostile.local_peer_id())
-            .then_some(())
-    })
-    .await;
+    let identity = quire_crypto::DeviceIdentity::generate();
+    let (hostile, _events) = support::raw_node_in_topic(&identity, &a, topic).await;
 
     // Garbage of every shape: random bytes, a valid header with junk, truncations.
     let mut junk: Vec<Vec<u8>> = Vec::new();

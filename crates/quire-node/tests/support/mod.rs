@@ -55,6 +55,33 @@ impl Peer {
     }
 }
 
+/// A bare libp2p node (no engine, no keys) that knows a document's topic hash, as a
+/// relay or an eavesdropper would, dialled into `target`'s swarm and subscribed; returns
+/// once `target` sees it in the topic.
+pub async fn raw_node_in_topic(
+    identity: &quire_crypto::DeviceIdentity,
+    target: &Peer,
+    topic: [u8; 32],
+) -> (
+    quire_net::NetHandle,
+    tokio::sync::mpsc::Receiver<quire_net::NetEvent>,
+) {
+    let mut config = quire_net::NetConfig::new(identity.to_libp2p_keypair());
+    config.enable_mdns = false;
+    let (node, events) = quire_net::Node::spawn(config).unwrap();
+    node.subscribe(topic).await.unwrap();
+    for addr in target.addrs().await {
+        node.dial(addr.parse().unwrap()).await.unwrap();
+    }
+    let peer = node.local_peer_id();
+    eventually("the raw node in the topic", || async {
+        let status = target.node.status().await.ok()?;
+        status.docs.first()?.peers.contains(&peer).then_some(())
+    })
+    .await;
+    (node, events)
+}
+
 /// Polls `probe` until it yields a value, failing after [`CONVERGE_WITHIN`].
 pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where
