@@ -227,3 +227,85 @@ impl DocSync {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc_sync(keys: &DocKeys) -> DocSync {
+        let me = DeviceIdentity::generate();
+        DocSync::new(
+            DocumentId::random(),
+            keys.clone(),
+            &me,
+            Presence::new("me", &me.peer_id()),
+            None,
+        )
+    }
+
+    #[test]
+    fn replays_and_other_documents_are_dropped_with_their_reason() {
+        let (keys, _) = DocKeys::generate();
+        let mut receiver = doc_sync(&keys);
+        let writer = DeviceIdentity::generate();
+        let mut session = LocalSession::start(&writer, &keys);
+        let hello = session.hello().unwrap().encode();
+        let update = session.seal(1, Kind::Update, b"update").unwrap().encode();
+
+        assert!(matches!(
+            receiver.receive_gossip(&update),
+            Incoming::Dropped(DropReason::UnknownSession)
+        ));
+        assert!(matches!(receiver.receive_gossip(&hello), Incoming::Session));
+        assert!(matches!(
+            receiver.receive_gossip(&update),
+            Incoming::Update { seq: 1, .. }
+        ));
+        assert!(matches!(
+            receiver.receive_gossip(&update),
+            Incoming::Dropped(DropReason::Replayed)
+        ));
+
+        // Sealed for another document: its hello does not open here.
+        let (other_keys, _) = DocKeys::generate();
+        let mut stranger = LocalSession::start(&writer, &other_keys);
+        let other_hello = stranger.hello().unwrap().encode();
+        assert!(matches!(
+            receiver.receive_gossip(&other_hello),
+            Incoming::Dropped(_)
+        ));
+        let other = stranger.seal(1, Kind::Update, b"x").unwrap().encode();
+        assert!(matches!(
+            receiver.receive_gossip(&other),
+            Incoming::Dropped(DropReason::UnknownSession)
+        ));
+
+        // A catch-up request on gossip is out of place; garbage is malformed.
+        let sync = session.seal(2, Kind::Sync, b"sv").unwrap().encode();
+        assert!(matches!(
+            receiver.receive_gossip(&sync),
+            Incoming::Dropped(DropReason::Unexpected)
+        ));
+        assert!(matches!(
+            receiver.receive_gossip(&[1, 1, 2, 3]),
+            Incoming::Dropped(DropReason::Malformed)
+        ));
+        assert!(DropReason::Replayed.penalise() && !DropReason::UnknownSession.penalise());
+    }
+
+    #[test]
+    fn a_tampered_message_fails_its_signature() {
+        let (keys, _) = DocKeys::generate();
+        let mut receiver = doc_sync(&keys);
+        let writer = DeviceIdentity::generate();
+        let mut session = LocalSession::start(&writer, &keys);
+        receiver.receive_gossip(&session.hello().unwrap().encode());
+        let mut update = session.seal(1, Kind::Update, b"update").unwrap().encode();
+        let last = update.len() - 70;
+        update[last] ^= 1;
+        assert!(matches!(
+            receiver.receive_gossip(&update),
+            Incoming::Dropped(DropReason::BadSignature)
+        ));
+    }
+}
