@@ -10,6 +10,7 @@ import { createStore, initialState, selectedDocument, type Store, type UiState }
 import { applyTheme, followSystemTheme, systemTheme } from './theme';
 import { DocHeader } from './ui/doc-header';
 import { h, replaceChildren } from './ui/dom';
+import { closeIcon } from './ui/icons';
 import { mountEditor, type MountedEditor } from './ui/editor';
 import { historyPanel } from './ui/history-panel';
 import { settingsPanel } from './ui/settings-panel';
@@ -73,6 +74,7 @@ export class App {
         toggleHistory: () => this.run('history'),
         toggleShare: () => this.run('share'),
         trash: (id) => void this.trash(id),
+        doneEditingTitle: () => this.open?.editor.view.focus(),
       },
       this.mac,
     );
@@ -124,6 +126,7 @@ export class App {
       }),
       this.attempt('Could not load settings', async () => {
         this.settings = await this.engine.getSettings();
+        this.open?.presence.setUser({ name: this.settings.displayName, color: this.settings.color });
       }),
     ]);
   }
@@ -234,7 +237,7 @@ export class App {
       replaceChildren(
         this.banner,
         h('span', {}, state.error),
-        h('button', { class: 'icon', 'aria-label': 'Dismiss', on: { click: () => this.store.dispatch({ type: 'error/dismiss' }) } }, '×'),
+        h('button', { class: 'icon', 'aria-label': 'Dismiss', on: { click: () => this.store.dispatch({ type: 'error/dismiss' }) } }, closeIcon()),
       );
     }
     if (state.theme !== previous?.theme) {
@@ -266,7 +269,7 @@ export class App {
       content = sharePanel({ engine: this.engine, docId: doc.id, title: doc.title, readOnly, onError });
     }
     this.panelHost.hidden = content === null;
-    const close = h('button', { class: 'icon close', 'aria-label': 'Close panel', on: { click: () => this.store.dispatch({ type: 'panel/close' }) } }, '×');
+    const close = h('button', { class: 'icon close', 'aria-label': 'Close panel', on: { click: () => this.store.dispatch({ type: 'panel/close' }) } }, closeIcon());
     if (content) replaceChildren(this.panelHost, close, content);
     else this.panelHost.replaceChildren();
   }

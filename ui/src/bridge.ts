@@ -97,7 +97,8 @@ export class DocBridge {
     private readonly engine: EngineApi,
     options: DocBridgeOptions = {},
   ) {
-    this.schedule = options.schedule ?? queueMicrotask;
+    // Wrapped: browsers throw "Illegal invocation" for an unbound queueMicrotask.
+    this.schedule = options.schedule ?? ((run) => queueMicrotask(run));
     this.retryDelay = options.retryDelay ?? defaultRetryDelay;
     this.unsubscribe = engine.onDocUpdate((id, update) => this.receive(id, update));
   }

@@ -16,7 +16,8 @@ if (insideTauri()) {
   startApp(root, tauriEngine());
 } else if (new URLSearchParams(location.search).has('demo')) {
   const [{ startApp }, { demoEngine }] = await Promise.all([import('./app'), import('./demo/demo-engine')]);
-  startApp(root, demoEngine());
+  const demo = demoEngine();
+  startApp(root, demo.engine).store.dispatch({ type: 'select', id: demo.first });
 } else {
   renderNoEngine(root);
 }

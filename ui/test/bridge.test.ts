@@ -3,7 +3,7 @@
  * ordered and merged sending, pushes without echo, convergence of two windows,
  * failures that keep edits queued, and read-only refusal.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 
 import { DocBridge, ENGINE_ORIGIN, type BridgeStatus, type BridgedDoc } from '../src/bridge';
@@ -30,6 +30,26 @@ describe('DocBridge', () => {
     expect(doc.meta.get('title')).toBe('Notes');
     expect(doc.readOnly).toBe(false);
     expect(engine.received).toHaveLength(0);
+  });
+
+  it('works with a browser queueMicrotask that must not be called as a method', async () => {
+    const real = globalThis.queueMicrotask;
+    vi.stubGlobal('queueMicrotask', function (this: unknown, run: () => void) {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      real(run);
+    });
+    try {
+      const engine = new MemoryEngine();
+      const id = engine.create('a');
+      const bridge = new DocBridge(engine.connect());
+      bridges.push(bridge);
+      const { text } = await bridge.open(id);
+      text.insert(0, 'sent');
+      await bridge.flush(id);
+      expect(engine.text(id)).toBe('sent');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('returns the same document when opened twice', async () => {
@@ -93,6 +113,35 @@ describe('DocBridge', () => {
     expect(origins).toEqual([ENGINE_ORIGIN]);
     expect(engine.received).toHaveLength(0);
     expect(bridge.status(id)?.unsent).toBe(0);
+  });
+
+  it('tolerates an engine that echoes the window\'s own updates back', async () => {
+    const engine = new MemoryEngine();
+    const id = engine.create('a', 'x');
+    const api = engine.connect();
+    const listeners: ((id: string, u: Uint8Array) => void)[] = [];
+    const echoing: EngineApi = {
+      ...api,
+      applyUpdate: async (docId, update) => {
+        await api.applyUpdate(docId, update);
+        queueMicrotask(() => listeners.forEach((cb) => cb(docId, update.slice())));
+      },
+      onDocUpdate: (cb) => {
+        listeners.push((i, u) => cb(i, u, 'local-other'));
+        return api.onDocUpdate(cb);
+      },
+    };
+    const bridge = bridgeOn(echoing);
+    const { text } = await bridge.open(id);
+    for (let i = 0; i < 5; i++) {
+      text.insert(text.length, String(i));
+      await tick();
+    }
+    await bridge.flush(id);
+    await tick(5);
+    expect(engine.received).toHaveLength(5);
+    expect(text.toString()).toBe('x01234');
+    expect(bridge.status(id)).toMatchObject({ unsent: 0, error: null });
   });
 
   it('keeps engine updates that arrive while the document is loading', async () => {

@@ -5,7 +5,7 @@
  */
 import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 
 import { EngineError, errorMessage, fromWire, insideTauri, tauriEngine, toWire } from '../src/ipc';
@@ -91,6 +91,7 @@ describe('tauriEngine', () => {
 
   it('delivers doc-update, presence and sync-status events, converting bytes', async () => {
     mockIPC(() => null, { shouldMockEvents: true });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const engine = tauriEngine();
     const updates: [string, Uint8Array, string][] = [];
     const presences: unknown[] = [];
@@ -105,6 +106,8 @@ describe('tauriEngine', () => {
     await emit('sync-status', { mode: 'lan', peers: 1, pending: 0 });
     await tick();
     expect(updates).toEqual([['d1', new Uint8Array([7, 8]), 'relay']]);
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('doc-update for d1 dropped'));
+    logged.mockRestore();
     expect(presences).toEqual([['d1', 'p', null]]);
     expect(statuses).toEqual([{ mode: 'lan', peers: 1, pending: 0 }]);
     stopUpdates();

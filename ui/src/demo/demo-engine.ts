@@ -5,7 +5,8 @@
 import type { EngineApi } from '../ipc';
 import { MemoryEngine } from './memory-engine';
 
-export function demoEngine(): EngineApi {
+/** The demo engine, and the document to open first. */
+export function demoEngine(): { engine: EngineApi; first: string } {
   const engine = new MemoryEngine();
   const welcome = engine.create(
     'Welcome',
@@ -17,5 +18,5 @@ export function demoEngine(): EngineApi {
     engine.presence(welcome, 'peer-ada', { name: 'Ada', color: '#e6194b', cursor: { anchor: 20, head: 27 }, typing: false });
     engine.setSyncStatus({ mode: 'lan', peers: 1, pending: 0 });
   }, 300);
-  return api;
+  return { engine: api, first: welcome };
 }

@@ -4,6 +4,7 @@
  */
 import type { DocumentSummary } from '../ipc';
 import { h } from './dom';
+import { trashIcon } from './icons';
 import { shortcutLabel } from './shortcuts';
 
 export interface DocHeaderActions {
@@ -11,6 +12,8 @@ export interface DocHeaderActions {
   toggleHistory(): void;
   toggleShare(): void;
   trash(id: string): void;
+  /** The title was confirmed with Enter: back to the text. */
+  doneEditingTitle(): void;
 }
 
 export class DocHeader {
@@ -34,7 +37,12 @@ export class DocHeader {
     };
     this.title.addEventListener('change', commit);
     this.title.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') this.title.blur();
+      if (e.key === 'Enter') {
+        // Keep the Enter from reaching the editor that gets the focus next.
+        e.preventDefault();
+        this.title.blur();
+        actions.doneEditingTitle();
+      }
       if (e.key === 'Escape' && this.doc) {
         this.title.value = this.doc.title;
         this.title.blur();
@@ -48,7 +56,7 @@ export class DocHeader {
       this.badge,
       h('button', { title: `History (${shortcutLabel('H', mac)})`, on: { click: () => actions.toggleHistory() } }, 'History'),
       h('button', { title: `Share (${shortcutLabel('S', mac, true)})`, on: { click: () => actions.toggleShare() } }, 'Share'),
-      h('button', { class: 'icon', title: 'Move to trash', 'aria-label': 'Move to trash', on: { click: () => this.doc && actions.trash(this.doc.id) } }, '🗑'),
+      h('button', { class: 'icon', title: 'Move to trash', 'aria-label': 'Move to trash', on: { click: () => this.doc && actions.trash(this.doc.id) } }, trashIcon()),
     );
   }
 

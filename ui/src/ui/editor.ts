@@ -28,7 +28,6 @@ const markdownHighlight = HighlightStyle.define([
   { tag: tags.monospace, fontFamily: 'var(--mono)', color: 'var(--md-code)' },
   { tag: tags.quote, color: 'var(--md-quote)', fontStyle: 'italic' },
   { tag: [tags.processingInstruction, tags.contentSeparator, tags.meta], color: 'var(--md-mark)' },
-  { tag: tags.list, color: 'var(--md-mark)' },
 ]);
 
 const layout = EditorView.theme({
@@ -36,6 +35,8 @@ const layout = EditorView.theme({
   '.cm-scroller': { fontFamily: 'var(--text-font)', lineHeight: '1.6' },
   '.cm-content': { maxWidth: '46rem', margin: '0 auto', padding: '1.5rem 1rem 40vh', caretColor: 'var(--accent)' },
   '.cm-gutters': { backgroundColor: 'var(--bg)', color: 'var(--muted)', border: 'none' },
+  // Line numbers mean little in prose; the fold gutter (fold a section by its heading) stays.
+  '.cm-gutter.cm-lineNumbers': { display: 'none !important' },
   '.cm-activeLine, .cm-activeLineGutter': { backgroundColor: 'var(--active-line)' },
   '&.cm-focused': { outline: 'none' },
 });

@@ -6,6 +6,7 @@
 import type { DocumentSummary } from '../ipc';
 import type { SidebarView, UiState } from '../state';
 import { h, relativeTime, replaceChildren } from './dom';
+import { trashIcon } from './icons';
 import { shortcutLabel } from './shortcuts';
 import { renderSnippet } from './snippet';
 
@@ -138,7 +139,7 @@ export class Sidebar {
           d.role === 'write' && h('span', { class: 'badge' }, 'shared'),
         ),
       ),
-      h('button', { class: 'icon', title: 'Move to trash', 'aria-label': `Move ${d.title || 'Untitled'} to trash`, on: { click: () => this.actions.trash(d.id) } }, '🗑'),
+      h('button', { class: 'icon', title: 'Move to trash', 'aria-label': `Move ${d.title || 'Untitled'} to trash`, on: { click: () => this.actions.trash(d.id) } }, trashIcon()),
     );
   }
 
