@@ -188,6 +188,10 @@ pub(crate) struct EditArgs {
     /// The new text (`-` reads standard input).
     #[arg(long)]
     pub(crate) text: Option<String>,
+    /// Refuse the edit if the text is no longer the one with this fingerprint (used
+    /// when the editor ran while a daemon kept the document in sync).
+    #[arg(long, hide = true)]
+    pub(crate) unchanged_since: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,11 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
+/// A short fingerprint of a text, to tell whether it changed.
+pub(crate) fn text_fingerprint(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..32].to_owned()
+}
+
 /// `-` means standard input.
 fn text_arg(io: &mut Io, text: String) -> Result<String> {
     if text == "-" {
@@ -146,19 +151,22 @@ pub(crate) async fn dispatch(
         Command::Leave { doc } => {
             let id = resolve(engine, &doc).await?;
             engine.leave(id).await?;
-            if !json {
-                outln!(
-                    io,
-                    "left {}; `quire rejoin {}` syncs it again",
-                    &id.to_string()[..12],
-                    &id.to_string()[..12]
-                );
+            let short = &id.to_string()[..12];
+            if json {
+                io.json(json!({ "id": id.to_string(), "syncing": false }));
+            } else {
+                outln!(io, "left {short}; `quire rejoin {short}` syncs it again");
             }
             Ok(())
         }
         Command::Rejoin { doc } => {
             let id = resolve(engine, &doc).await?;
             engine.rejoin(id).await?;
+            if json {
+                io.json(json!({ "id": id.to_string(), "syncing": true }));
+            } else {
+                outln!(io, "syncing {} again", &id.to_string()[..12]);
+            }
             Ok(())
         }
         Command::Status => sharing::status(engine, node, json, io).await,
@@ -347,6 +355,13 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool, io: &mut Io) -> Resul
                 None if io.remote => bail!("the editor runs where `quire doc edit` was typed"),
                 None => edit_in_editor(&engine.text(id).await?)?,
             };
+            if let Some(expected) = &args.unchanged_since
+                && *expected != text_fingerprint(&engine.text(id).await?)
+            {
+                bail!(
+                    "the document changed while it was being edited (a collaborator's edit arrived), so your text was not applied"
+                );
+            }
             engine.edit(id, Edit::Replace(new)).await?;
             if json {
                 io.json(json!({ "id": id.to_string(), "saved": true }));

@@ -5,7 +5,8 @@
 //! The daemon listens on a loopback TCP port (the same on every platform) and writes
 //! the port and a random token to `daemon.json` in the data folder, readable only by
 //! its owner. A request must carry the token, so only someone who can read the data
-//! folder can drive the daemon. One request per connection, one JSON line each way.
+//! folder can drive the daemon. One request per connection: the token on a line of its
+//! own (checked before anything else is read), then one JSON line each way.
 
 use std::path::{Path, PathBuf};
 
@@ -35,10 +36,15 @@ pub(crate) struct DaemonInfo {
     pub(crate) peer_id: String,
 }
 
+/// Longest token line read before the token is checked.
+const MAX_TOKEN_LINE_BYTES: u64 = 128;
+
+/// How long a client may take to send its token and its request.
+pub(crate) const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A command for the daemon to run.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Request {
-    pub(crate) token: String,
     /// The arguments after the program name.
     pub(crate) argv: Vec<String>,
     /// The client's working folder, for relative paths.
@@ -91,8 +97,7 @@ impl DaemonInfo {
     }
 
     /// Sends a request and waits for the response.
-    pub(crate) async fn send(&self, mut request: Request) -> Result<Response> {
-        request.token = self.token.clone();
+    pub(crate) async fn send(&self, request: Request) -> Result<Response> {
         let connect = TcpStream::connect(("127.0.0.1", self.port));
         let mut stream = tokio::time::timeout(std::time::Duration::from_secs(5), connect)
             .await
@@ -104,7 +109,8 @@ impl DaemonInfo {
                     self.pid
                 )
             })?;
-        let mut line = serde_json::to_vec(&request)?;
+        let mut line = format!("{}\n", self.token).into_bytes();
+        line.extend(serde_json::to_vec(&request)?);
         line.push(b'\n');
         stream.write_all(&line).await?;
         stream.flush().await?;
@@ -121,15 +127,53 @@ impl DaemonInfo {
     }
 }
 
-/// Reads one request line, refusing more than [`MAX_REQUEST_BYTES`].
-pub(crate) async fn read_request(stream: &mut TcpStream) -> Result<Request> {
-    let mut reader = BufReader::new(stream).take(MAX_REQUEST_BYTES);
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line).await?;
-    if line.last() != Some(&b'\n') {
-        bail!("request too large or cut short");
-    }
-    Ok(serde_json::from_slice(&line)?)
+/// Why a client's request was not read.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    /// The token is missing or wrong: nothing more was read.
+    Refused,
+    /// The request is too large, cut short, late or not JSON.
+    Bad(anyhow::Error),
+}
+
+/// Reads the token line and, if it is `token`, one request line of at most
+/// [`MAX_REQUEST_BYTES`], all within [`REQUEST_TIMEOUT`].
+pub(crate) async fn read_request(
+    stream: &mut TcpStream,
+    token: &str,
+) -> Result<Request, RequestError> {
+    let read = async {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        (&mut reader)
+            .take(MAX_TOKEN_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| RequestError::Bad(e.into()))?;
+        let given = String::from_utf8_lossy(&line);
+        if !token_matches(token, given.trim_end()) {
+            return Err(RequestError::Refused);
+        }
+        line.clear();
+        reader
+            .take(MAX_REQUEST_BYTES)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| RequestError::Bad(e.into()))?;
+        if line.last() != Some(&b'\n') {
+            return Err(RequestError::Bad(anyhow::anyhow!(
+                "request too large or cut short"
+            )));
+        }
+        serde_json::from_slice(&line).map_err(|e| RequestError::Bad(e.into()))
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(RequestError::Bad(anyhow::anyhow!(
+                "request not sent in time"
+            )))
+        })
 }
 
 /// Compares tokens in time independent of where they differ.

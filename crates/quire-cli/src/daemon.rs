@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::args::{Cli, Command, DaemonArgs};
-use crate::control::{DAEMON_FILE, DaemonInfo, Request, Response, read_request, token_matches};
+use crate::control::{DAEMON_FILE, DaemonInfo, Request, RequestError, Response, read_request};
 use crate::io::Io;
 
 /// Environment variable with the log filter (`warn` by default; e.g. `info`,
@@ -87,12 +87,29 @@ async fn serve(
     println!("ready");
     let stop = shutdown_signal();
     tokio::pin!(stop);
+    let clients = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = accepted.context("accepting a control connection")?;
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not stop.
+                        tracing::warn!("accepting a control connection failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                // A bounded number of clients at once; more are turned away at once.
+                let Ok(permit) = clients.clone().try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
                 let (engine, node, token) = (engine.clone(), node.clone(), token.to_owned());
-                tokio::spawn(async move { serve_client(stream, engine, node, token).await });
+                tokio::spawn(async move {
+                    serve_client(stream, engine, node, token).await;
+                    drop(permit);
+                });
             }
             () = &mut stop => return Ok(()),
         }
@@ -121,17 +138,18 @@ async fn shutdown_signal() {
     }
 }
 
+/// Most control clients served at once.
+const MAX_CLIENTS: usize = 32;
+
 async fn serve_client(mut stream: TcpStream, engine: Engine, node: SyncNode, token: String) {
-    let response = match read_request(&mut stream).await {
-        Ok(request) if token_matches(&token, &request.token) => {
-            run_request(request, &engine, &node).await
-        }
-        Ok(_) => Response {
+    let response = match read_request(&mut stream, &token).await {
+        Ok(request) => run_request(request, &engine, &node).await,
+        Err(RequestError::Refused) => Response {
             stdout: String::new(),
             stderr: String::new(),
             error: Some("the daemon refused a request with a wrong token".into()),
         },
-        Err(e) => Response {
+        Err(RequestError::Bad(e)) => Response {
             stdout: String::new(),
             stderr: String::new(),
             error: Some(format!("bad request: {e}")),

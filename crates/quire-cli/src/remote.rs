@@ -5,6 +5,7 @@
 use anyhow::{Result, bail};
 
 use crate::args::{Cli, Command, DocCommand, EditArgs};
+use crate::commands::text_fingerprint;
 use crate::control::{DaemonInfo, Request};
 use crate::editor::edit_in_editor;
 use crate::io::{Io, read_own_stdin};
@@ -17,7 +18,9 @@ pub(crate) async fn run(daemon: &DaemonInfo, cli: Cli, io: &mut Io) -> Result<()
             Err(a) => bail!("argument {} is not UTF-8 text", a.to_string_lossy()),
         }
     }
-    if let Command::Doc(DocCommand::Edit(EditArgs { doc, text: None })) = &cli.command
+    if let Command::Doc(DocCommand::Edit(EditArgs {
+        doc, text: None, ..
+    })) = &cli.command
         && !io.stdin_piped
     {
         let current = send(
@@ -34,12 +37,23 @@ pub(crate) async fn run(daemon: &DaemonInfo, cli: Cli, io: &mut Io) -> Result<()
             doc.clone(),
             "--text".into(),
             "-".into(),
+            "--unchanged-since".into(),
+            text_fingerprint(&current),
         ];
         if cli.json {
             edit.push("--json".into());
         }
-        let out = send(daemon, io, edit, Some(edited)).await?;
-        io.out.push_str(&out);
+        // Peers' edits may arrive while the editor is open: then the edit is refused
+        // rather than undoing theirs, and the user's text is kept in a file.
+        match send(daemon, io, edit, Some(edited.clone())).await {
+            Ok(out) => io.out.push_str(&out),
+            Err(e) => {
+                let kept =
+                    std::env::temp_dir().join(format!("quire-unsaved-{}.md", std::process::id()));
+                std::fs::write(&kept, &edited)?;
+                bail!("{e}; your text is kept in {}", kept.display());
+            }
+        }
         return Ok(());
     }
     let stdin = if reads_stdin(&cli.command, io) {
@@ -73,7 +87,6 @@ async fn send(
     stdin: Option<String>,
 ) -> Result<String> {
     let request = Request {
-        token: String::new(),
         argv,
         cwd: std::env::current_dir()?,
         stdin,

@@ -48,6 +48,11 @@ pub enum EngineError {
         "document {0} is shared with you read-only, so you can only pass on a read-only link (`--read-only`)"
     )]
     CannotGrantWrite(String),
+    /// An invite names a document that is here, with other keys.
+    #[error(
+        "this invite link names document {0}, which is already here with different keys; it was not joined (ask its sender for a new link)"
+    )]
+    TicketMismatch(String),
     /// The document is not shared, so there is nothing to leave.
     #[error("document {0} is not shared; `quire share` shares it")]
     NotShared(String),

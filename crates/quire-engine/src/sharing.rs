@@ -164,6 +164,22 @@ impl Engine {
     pub async fn join(&self, ticket: &str) -> Result<DocumentId, EngineError> {
         let ticket = Ticket::parse(ticket)?;
         let id = DocumentId::from_bytes(*ticket.doc_id());
+        self.flushed().await?;
+        // A link for a document already here must carry that document's keys: never
+        // let a forged link take over a local document or replace its keys.
+        match (self.store().document(&id), self.store().membership(&id)?) {
+            (Ok(_), None) => return Err(EngineError::TicketMismatch(id.to_string())),
+            (Ok(_), Some(existing)) => {
+                let held = Membership::from_record(existing)?.keys;
+                let same = held.writer() == ticket.keys().writer()
+                    && held.read_key().to_bytes() == ticket.keys().read_key().to_bytes();
+                if !same {
+                    return Err(EngineError::TicketMismatch(id.to_string()));
+                }
+            }
+            (Err(StoreError::NoSuchDocument(_)), _) => {}
+            (Err(e), _) => return Err(e.into()),
+        }
         self.adopt(id, "").await?;
         let record = self.store().document(&id)?;
         if record.deleted_at.is_some() {

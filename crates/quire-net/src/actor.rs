@@ -392,9 +392,21 @@ impl Actor {
         gossipsub
             .subscribe(&ident)
             .map_err(|e| NetError::Subscribe(e.to_string()))?;
+        let hash = ident.hash();
         gossipsub
             .set_topic_params(ident, topic_score_params())
-            .map_err(|e| NetError::Subscribe(e.to_owned()))
+            .map_err(|e| NetError::Subscribe(e.to_owned()))?;
+        // Peers already connected announced this topic before we joined it: tell
+        // the engine about them now, as if they had just subscribed.
+        let already: Vec<PeerId> = gossipsub
+            .all_peers()
+            .filter(|(_, topics)| topics.contains(&&hash))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in already {
+            self.notify(NetEvent::PeerSubscribed { peer, topic });
+        }
+        Ok(())
     }
 
     fn publish(&mut self, topic: [u8; 32], data: Vec<u8>) -> Result<()> {

@@ -17,6 +17,17 @@ pub const ANSWER_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Most answers kept for continuation at once.
 pub const MAX_CACHED_ANSWERS: usize = 32;
 
+/// Most bytes of answers kept for continuation at once.
+pub const MAX_CACHED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// How often every shared document runs a catch-up with its peers anyway, in case
+/// live messages were lost on the way.
+pub const PERIODIC_CATCH_UP: Duration = Duration::from_secs(60);
+
+/// How often the addresses in a shared document's ticket are dialled while the
+/// document has no peer.
+pub const REDIAL_MEMBERS: Duration = Duration::from_secs(15);
+
 /// How often the node looks after presence, retries and caches.
 pub const TICK: Duration = Duration::from_millis(50);
 

@@ -36,6 +36,9 @@ pub enum DropReason {
     RateLimited,
     /// A valid message of a kind that does not belong where it came.
     Unexpected,
+    /// A catch-up continuation for an answer no longer held (not penalised: the
+    /// asker starts over).
+    Expired,
 }
 
 impl DropReason {
@@ -52,13 +55,17 @@ impl DropReason {
             DropReason::BadUpdate => "bad_update",
             DropReason::RateLimited => "rate_limited",
             DropReason::Unexpected => "unexpected",
+            DropReason::Expired => "expired",
         }
     }
 
     /// Whether the peer that sent it should lose gossip score. Only messages that
     /// could not have come from an honest member in a normal race are penalised.
     pub fn penalise(self) -> bool {
-        !matches!(self, DropReason::UnknownSession | DropReason::RateLimited)
+        !matches!(
+            self,
+            DropReason::UnknownSession | DropReason::RateLimited | DropReason::Expired
+        )
     }
 
     pub(crate) fn of(error: &EnvelopeError) -> Self {
@@ -124,6 +131,12 @@ pub(crate) struct DocSync {
     pub(crate) live_sent: u64,
     pub(crate) received: u64,
     pub(crate) dropped: BTreeMap<DropReason, u64>,
+    /// Peer and relay addresses from the ticket, dialled while nobody is here.
+    pub(crate) addrs: Vec<quire_net::Multiaddr>,
+    /// When this document last ran its periodic catch-up.
+    pub(crate) last_periodic: Instant,
+    /// When its addresses were last dialled.
+    pub(crate) last_redial: Option<Instant>,
 }
 
 impl DocSync {
@@ -153,6 +166,9 @@ impl DocSync {
             live_sent: 0,
             received: 0,
             dropped: BTreeMap::new(),
+            addrs: Vec::new(),
+            last_periodic: Instant::now(),
+            last_redial: None,
         }
     }
 
@@ -196,6 +212,11 @@ impl DocSync {
             .is_err()
         {
             return Incoming::Dropped(DropReason::Replayed);
+        }
+        // Windows of sessions the book has forgotten go too, so they stay bounded.
+        if self.replay.len() > quire_crypto::MAX_SESSIONS {
+            let book = &self.book;
+            self.replay.retain(|id, _| book.get(id).is_some());
         }
         self.classify(opened)
     }

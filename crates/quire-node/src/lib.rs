@@ -40,8 +40,8 @@ mod status;
 pub mod wire;
 
 pub use config::{
-    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, NodeConfig,
-    TICK, default_listen,
+    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
+    MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK, default_listen,
 };
 pub use doc_sync::DropReason;
 pub use error::NodeError;

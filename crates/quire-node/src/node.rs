@@ -16,8 +16,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::config::{
-    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, NodeConfig,
-    TICK,
+    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
+    MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
 };
 use crate::doc_sync::{DocSync, DropReason, Incoming};
 use crate::presence::{
@@ -188,8 +188,12 @@ struct CatchUp {
 /// An answer kept for the asker's follow-up requests.
 struct CachedAnswer {
     chunks: Vec<Vec<u8>>,
+    bytes: usize,
     made: Instant,
 }
+
+/// Which answer: document, asker, exchange.
+type AnswerKey = (Topic, PeerId, ExchangeId);
 
 struct CatchUpResult {
     topic: Topic,
@@ -212,7 +216,7 @@ struct Actor {
     listen: Vec<Multiaddr>,
     connected: HashSet<PeerId>,
     catch_ups: HashMap<(Topic, PeerId), CatchUp>,
-    answers: HashMap<(PeerId, ExchangeId), CachedAnswer>,
+    answers: HashMap<AnswerKey, CachedAnswer>,
     results_tx: mpsc::Sender<CatchUpResult>,
     results: mpsc::Receiver<CatchUpResult>,
     /// Local updates were missed: every peer must catch up.
@@ -235,6 +239,9 @@ impl Actor {
                     Ok(event) => self.handle_engine_event(event).await,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "sync node fell behind the engine; catching up with every peer");
+                        if let Err(e) = self.refresh_all().await {
+                            tracing::warn!("re-reading shared documents failed: {e}");
+                        }
                         self.nudge_all().await;
                     }
                     Err(broadcast::error::RecvError::Closed) => break None,
@@ -299,17 +306,28 @@ impl Actor {
             membership.last_sync,
         );
         let topic = doc.topic;
+        let addrs: Vec<Multiaddr> = membership
+            .addrs
+            .iter()
+            .filter_map(|a| match a.parse() {
+                Ok(addr) => Some(addr),
+                Err(e) => {
+                    tracing::debug!("document {id}: skipping address {a}: {e}");
+                    None
+                }
+            })
+            .collect();
+        let mut doc = doc;
+        doc.addrs = addrs.clone();
+        doc.last_redial = Some(Instant::now());
         self.docs.insert(topic, doc);
         self.by_id.insert(id, topic);
         if let Err(e) = self.net.subscribe(topic).await {
             tracing::warn!("document {id}: cannot join its topic: {e}");
         }
         self.publish_hello(topic).await;
-        for addr in &membership.addrs {
-            match addr.parse::<Multiaddr>() {
-                Ok(addr) => self.dial(addr).await,
-                Err(e) => tracing::debug!("document {id}: skipping address {addr}: {e}"),
-            }
+        for addr in addrs {
+            self.dial(addr).await;
         }
     }
 
@@ -738,9 +756,16 @@ impl Actor {
                     .engine
                     .submit_update(id, &update, Origin::Peer(sender.to_string()))
                 {
-                    Ok((_, receipt)) => {
+                    Ok((applied, receipt)) => {
                         if let Some(doc) = self.docs.get_mut(&topic) {
                             doc.received += 1;
+                            // It forwarded a valid message, so it is in the document.
+                            doc.peers.insert(from);
+                        }
+                        if applied.pending {
+                            // An earlier update never arrived (dropped on the way):
+                            // fetch what is missing rather than wait for a reconnect.
+                            self.start_catch_up(topic, from, true).await;
                         }
                         self.emit(NodeEvent::RemoteApplied {
                             id,
@@ -863,6 +888,7 @@ impl Actor {
             }
         };
         catch_up.in_flight = true;
+        catch_up.started = Instant::now();
         let net = self.net.clone();
         let results = self.results_tx.clone();
         let exchange = catch_up.exchange;
@@ -889,13 +915,26 @@ impl Actor {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::debug!(peer = %result.peer, "catch-up request failed: {e}");
-                return; // retried by the tick
+                // Retried by the tick; an answer that was half in starts over, since the
+                // peer may no longer hold the rest.
+                if let Some(c) = self.catch_ups.get_mut(&key)
+                    && c.chunks > 0
+                {
+                    c.exchange = rand::random();
+                    c.chunks = 0;
+                    c.session = SyncSession::default();
+                }
+                return;
             }
         };
         match self.take_answer(result.topic, result.peer, &bytes).await {
             Ok(true) => {
-                let again = self.catch_ups.remove(&key).is_some_and(|c| c.again);
-                self.synced(result.topic, result.peer).await;
+                let done = self.catch_ups.remove(&key);
+                let again = done.as_ref().is_some_and(|c| c.again);
+                // A reader's answer carries no content: nothing was synced.
+                if done.is_some_and(|c| c.chunks > 0) {
+                    self.synced(result.topic, result.peer).await;
+                }
                 if again {
                     self.start_catch_up(result.topic, result.peer, true).await;
                 }
@@ -1037,24 +1076,27 @@ impl Actor {
             }
         }
         let request = request.ok_or(DropReason::Malformed)?;
+        // It sealed a valid request for this document, so it is in it.
+        doc.peers.insert(peer);
         let hello = doc.hello().map_err(|_| DropReason::Unexpected)?;
-        if doc.role() == Role::Read {
-            return Ok((encode_bundle(&[hello]), false));
-        }
         let ours = self
             .engine
             .state_vector(id)
             .await
             .map_err(|_| DropReason::Unexpected)?;
         let news = has_news(&ours, &request.state_vector).map_err(|_| DropReason::Malformed)?;
-        let key = (peer, request.exchange);
+        let doc = self.docs.get_mut(&topic).ok_or(DropReason::Unexpected)?;
+        if doc.role() == Role::Read {
+            // A reader gives no content, but still asks back when the asker has news.
+            return Ok((encode_bundle(&[hello]), news));
+        }
+        let key = (topic, peer, request.exchange);
         self.answers
             .retain(|_, a| a.made.elapsed() < ANSWER_CACHE_TTL);
-        if !self.answers.contains_key(&key) {
-            if request.first_chunk != 0 {
-                return Err(DropReason::Unexpected);
-            }
-            let replies = self
+        let chunks: Vec<Vec<u8>> = match self.answers.get(&key) {
+            Some(cached) => cached.chunks.clone(),
+            None if request.first_chunk != 0 => return Err(DropReason::Expired),
+            None => self
                 .engine
                 .sync_handle(
                     id,
@@ -1063,33 +1105,19 @@ impl Actor {
                     Origin::Peer(peer.to_string()),
                 )
                 .await
-                .map_err(|_| DropReason::Malformed)?;
-            if self.answers.len() >= MAX_CACHED_ANSWERS
-                && let Some(oldest) = self
-                    .answers
-                    .iter()
-                    .min_by_key(|(_, a)| a.made)
-                    .map(|(k, _)| *k)
-            {
-                self.answers.remove(&oldest);
-            }
-            self.answers.insert(
-                key,
-                CachedAnswer {
-                    chunks: replies.iter().map(SyncMessage::encode).collect(),
-                    made: Instant::now(),
-                },
-            );
-        }
+                .map_err(|_| DropReason::Malformed)?
+                .iter()
+                .map(SyncMessage::encode)
+                .collect(),
+        };
         let doc = self.docs.get_mut(&topic).ok_or(DropReason::Unexpected)?;
-        let answer = self.answers.get(&key).ok_or(DropReason::Unexpected)?;
         let first = request.first_chunk as usize;
-        if first >= answer.chunks.len() {
+        if first >= chunks.len() {
             return Err(DropReason::Malformed);
         }
         let mut items = vec![hello];
         let mut last = first;
-        for (index, chunk) in answer.chunks.iter().enumerate().skip(first) {
+        for (index, chunk) in chunks.iter().enumerate().skip(first) {
             let sealed = doc
                 .seal(Kind::Update, &encode_chunk(&request.exchange, chunk))
                 .map_err(|_| DropReason::Unexpected)?;
@@ -1100,19 +1128,52 @@ impl Actor {
             items.push(sealed);
             last = index;
         }
-        if last + 1 == answer.chunks.len() {
-            self.answers.remove(&key);
+        doc.sent += (items.len() - 1) as u64;
+        if last + 1 == chunks.len() {
             // The asker now has everything we had when it asked.
             doc.pending = 0;
         }
-        doc.sent += (items.len() - 1) as u64;
+        if last + 1 < chunks.len() && !self.answers.contains_key(&key) {
+            // More than one response: keep the answer (for its time to live, so a
+            // lost response can be asked again) within a byte budget.
+            self.cache_answer(key, chunks);
+        }
         Ok((encode_bundle(&items), news))
+    }
+
+    fn cache_answer(&mut self, key: AnswerKey, chunks: Vec<Vec<u8>>) {
+        let bytes: usize = chunks.iter().map(Vec::len).sum();
+        while self.answers.len() >= MAX_CACHED_ANSWERS
+            || self.answers.values().map(|a| a.bytes).sum::<usize>() + bytes
+                > MAX_CACHED_ANSWER_BYTES
+        {
+            let Some(oldest) = self
+                .answers
+                .iter()
+                .min_by_key(|(_, a)| a.made)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            self.answers.remove(&oldest);
+        }
+        self.answers.insert(
+            key,
+            CachedAnswer {
+                chunks,
+                bytes,
+                made: Instant::now(),
+            },
+        );
     }
 
     // ---- upkeep ------------------------------------------------------------------
 
     async fn on_tick(&mut self) {
         if std::mem::take(&mut self.lagged) {
+            if let Err(e) = self.refresh_all().await {
+                tracing::warn!("re-reading shared documents failed: {e}");
+            }
             self.nudge_all().await;
         }
         self.flush_presence().await;
@@ -1129,6 +1190,31 @@ impl Actor {
                 peer,
                 presence: None,
             });
+        }
+        // Now and then, catch up anyway (live messages can be lost on the way); dial
+        // the ticket's addresses of documents nobody is in.
+        let (mut periodic, mut redial) = (Vec::new(), Vec::new());
+        for (topic, doc) in &mut self.docs {
+            let has_peer = doc.peers.iter().any(|p| self.connected.contains(p));
+            if has_peer && doc.last_periodic.elapsed() >= PERIODIC_CATCH_UP {
+                doc.last_periodic = now;
+                periodic.push(*topic);
+            }
+            if !has_peer
+                && !doc.addrs.is_empty()
+                && doc
+                    .last_redial
+                    .is_none_or(|t| t.elapsed() >= REDIAL_MEMBERS)
+            {
+                doc.last_redial = Some(now);
+                redial.extend(doc.addrs.iter().cloned());
+            }
+        }
+        for topic in periodic {
+            self.nudge(topic).await;
+        }
+        for addr in redial {
+            self.dial(addr).await;
         }
         // Retry catch-ups whose request failed.
         let retry: Vec<(Topic, PeerId)> = self

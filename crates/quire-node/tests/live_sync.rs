@@ -172,3 +172,38 @@ async fn a_left_document_stops_syncing_until_rejoined() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_while_already_connected_syncs_both_ways() {
+    let (a, b) = (Peer::start().await, Peer::start().await);
+    // Connected first (as on a LAN), for no document yet.
+    for addr in a.addrs().await {
+        b.node.dial(addr.parse().unwrap()).await.unwrap();
+    }
+    eventually("connected", || async {
+        (!b.node.status().await.ok()?.connected.is_empty()).then_some(())
+    })
+    .await;
+    let id = a.engine.create("Later", "joined later\n").await.unwrap();
+    // A link with no address: the existing connection must do.
+    let link = a
+        .engine
+        .share(id, Role::Write, vec![])
+        .await
+        .unwrap()
+        .to_link();
+    b.engine.join(&link).await.unwrap();
+    converged(&[&a, &b], id).await;
+    b.engine
+        .edit(id, Edit::Append("from b, live\n".into()))
+        .await
+        .unwrap();
+    let text = converged(&[&a, &b], id).await;
+    assert!(text.ends_with("from b, live\n"), "{text}");
+    assert_eq!(
+        b.node.status().await.unwrap().docs[0].peers,
+        vec![a.node.peer_id()]
+    );
+    a.stop().await;
+    b.stop().await;
+}
