@@ -249,6 +249,21 @@ impl Engine {
         self.record(&mut open, &update, Origin::Local)
     }
 
+    /// Applies an update made on this device outside the engine (the desktop app's
+    /// editor, which edits its own Yjs copy) as a local edit: refused for read-only and
+    /// trashed documents, validated like any update, persisted, and announced (so the
+    /// sync node publishes it). Returns once it is queued; the receipt tells when it
+    /// is durable.
+    pub fn apply_local_update(
+        &self,
+        id: DocumentId,
+        update: &[u8],
+    ) -> Result<Receipt, EngineError> {
+        self.handle(id).and_then(|h| lock(&h)?.check_writable())?;
+        self.submit_update(id, update, Origin::Local)
+            .map(|(_, receipt)| receipt)
+    }
+
     /// Applies an update from elsewhere (a peer or a relay) and persists it; returns
     /// once it is durable.
     ///

@@ -1,0 +1,296 @@
+//! The window's commands: thin wrappers over the engine and the node. Errors reach the
+//! window as the engine's one-line messages.
+
+use std::collections::HashMap;
+
+use quire_engine::{DocumentId, DocumentRecord, Role, VersionKind, VersionRef};
+use tauri::State;
+
+use crate::App;
+use crate::wire::{
+    DiffLine, DocumentSummary, LocalPresence, OpenedDocument, SearchHit, Settings, SyncStatus,
+    TrashedDocument, VersionSummary, utf16_offset,
+};
+
+type Reply<T> = Result<T, String>;
+
+fn id(text: &str) -> Reply<DocumentId> {
+    text.parse()
+        .map_err(|e: quire_doc::ParseIdError| e.to_string())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Read => "read",
+        Role::Write => "write",
+    }
+}
+
+async fn roles(app: &App) -> Reply<HashMap<DocumentId, Role>> {
+    let memberships = app.engine.memberships().await.map_err(|e| e.to_string())?;
+    Ok(memberships.into_iter().map(|m| (m.id, m.role())).collect())
+}
+
+fn summary(record: &DocumentRecord, roles: &HashMap<DocumentId, Role>) -> DocumentSummary {
+    DocumentSummary {
+        id: record.id.to_string(),
+        title: record.title.clone(),
+        updated_at: record.updated_at,
+        chars: record.chars,
+        role: roles.get(&record.id).copied().map(role_name),
+    }
+}
+
+#[tauri::command]
+pub(crate) async fn list_documents(app: State<'_, App>) -> Reply<Vec<DocumentSummary>> {
+    let roles = roles(&app).await?;
+    let docs = app.engine.list().await.map_err(|e| e.to_string())?;
+    Ok(docs.iter().map(|d| summary(d, &roles)).collect())
+}
+
+#[tauri::command]
+pub(crate) async fn create_document(app: State<'_, App>, title: String) -> Reply<DocumentSummary> {
+    let id = app
+        .engine
+        .create(&title, "")
+        .await
+        .map_err(|e| e.to_string())?;
+    let record = app.engine.info(id).await.map_err(|e| e.to_string())?;
+    Ok(summary(&record, &HashMap::new()))
+}
+
+#[tauri::command]
+pub(crate) async fn rename_document(app: State<'_, App>, id: String, title: String) -> Reply<()> {
+    app.engine
+        .rename(self::id(&id)?, &title)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn delete_document(app: State<'_, App>, id: String) -> Reply<()> {
+    app.engine
+        .delete(self::id(&id)?)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn restore_document(app: State<'_, App>, id: String) -> Reply<()> {
+    app.engine
+        .restore(self::id(&id)?)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn list_trash(app: State<'_, App>) -> Reply<Vec<TrashedDocument>> {
+    let roles = roles(&app).await?;
+    let docs = app.engine.trash().await.map_err(|e| e.to_string())?;
+    Ok(docs
+        .iter()
+        .map(|d| TrashedDocument {
+            summary: summary(d, &roles),
+            deleted_at: d.deleted_at.unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub(crate) async fn search(app: State<'_, App>, query: String) -> Reply<Vec<SearchHit>> {
+    let hits = app
+        .engine
+        .search(&query, 50)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(hits
+        .into_iter()
+        .map(|h| SearchHit {
+            id: h.id.to_string(),
+            highlights: h
+                .highlights
+                .iter()
+                .map(|r| {
+                    [
+                        utf16_offset(&h.snippet, r.start),
+                        utf16_offset(&h.snippet, r.end),
+                    ]
+                })
+                .collect(),
+            title: h.title,
+            snippet: h.snippet,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub(crate) async fn open_document(app: State<'_, App>, id: String) -> Reply<OpenedDocument> {
+    let id = self::id(&id)?;
+    let state = app
+        .engine
+        .encode_state(id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let read_only = roles(&app).await?.get(&id) == Some(&Role::Read);
+    Ok(OpenedDocument { state, read_only })
+}
+
+/// A local edit made in the window's Yjs copy: durable when this returns.
+#[tauri::command]
+pub(crate) async fn apply_update(app: State<'_, App>, id: String, update: Vec<u8>) -> Reply<()> {
+    let receipt = app
+        .engine
+        .apply_local_update(self::id(&id)?, &update)
+        .map_err(|e| e.to_string())?;
+    receipt.saved().await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn versions(app: State<'_, App>, id: String) -> Reply<Vec<VersionSummary>> {
+    let versions = app
+        .engine
+        .versions(self::id(&id)?)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(versions
+        .into_iter()
+        .map(|v| VersionSummary {
+            number: v.number,
+            kind: match v.kind {
+                VersionKind::Auto => "auto",
+                VersionKind::Named => "named",
+                VersionKind::Restore => "restore",
+            },
+            name: v.name,
+            created_at: v.created_at,
+            chars: v.chars,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub(crate) async fn version_text(app: State<'_, App>, id: String, number: i64) -> Reply<String> {
+    app.engine
+        .version_text(self::id(&id)?, VersionRef::Number(number))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn diff(
+    app: State<'_, App>,
+    id: String,
+    from: i64,
+    to: Option<i64>,
+) -> Reply<Vec<DiffLine>> {
+    let to = to.map_or(VersionRef::Current, VersionRef::Number);
+    let diff = app
+        .engine
+        .diff(self::id(&id)?, VersionRef::Number(from), to)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(diff
+        .lines()
+        .into_iter()
+        .map(|l| DiffLine {
+            kind: match l.kind {
+                quire_engine::DiffKind::Equal => "equal",
+                quire_engine::DiffKind::Insert => "insert",
+                quire_engine::DiffKind::Delete => "delete",
+            },
+            old_line: l.old_line,
+            new_line: l.new_line,
+            text: l.text,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub(crate) async fn restore_version(app: State<'_, App>, id: String, number: i64) -> Reply<i64> {
+    app.engine
+        .restore_version(self::id(&id)?, number)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn create_version(app: State<'_, App>, id: String, name: String) -> Reply<i64> {
+    app.engine
+        .create_version(self::id(&id)?, Some(&name))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn share(app: State<'_, App>, id: String, read_only: bool) -> Reply<String> {
+    let role = if read_only { Role::Read } else { Role::Write };
+    let status = app.node.status().await.map_err(|e| e.to_string())?;
+    let mut addrs: Vec<String> = status.listen.iter().map(ToString::to_string).collect();
+    addrs.sort_by_key(|a| a.contains("/127.0.0.1/"));
+    addrs.truncate(8);
+    let ticket = app
+        .engine
+        .share(self::id(&id)?, role, addrs)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ticket.to_link())
+}
+
+#[tauri::command]
+pub(crate) async fn join(app: State<'_, App>, link: String) -> Reply<String> {
+    let id = app
+        .engine
+        .join(link.trim())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(id.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn set_presence(
+    app: State<'_, App>,
+    id: String,
+    presence: LocalPresence,
+) -> Reply<()> {
+    let cursor = presence.cursor.map(|c| quire_node::Cursor {
+        anchor: c.anchor,
+        head: c.head,
+    });
+    match app
+        .node
+        .set_presence(self::id(&id)?, cursor, presence.typing)
+        .await
+    {
+        // A document that is not shared has nobody to show presence to.
+        Ok(()) | Err(quire_node::NodeError::NotSyncing(_)) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[tauri::command]
+pub(crate) async fn sync_status(app: State<'_, App>) -> Reply<SyncStatus> {
+    crate::events::sync_status(&app.node)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub(crate) async fn get_settings(app: State<'_, App>) -> Reply<Settings> {
+    let display_name = app.engine.display_name().await.map_err(|e| e.to_string())?;
+    let color = quire_node::presence::default_color(&app.engine.peer_id()).to_owned();
+    Ok(Settings {
+        display_name,
+        color,
+    })
+}
+
+#[tauri::command]
+pub(crate) async fn set_settings(app: State<'_, App>, settings: Settings) -> Reply<Settings> {
+    let name = app
+        .engine
+        .set_display_name(&settings.display_name)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.node.set_name(name).await.map_err(|e| e.to_string())?;
+    get_settings(app).await
+}

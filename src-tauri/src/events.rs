@@ -1,0 +1,107 @@
+//! Forwards to the window what changes behind it: updates from peers (and local
+//! changes made elsewhere, such as a restore), presence, and the sync status.
+
+use std::time::Duration;
+
+use quire_engine::{Engine, EngineEvent, Origin};
+use quire_node::{NodeEvent, SyncNode};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::wire::{Cursor, Presence, SyncStatus};
+
+/// How often the sync status is sent while it changes.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Serialize, Clone)]
+struct DocUpdate {
+    id: String,
+    update: Vec<u8>,
+    origin: &'static str,
+}
+
+#[derive(Serialize, Clone)]
+struct PresenceEvent {
+    id: String,
+    peer: String,
+    presence: Option<Presence>,
+}
+
+/// The node's status as the window shows it.
+pub(crate) async fn sync_status(node: &SyncNode) -> Result<SyncStatus, quire_node::NodeError> {
+    let status = node.status().await?;
+    let peers = status.connected.len();
+    Ok(SyncStatus {
+        // Connection paths (LAN, direct, relayed) arrive with the relay.
+        mode: if peers == 0 { "offline" } else { "direct" },
+        peers,
+        pending: status.docs.iter().map(|d| d.pending).sum(),
+    })
+}
+
+/// Starts the forwarding tasks.
+pub(crate) fn forward(app: AppHandle, engine: Engine, node: SyncNode) {
+    let mut changes = engine.subscribe();
+    let window = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(EngineEvent::Changed { id, origin, update }) => {
+                    let origin = match origin {
+                        Origin::Peer(_) => "peer",
+                        Origin::Relay(_) => "relay",
+                        Origin::Local => "local-other",
+                    };
+                    let event = DocUpdate {
+                        id: id.to_string(),
+                        update: update.to_vec(),
+                        origin,
+                    };
+                    if let Err(e) = window.emit("doc-update", event) {
+                        tracing::warn!("cannot tell the window about an update: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    let mut events = node.subscribe();
+    let window = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            if let NodeEvent::Presence { id, peer, presence } = event {
+                let presence = presence.map(|p| Presence {
+                    name: p.name,
+                    color: p.color,
+                    cursor: p.cursor.map(|c| Cursor {
+                        anchor: c.anchor,
+                        head: c.head,
+                    }),
+                    typing: p.typing,
+                });
+                let event = PresenceEvent {
+                    id: id.to_string(),
+                    peer: peer.to_string(),
+                    presence,
+                };
+                let _ = window.emit("presence", event);
+            }
+        }
+    });
+    tauri::async_runtime::spawn(async move {
+        let mut last: Option<(&str, usize, u64)> = None;
+        loop {
+            tokio::time::sleep(STATUS_EVERY).await;
+            let Ok(status) = sync_status(&node).await else {
+                break;
+            };
+            let now = (status.mode, status.peers, status.pending);
+            if last != Some(now) {
+                last = Some(now);
+                let _ = app.emit("sync-status", status);
+            }
+        }
+    });
+}

@@ -1,0 +1,95 @@
+//! The shapes the window sees (camelCase JSON), as `ui/src/ipc.ts` declares them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DocumentSummary {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) updated_at: i64,
+    pub(crate) chars: i64,
+    pub(crate) role: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TrashedDocument {
+    #[serde(flatten)]
+    pub(crate) summary: DocumentSummary,
+    pub(crate) deleted_at: i64,
+}
+
+#[derive(Serialize)]
+pub(crate) struct SearchHit {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) snippet: String,
+    /// UTF-16 offsets into `snippet`, as the browser counts.
+    pub(crate) highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OpenedDocument {
+    pub(crate) state: Vec<u8>,
+    pub(crate) read_only: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VersionSummary {
+    pub(crate) number: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) name: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) chars: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DiffLine {
+    pub(crate) kind: &'static str,
+    pub(crate) old_line: Option<usize>,
+    pub(crate) new_line: Option<usize>,
+    pub(crate) text: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy)]
+pub(crate) struct Cursor {
+    pub(crate) anchor: u64,
+    pub(crate) head: u64,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LocalPresence {
+    pub(crate) cursor: Option<Cursor>,
+    pub(crate) typing: bool,
+}
+
+#[derive(Serialize, Clone)]
+pub(crate) struct Presence {
+    pub(crate) name: String,
+    pub(crate) color: String,
+    pub(crate) cursor: Option<Cursor>,
+    pub(crate) typing: bool,
+}
+
+#[derive(Serialize, Clone)]
+pub(crate) struct SyncStatus {
+    pub(crate) mode: &'static str,
+    pub(crate) peers: usize,
+    pub(crate) pending: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Settings {
+    pub(crate) display_name: String,
+    pub(crate) color: String,
+}
+
+/// A byte offset into `text` as a UTF-16 offset.
+pub(crate) fn utf16_offset(text: &str, byte: usize) -> usize {
+    text.get(..byte).map_or(0, |s| s.encode_utf16().count())
+}
