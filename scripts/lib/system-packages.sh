@@ -1,11 +1,12 @@
 # Debian packages Quire needs to build and test, installed with apt when missing
 # (as root) or listed for the user to install. Sourced by scripts/test and scripts/run.
 
-# The desktop app (Tauri 2 on WebKitGTK 4.1) and the namespace test (`ip`).
+# The desktop app (Tauri 2 on WebKitGTK 4.1), its end-to-end test (a WebDriver for
+# WebKitGTK and a virtual display), and the namespace test (`ip`).
 QUIRE_APT_PACKAGES=(
     libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev librsvg2-dev
     libxdo-dev libssl-dev libayatana-appindicator3-dev build-essential pkg-config file
-    iproute2
+    webkit2gtk-driver xvfb iproute2
 )
 
 ensure_system_packages() {

@@ -48,7 +48,9 @@ fn tool(name: &str) -> Option<PathBuf> {
 fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -78,7 +80,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
             return out;
         };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
         if size == 0 {
             return out;
         }
@@ -95,10 +98,16 @@ fn base64_decode(text: &str) -> Vec<u8> {
         b'+' => 62,
         _ => 63,
     };
-    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
     let mut out = Vec::new();
     for chunk in clean.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, c)| n | u32::from(value(*c)) << (18 - 6 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, c)| n | u32::from(value(*c)) << (18 - 6 * i));
         out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
     }
     out
@@ -165,7 +174,12 @@ impl Session {
     }
 
     fn screenshot(&self, path: &Path) {
-        let data = call(self.port, "GET", &format!("/session/{}/screenshot", self.id), None);
+        let data = call(
+            self.port,
+            "GET",
+            &format!("/session/{}/screenshot", self.id),
+            None,
+        );
         std::fs::write(path, base64_decode(data.as_str().unwrap())).unwrap();
     }
 
@@ -177,7 +191,11 @@ impl Session {
 #[test]
 fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
     let tools = ["Xvfb", "WebKitWebDriver", "tauri-driver"].map(|t| (t, tool(t)));
-    let missing: Vec<&str> = tools.iter().filter(|(_, p)| p.is_none()).map(|(t, _)| *t).collect();
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(_, p)| p.is_none())
+        .map(|(t, _)| *t)
+        .collect();
     if !missing.is_empty() {
         if std::env::var("QUIRE_E2E").as_deref() == Ok("skip") {
             println!("SKIPPED (QUIRE_E2E=skip): missing {missing:?}");
@@ -201,7 +219,12 @@ fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
     let (port, native) = (free_port(), free_port());
     let _driver = Running(
         Command::new(tools[2].1.as_ref().unwrap())
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("DISPLAY", &display)
             .env("QUIRE_DATA_DIR", data.path())
             .stdout(Stdio::null())
@@ -218,10 +241,16 @@ fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
 
     // First run: an empty app; make a document and type.
     let first = Session::start(port, app);
-    first.wait_for("the app", "return document.querySelector('button.primary') !== null");
+    first.wait_for(
+        "the app",
+        "return document.querySelector('button.primary') !== null",
+    );
     first.screenshot(&shots.join("01-first-run.png"));
     first.script("document.querySelector('button.primary').click(); return true");
-    first.wait_for("the editor", "return document.querySelector('.cm-content') !== null");
+    first.wait_for(
+        "the editor",
+        "return document.querySelector('.cm-content') !== null",
+    );
     const TEXT: &str = "Typed in a real window, kept across a relaunch.";
     first.type_into(".cm-content", TEXT);
     first.wait_for(
@@ -256,7 +285,10 @@ fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
 
     // Relaunch: the document is listed, and opening it shows the text.
     let second = Session::start(port, app);
-    second.wait_for("the document list", "return document.querySelector('button.doc-open') !== null");
+    second.wait_for(
+        "the document list",
+        "return document.querySelector('button.doc-open') !== null",
+    );
     second.script("document.querySelector('button.doc-open').click(); return true");
     second.wait_for(
         "the text after a relaunch",
