@@ -1,0 +1,304 @@
+//! WebDriver plumbing for the app's end-to-end tests: a virtual display, tauri-driver,
+//! sessions over plain HTTP, scripts, typing and screenshots.
+#![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Kills a child process when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain(home.map(|h| h.join(".cargo/bin")))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// One WebDriver call over plain HTTP/1.1; panics on an error reply.
+pub fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    try_call(port, method, path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// One WebDriver call over plain HTTP/1.1.
+pub fn try_call(port: u16, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no HTTP response from the driver")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    let mut content = raw[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        content = dechunk(&content);
+    }
+    let value: Value = serde_json::from_slice(&content).unwrap_or(Value::Null);
+    match value["value"].get("error") {
+        Some(_) => Err(value["value"].to_string()),
+        None => Ok(value["value"].clone()),
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 4 + size..];
+    }
+}
+
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::new();
+    for chunk in clean.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, c)| n | u32::from(value(*c)) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+pub struct Session {
+    pub port: u16,
+    pub id: String,
+}
+
+impl Session {
+    pub fn start(port: u16, app: &Path) -> Self {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": app}
+        }}});
+        // Under load the app can be slow to come up; the driver then gives up.
+        let mut attempts = 0;
+        let value = loop {
+            attempts += 1;
+            match try_call(port, "POST", "/session", Some(caps.clone())) {
+                Ok(value) => break value,
+                Err(e) if attempts < 3 => {
+                    eprintln!("starting a session failed ({e}); trying again");
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+                Err(e) => panic!("cannot start a WebDriver session: {e}"),
+            }
+        };
+        Self {
+            port,
+            id: value["sessionId"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn script(&self, script: &str) -> Value {
+        call(
+            self.port,
+            "POST",
+            &format!("/session/{}/execute/sync", self.id),
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    pub fn wait_for(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let value = self.script(script);
+            if !value.is_null() && value != json!(false) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let element = call(
+            self.port,
+            "POST",
+            &format!("/session/{}/element", self.id),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let element_id = element
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        call(
+            self.port,
+            "POST",
+            &format!("/session/{}/element/{element_id}/value", self.id),
+            Some(json!({"text": text})),
+        );
+    }
+
+    pub fn screenshot(&self, path: &Path) {
+        let data = call(
+            self.port,
+            "GET",
+            &format!("/session/{}/screenshot", self.id),
+            None,
+        );
+        std::fs::write(path, base64_decode(data.as_str().unwrap())).unwrap();
+    }
+
+    pub fn quit(self) {
+        call(self.port, "DELETE", &format!("/session/{}", self.id), None);
+    }
+}
+
+/// A virtual display and a tauri-driver whose apps use `data` as their data folder.
+pub struct Driver {
+    pub port: u16,
+    _driver: Running,
+}
+
+/// Starts Xvfb on a free display number; the returned guard stops it.
+pub fn display() -> (String, Running) {
+    let display = format!(":{}", 100 + free_port() % 800);
+    let xvfb = Running(
+        Command::new(tool("Xvfb").expect("Xvfb"))
+            .args([display.as_str(), "-screen", "0", "1280x800x24"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    (display, xvfb)
+}
+
+impl Driver {
+    pub fn start(display: &str, data: &Path) -> Self {
+        let (port, native) = (free_port(), free_port());
+        let driver = Running(
+            Command::new(tool("tauri-driver").expect("tauri-driver"))
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
+                .env("DISPLAY", display)
+                .env("QUIRE_DATA_DIR", data)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(shots().join(format!("driver-{port}.log"))).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            port,
+            _driver: driver,
+        }
+    }
+}
+
+/// Whether the end-to-end tools are here; says which are missing. Panics unless
+/// `QUIRE_E2E=skip` asks to skip.
+pub fn tools_present() -> bool {
+    let missing: Vec<&str> = ["Xvfb", "WebKitWebDriver", "tauri-driver"]
+        .into_iter()
+        .filter(|t| tool(t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("QUIRE_E2E").as_deref() == Ok("skip") {
+        println!("SKIPPED (QUIRE_E2E=skip): missing {missing:?}");
+        return false;
+    }
+    panic!("end-to-end test needs {missing:?}; scripts/test installs them");
+}
+
+/// Where screenshots go.
+pub fn shots() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Session {
+    /// Reloads the page (the app's state is in the engine, not the page).
+    pub fn refresh(&self) {
+        call(
+            self.port,
+            "POST",
+            &format!("/session/{}/refresh", self.id),
+            Some(json!({})),
+        );
+    }
+
+    /// Runs an IPC command of the app from the page and returns its result.
+    pub fn invoke(&self, command: &str, args: Value) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke({command:?}, {args}).then(v => done({{ok: v}}), e => done({{err: String(e)}}));"
+        );
+        let value = call(
+            self.port,
+            "POST",
+            &format!("/session/{}/execute/async", self.id),
+            Some(json!({"script": script, "args": []})),
+        );
+        assert!(value.get("err").is_none(), "{command}: {}", value["err"]);
+        value["ok"].clone()
+    }
+}
