@@ -28,11 +28,7 @@ fn contains(text: &str) -> String {
     )
 }
 
-// Not yet part of the suite: in about half the runs one of the two drivers drops a
-// connection without an answer (two tauri-drivers on one display); under
-// investigation. Run it with `cargo test -p quire-app --test e2e_collab -- --ignored`.
 #[test]
-#[ignore = "flaky: a driver drops a connection in about half the runs; see the comment"]
 fn two_apps_joined_by_a_link_edit_together_and_see_each_other() {
     if !support::tools_present() {
         return;

@@ -39,10 +39,27 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// One WebDriver call over plain HTTP/1.1; panics on an error reply.
+/// Tries of a call that got no answer at all before the test gives up.
+const NO_ANSWER_TRIES: u32 = 5;
+
+/// One WebDriver call over plain HTTP/1.1; panics on an error reply. tauri-driver
+/// sometimes closes a connection without answering (seen right after a session
+/// starts): such a call, which the browser never saw, is sent again.
 pub fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
-    try_call(port, method, path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match try_call(port, method, path, body.clone()) {
+            Ok(value) => return value,
+            Err(e) if e == NO_ANSWER && tries < NO_ANSWER_TRIES => {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
 }
+
+const NO_ANSWER: &str = "no HTTP response from the driver";
 
 /// One WebDriver call over plain HTTP/1.1.
 pub fn try_call(port: u16, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
@@ -62,7 +79,7 @@ pub fn try_call(port: u16, method: &str, path: &str, body: Option<Value>) -> Res
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .ok_or("no HTTP response from the driver")?;
+        .ok_or(NO_ANSWER)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
     let mut content = raw[split + 4..].to_vec();
     if head.contains("transfer-encoding: chunked") {
