@@ -19,13 +19,6 @@ fn id(text: &str) -> Reply<DocumentId> {
         .map_err(|e: quire_doc::ParseIdError| e.to_string())
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Read => "read",
-        Role::Write => "write",
-    }
-}
-
 async fn roles(app: &App) -> Reply<HashMap<DocumentId, Role>> {
     let memberships = app.engine.memberships().await.map_err(|e| e.to_string())?;
     Ok(memberships.into_iter().map(|m| (m.id, m.role())).collect())
@@ -37,7 +30,7 @@ fn summary(record: &DocumentRecord, roles: &HashMap<DocumentId, Role>) -> Docume
         title: record.title.clone(),
         updated_at: record.updated_at,
         chars: record.chars,
-        role: roles.get(&record.id).copied().map(role_name),
+        role: roles.get(&record.id).copied().map(Role::as_str),
     }
 }
 
@@ -224,10 +217,7 @@ pub(crate) async fn create_version(app: State<'_, App>, id: String, name: String
 #[tauri::command]
 pub(crate) async fn share(app: State<'_, App>, id: String, read_only: bool) -> Reply<String> {
     let role = if read_only { Role::Read } else { Role::Write };
-    let status = app.node.status().await.map_err(|e| e.to_string())?;
-    let mut addrs: Vec<String> = status.listen.iter().map(ToString::to_string).collect();
-    addrs.sort_by_key(|a| a.contains("/127.0.0.1/"));
-    addrs.truncate(8);
+    let addrs = app.node.ticket_addrs().await.map_err(|e| e.to_string())?;
     let ticket = app
         .engine
         .share(self::id(&id)?, role, addrs)

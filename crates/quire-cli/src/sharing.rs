@@ -24,7 +24,7 @@ pub(crate) async fn share(
     io: &mut Io,
 ) -> Result<()> {
     let addrs = match node {
-        Some(node) => shareable_addrs(node).await?,
+        Some(node) => node.ticket_addrs().await?,
         None => Vec::new(),
     };
     let role = if read_only { Role::Read } else { Role::Write };
@@ -32,7 +32,7 @@ pub(crate) async fn share(
     if json {
         io.json(json!({
             "id": id.to_string(),
-            "role": role_name(role),
+            "role": role.as_str(),
             "link": ticket.to_link(),
             "addrs": ticket.addrs(),
         }));
@@ -45,15 +45,6 @@ pub(crate) async fn share(
         ));
     }
     Ok(())
-}
-
-/// The node's addresses for a ticket: not loopback first, at most what a ticket holds.
-async fn shareable_addrs(node: &SyncNode) -> Result<Vec<String>> {
-    let status = node.status().await?;
-    let mut addrs: Vec<String> = status.listen.iter().map(ToString::to_string).collect();
-    addrs.sort_by_key(|a| a.contains("/127.0.0.1/") || a.contains("/::1/"));
-    addrs.truncate(quire_crypto::MAX_TICKET_ADDRS);
-    Ok(addrs)
 }
 
 pub(crate) async fn join(
@@ -84,7 +75,7 @@ pub(crate) async fn join(
         io.json(json!({
             "id": id.to_string(),
             "title": info.title,
-            "role": role.map(role_name),
+            "role": role.map(Role::as_str),
             "synced": synced,
         }));
     } else {
@@ -145,7 +136,7 @@ pub(crate) async fn status(
                 json!({
                     "id": m.id.to_string(),
                     "title": info.title,
-                    "role": role_name(m.role()),
+                    "role": m.role().as_str(),
                     "syncing": m.syncing,
                     "peers": state.map(|s| s.peers.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_default(),
                     "present": state.map(|s| s.present.iter().map(|p| json!({"peer": p.peer.to_string(), "name": p.presence.name, "color": p.presence.color, "typing": p.presence.typing})).collect::<Vec<_>>()).unwrap_or_default(),
@@ -207,7 +198,7 @@ pub(crate) async fn status(
             io,
             "{short}  {}  [{}]  {sync_state}  last sync {last}",
             info.title,
-            role_name(m.role())
+            m.role().as_str()
         );
         if let Some(s) = state {
             let dropped: u64 = s.dropped.values().sum();
@@ -296,11 +287,4 @@ pub(crate) async fn whoami(
         outln!(io, "peer id {peer_id}");
     }
     Ok(())
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Read => "read",
-        Role::Write => "write",
-    }
 }

@@ -53,6 +53,16 @@ pub enum Role {
     Write,
 }
 
+impl Role {
+    /// `read` or `write`, as shown to people and scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Write => "write",
+        }
+    }
+}
+
 /// The symmetric key every member uses to seal and open a document's messages.
 ///
 /// Deliberately not comparable with `==`, which would not run in constant time.

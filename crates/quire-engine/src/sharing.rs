@@ -237,8 +237,8 @@ impl Engine {
             .collect()
     }
 
-    /// Records that a catch-up with a peer completed now.
-    pub async fn mark_synced(&self, id: DocumentId) -> Result<(), EngineError> {
-        self.write_async(ops::set_last_sync(id, now_ms())).await
+    /// Records that a catch-up with a peer completed at `at` (ms since the epoch).
+    pub async fn mark_synced(&self, id: DocumentId, at: i64) -> Result<(), EngineError> {
+        self.write_async(ops::set_last_sync(id, at)).await
     }
 }

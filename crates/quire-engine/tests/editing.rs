@@ -171,11 +171,7 @@ async fn edits_with_emoji_and_cjk_survive_close_and_reopen() {
     shut(engine).await;
 
     let engine = open(&config).await;
-    assert_eq!(engine.text(id).await.unwrap(), model);
-    assert_eq!(
-        engine.info(id).await.unwrap().chars,
-        model.chars().count() as i64
-    );
+    assert_holds(&engine, id, &model).await;
     shut(engine).await;
 }
 
@@ -225,11 +221,7 @@ async fn thousands_of_edits_in_flight_are_all_saved_in_order() {
     assert_eq!(engine.text(id).await.unwrap(), model);
     shut(engine).await;
     let engine = open(&config).await;
-    assert_eq!(engine.text(id).await.unwrap(), model);
-    assert_eq!(
-        engine.info(id).await.unwrap().chars,
-        model.chars().count() as i64
-    );
+    assert_holds(&engine, id, &model).await;
     shut(engine).await;
 }
 

@@ -123,6 +123,21 @@ impl SyncNode {
         self.ask(Command::Status).await
     }
 
+    /// The addresses to put in an invite: where this node listens, loopback last, at
+    /// most what a ticket holds.
+    pub async fn ticket_addrs(&self) -> Result<Vec<String>, NodeError> {
+        let mut addrs: Vec<String> = self
+            .status()
+            .await?
+            .listen
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        addrs.sort_by_key(|a| a.contains("/127.0.0.1/") || a.contains("/::1/"));
+        addrs.truncate(quire_crypto::MAX_TICKET_ADDRS);
+        Ok(addrs)
+    }
+
     /// Dials a peer or relay address.
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.ask(|tx| Command::Dial(addr, tx)).await?
@@ -1019,9 +1034,10 @@ impl Actor {
         let Some(doc) = self.docs.get_mut(&topic) else {
             return;
         };
-        doc.last_sync = Some(quire_store_now());
+        let now = quire_engine::now_ms();
+        doc.last_sync = Some(now);
         let id = doc.id;
-        if let Err(e) = self.engine.mark_synced(id).await {
+        if let Err(e) = self.engine.mark_synced(id, now).await {
             tracing::debug!("recording the sync time failed: {e}");
         }
         self.emit(NodeEvent::Synced { id, peer });
@@ -1242,11 +1258,4 @@ impl Actor {
             }
         }
     }
-}
-
-fn quire_store_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

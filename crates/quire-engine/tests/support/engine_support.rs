@@ -70,6 +70,15 @@ pub(crate) async fn edit_both(engine: &Engine, id: DocumentId, model: &mut Strin
     assert_eq!(&engine.text(id).await.unwrap(), model, "after {edit:?}");
 }
 
+/// Checks that the document holds `model` and that its stored length agrees.
+pub(crate) async fn assert_holds(engine: &Engine, id: DocumentId, model: &str) {
+    assert_eq!(engine.text(id).await.unwrap(), model);
+    assert_eq!(
+        engine.info(id).await.unwrap().chars,
+        model.chars().count() as i64
+    );
+}
+
 pub(crate) fn char_pos(s: &str, c: char) -> usize {
     s.chars().position(|x| x == c).unwrap()
 }
