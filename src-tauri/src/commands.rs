@@ -267,10 +267,13 @@ pub(crate) async fn sync_status(app: State<'_, App>) -> Reply<SyncStatus> {
 #[tauri::command]
 pub(crate) async fn get_settings(app: State<'_, App>) -> Reply<Settings> {
     let display_name = app.engine.display_name().await.map_err(|e| e.to_string())?;
-    let color = quire_node::presence::default_color(&app.engine.peer_id()).to_owned();
+    let chosen = app.engine.color().await.map_err(|e| e.to_string())?;
+    let color = chosen
+        .unwrap_or_else(|| quire_node::presence::default_color(&app.engine.peer_id()).to_owned());
     Ok(Settings {
         display_name,
         color,
+        data_folder: app.data_folder.display().to_string(),
     })
 }
 
@@ -281,6 +284,14 @@ pub(crate) async fn set_settings(app: State<'_, App>, settings: Settings) -> Rep
         .set_display_name(&settings.display_name)
         .await
         .map_err(|e| e.to_string())?;
-    app.node.set_name(name).await.map_err(|e| e.to_string())?;
+    let color = app
+        .engine
+        .set_color(&settings.color)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.node
+        .set_profile(name, Some(color))
+        .await
+        .map_err(|e| e.to_string())?;
     get_settings(app).await
 }

@@ -32,8 +32,12 @@ pub(crate) async fn sync_status(node: &SyncNode) -> Result<SyncStatus, quire_nod
     let status = node.status().await?;
     let peers = status.connected.len();
     Ok(SyncStatus {
-        // Connection paths (LAN, direct, relayed) arrive with the relay.
-        mode: if peers == 0 { "offline" } else { "direct" },
+        // The best way any peer is reached: lan, direct or relayed.
+        mode: status
+            .paths
+            .values()
+            .max()
+            .map_or("offline", |path| path.as_str()),
         peers,
         pending: status.docs.iter().map(|d| d.pending).sum(),
     })

@@ -1,26 +1,45 @@
 //! `quire-app`: the Quire desktop app. A Tauri 2 window shows the `ui/` front end; the
-//! engine and the sync node run in this process (one process per data folder, so
-//! nothing else can write the database while the window is open). Commands
-//! (`commands.rs`) are thin typed wrappers over the engine; `events.rs` forwards
-//! changes from peers, presence and sync status to the window.
+//! engine and the sync node run in this process (one app per data folder, see
+//! `instance.rs`, so nothing else writes the database while the window is open).
+//! Commands (`commands.rs`) are thin typed wrappers over the engine; `events.rs`
+//! forwards changes from peers, presence and sync status to the window. `quire://`
+//! links (invites) arrive as program arguments, from a second launch, or on macOS as
+//! an "open URL" event, and wait in `links.rs` until the window takes them.
 
 mod commands;
 mod events;
+mod instance;
+mod links;
+mod menu;
+mod window_state;
 mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use instance::Launch;
+use links::PendingLinks;
 use quire_engine::{Engine, EngineConfig};
 use quire_node::{NodeConfig, SyncNode};
+use tauri::Manager;
 
 /// Environment variable naming the data folder (default: the platform data folder).
 const DATA_DIR_ENV: &str = "QUIRE_DATA_DIR";
+
+/// The label of the one window (from `tauri.conf.json`).
+pub(crate) const MAIN_WINDOW: &str = "main";
+
+/// How long leaving waits for the goodbyes to go out.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What every command reaches.
 pub(crate) struct App {
     pub(crate) engine: Engine,
     pub(crate) node: SyncNode,
+    /// Where the documents are kept.
+    pub(crate) data_folder: PathBuf,
 }
 
 fn data_dir() -> Option<PathBuf> {
@@ -35,10 +54,23 @@ fn main() -> ExitCode {
         eprintln!("quire-app: cannot find the platform data folder; set {DATA_DIR_ENV}");
         return ExitCode::FAILURE;
     };
+    let links = instance::links_in_args(std::env::args().skip(1));
+    let instance = match instance::claim(&dir, &links) {
+        Ok(Launch::First(instance)) => instance,
+        Ok(Launch::HandedOver) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quire-app: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let started = tauri::async_runtime::block_on(async {
         let engine = Engine::open(EngineConfig::new(&dir)).await?;
         let node = SyncNode::start(engine.clone(), NodeConfig::new()).await?;
-        Ok::<_, Box<dyn std::error::Error>>(App { engine, node })
+        Ok::<_, Box<dyn std::error::Error>>(App {
+            engine,
+            node,
+            data_folder: dir.clone(),
+        })
     });
     let app = match started {
         Ok(app) => app,
@@ -48,10 +80,20 @@ fn main() -> ExitCode {
         }
     };
     let (engine, node) = (app.engine.clone(), app.node.clone());
-    let result = tauri::Builder::default()
+    let built = tauri::Builder::default()
         .manage(app)
+        .manage(PendingLinks::new(links))
+        .menu(menu::build)
+        .on_menu_event(menu::forward)
         .setup(move |handle| {
-            events::forward(handle.handle().clone(), engine.clone(), node.clone());
+            let handle = handle.handle().clone();
+            events::forward(handle.clone(), engine.clone(), node.clone());
+            if let Some(window) = handle.get_webview_window(MAIN_WINDOW) {
+                window_state::restore_and_track(&window, dir);
+            }
+            let opener = handle.clone();
+            instance.serve(move |links| links::open(&opener, links))?;
+            handle.manage(instance);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -75,13 +117,32 @@ fn main() -> ExitCode {
             commands::sync_status,
             commands::get_settings,
             commands::set_settings,
+            links::take_links,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+        .build(tauri::generate_context!());
+    let tauri_app = match built {
+        Ok(app) => app,
         Err(e) => {
             eprintln!("quire-app: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    tauri_app.run(|handle, event| match event {
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        tauri::RunEvent::Opened { urls } => {
+            links::open(handle, urls.iter().map(ToString::to_string).collect());
+        }
+        tauri::RunEvent::Exit => {
+            // Say goodbye to collaborators, so they see this device leave at once.
+            let node = handle.state::<App>().node.clone();
+            let _ = tauri::async_runtime::block_on(async {
+                tokio::time::timeout(GOODBYE_TIMEOUT, node.shutdown()).await
+            });
+            if let Some(instance) = handle.try_state::<instance::Instance>() {
+                instance.retire();
+            }
+        }
+        _ => {}
+    });
+    ExitCode::SUCCESS
 }

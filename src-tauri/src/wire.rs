@@ -86,7 +86,11 @@ pub(crate) struct SyncStatus {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Settings {
     pub(crate) display_name: String,
+    /// `#rrggbb`.
     pub(crate) color: String,
+    /// Where the documents are kept (shown; set with `QUIRE_DATA_DIR`).
+    #[serde(default)]
+    pub(crate) data_folder: String,
 }
 
 /// A byte offset into `text` as a UTF-16 offset.

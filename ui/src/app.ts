@@ -15,7 +15,7 @@ import { mountEditor, type MountedEditor } from './ui/editor';
 import { historyPanel } from './ui/history-panel';
 import { settingsPanel } from './ui/settings-panel';
 import { sharePanel } from './ui/share-panel';
-import { installShortcuts, isMac, shortcutLabel, type Command } from './ui/shortcuts';
+import { installShortcuts, isCommand, isMac, shortcutLabel, type Command } from './ui/shortcuts';
 import { Sidebar } from './ui/sidebar';
 import { renderStatusBar } from './ui/status-bar';
 
@@ -23,6 +23,14 @@ import { renderStatusBar } from './ui/status-bar';
 const SEARCH_DEBOUNCE_MS = 150;
 /** Least time between two refreshes of the document list caused by edits. */
 const LIST_REFRESH_MS = 2000;
+/**
+ * A menu command this soon after the same keyboard shortcut is that same keypress
+ * (some systems give it to both the menu and the page), so it is not run twice.
+ */
+const SAME_KEYPRESS_MS = 400;
+/** What a read-only document says when someone tries to change it. */
+export const READ_ONLY_MESSAGE =
+  'This document is read-only for you: you joined it with a read-only link. Ask its owner for an edit link to change it.';
 
 interface OpenEditor {
   bridged: BridgedDoc;
@@ -45,6 +53,7 @@ export class App {
   private settings: Settings = { displayName: 'Me', color: '#4363d8' };
   private searchTimer: ReturnType<typeof setTimeout> | null = null;
   private listTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastShortcut: { command: Command; at: number } | null = null;
 
   constructor(
     root: HTMLElement,
@@ -110,7 +119,21 @@ export class App {
       if (this.open?.bridged.id === docId) this.open.presence.remote(peer, presence);
     });
     followSystemTheme(window, (theme) => store.dispatch({ type: 'theme/set', theme }));
-    installShortcuts(window, (command) => this.run(command), this.mac);
+    installShortcuts(
+      window,
+      (command) => {
+        this.lastShortcut = { command, at: Date.now() };
+        this.run(command);
+      },
+      this.mac,
+    );
+    engine.onMenu((command) => {
+      const last = this.lastShortcut;
+      if (!isCommand(command)) return;
+      if (last && last.command === command && Date.now() - last.at < SAME_KEYPRESS_MS) return;
+      this.run(command);
+    });
+    engine.onOpenLinks(() => void this.takeLinks());
     window.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && store.getState().panel !== 'none') store.dispatch({ type: 'panel/close' });
     });
@@ -128,7 +151,15 @@ export class App {
         this.settings = await this.engine.getSettings();
         this.open?.presence.setUser({ name: this.settings.displayName, color: this.settings.color });
       }),
+      this.takeLinks(),
     ]);
+  }
+
+  /** Offers to join from the newest invite link opened from outside, if any. */
+  private async takeLinks(): Promise<void> {
+    const links = await this.attempt('Could not read the opened link', () => this.engine.takeLinks());
+    const link = links?.at(-1);
+    if (link) this.sidebar.offerJoin(link);
   }
 
   /** Runs an engine call, showing its failure in the banner. */
@@ -154,6 +185,12 @@ export class App {
         break;
       case 'share':
         this.store.dispatch({ type: 'panel/toggle', panel: 'share' });
+        break;
+      case 'join':
+        this.sidebar.offerJoin('');
+        break;
+      case 'settings':
+        this.store.dispatch({ type: 'panel/toggle', panel: 'settings' });
         break;
     }
   }
@@ -296,7 +333,11 @@ export class App {
     const presence = new PresenceLink(this.engine, bridged, { name: this.settings.displayName, color: this.settings.color }, onError);
     for (const [peer, p] of Object.entries(state.presences[id] ?? {})) presence.remote(peer, p);
     this.editorHost.replaceChildren();
-    const editor = mountEditor(this.editorHost, bridged.text, presence.awareness, { readOnly: bridged.readOnly, theme: state.theme });
+    const editor = mountEditor(this.editorHost, bridged.text, presence.awareness, {
+      readOnly: bridged.readOnly,
+      theme: state.theme,
+      onRefusedEdit: () => this.store.dispatch({ type: 'error/show', message: READ_ONLY_MESSAGE }),
+    });
     this.open = { bridged, editor, presence };
     const status = this.bridge.status(id);
     if (status) this.store.dispatch({ type: 'save/status', status });

@@ -108,6 +108,8 @@ export interface Settings {
   displayName: string;
   /** CSS colour, `#rrggbb`. */
   color: string;
+  /** Where the documents are kept (reported by the engine; not settable here). */
+  dataFolder?: string;
 }
 
 /** Stops listening. */
@@ -155,6 +157,13 @@ export interface EngineApi {
   getSettings(): Promise<Settings>;
   /** Saves settings; resolves with what was kept (the engine may trim the name). */
   setSettings(settings: Settings): Promise<Settings>;
+
+  /** `quire://` links opened from outside (a clicked invite), oldest first; each is returned once. */
+  takeLinks(): Promise<string[]>;
+  /** Links are waiting to be taken (event `open-links`). */
+  onOpenLinks(cb: () => void): Unsubscribe;
+  /** A native menu item was chosen; its command name (event `menu`). */
+  onMenu(cb: (command: string) => void): Unsubscribe;
 }
 
 /** A failed engine call, with the engine's message. */
@@ -302,5 +311,9 @@ export function tauriEngine(): EngineApi {
 
     getSettings: () => call('get_settings'),
     setSettings: (settings) => call('set_settings', { settings }),
+
+    takeLinks: () => call('take_links'),
+    onOpenLinks: (cb) => subscribe<null>('open-links', () => cb()),
+    onMenu: (cb) => subscribe<string>('menu', cb),
   };
 }

@@ -113,11 +113,14 @@ pub(crate) enum Command {
     Status,
     /// Peers connected to this device's daemon, and the documents they share.
     Peers,
-    /// This device's peer id and display name (`--name` sets the name).
+    /// This device's peer id, display name and colour (`--name`, `--color` set them).
     Whoami {
         /// New display name shown to collaborators.
         #[arg(long)]
         name: Option<String>,
+        /// New colour of this device's cursor, `#rrggbb`.
+        #[arg(long)]
+        color: Option<String>,
     },
     /// Run the sync node: keep shared documents in sync with peers until stopped.
     /// While it runs, other `quire` commands on the same data folder go through it.

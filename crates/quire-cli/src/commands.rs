@@ -171,7 +171,9 @@ pub(crate) async fn dispatch(
         }
         Command::Status => sharing::status(engine, node, json, io).await,
         Command::Peers => sharing::peers(engine, node, json, io).await,
-        Command::Whoami { name } => sharing::whoami(engine, node, name, json, io).await,
+        Command::Whoami { name, color } => {
+            sharing::whoami(engine, node, name, color, json, io).await
+        }
         Command::Daemon(_) => bail!("the daemon runs only as its own command"),
         Command::Doc(cmd) => doc(engine, cmd, json, io).await,
         Command::Import { files } => {

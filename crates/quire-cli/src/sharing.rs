@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use quire_engine::{DocumentId, Engine, Role};
-use quire_node::{NodeEvent, SyncNode};
+use quire_node::{ConnectionPath, NodeEvent, SyncNode};
 use serde_json::json;
 
 use crate::io::{Io, outln};
@@ -242,22 +242,29 @@ pub(crate) async fn peers(
                 name = Some(p.presence.name.clone());
             }
         }
-        rows.push((peer.to_string(), name, docs));
+        let path = status.paths.get(peer).copied();
+        rows.push((peer.to_string(), name, docs, path));
     }
     if json {
         io.json(json!(
             rows.iter()
-                .map(|(peer, name, docs)| json!({"peer": peer, "name": name, "documents": docs}))
+                .map(|(peer, name, docs, path)| json!({
+                    "peer": peer,
+                    "name": name,
+                    "documents": docs,
+                    "path": path.map(ConnectionPath::as_str),
+                }))
                 .collect::<Vec<_>>()
         ));
     } else if rows.is_empty() {
         outln!(io, "no peers connected");
     } else {
-        for (peer, name, docs) in rows {
+        for (peer, name, docs, path) in rows {
             outln!(
                 io,
-                "{peer}  {}  {}",
+                "{peer}  {}  {}  {}",
                 name.unwrap_or_else(|| "-".into()),
+                path.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                 docs.join(", ")
             );
         }
@@ -269,21 +276,33 @@ pub(crate) async fn whoami(
     engine: &Engine,
     node: Option<&SyncNode>,
     name: Option<String>,
+    color: Option<String>,
     json: bool,
     io: &mut Io,
 ) -> Result<()> {
-    if let Some(name) = name {
-        let name = engine.set_display_name(&name).await?;
-        if let Some(node) = node {
-            node.set_name(name).await?;
-        }
+    if let Some(name) = &name {
+        engine.set_display_name(name).await?;
+    }
+    if let Some(color) = &color {
+        engine.set_color(color).await?;
     }
     let name = engine.display_name().await?;
+    let chosen = engine.color().await?;
+    if let Some(node) = node {
+        node.set_profile(name.clone(), chosen.clone()).await?;
+    }
     let peer_id = engine.peer_id();
+    let color = chosen.unwrap_or_else(|| quire_node::presence::default_color(&peer_id).to_owned());
     if json {
-        io.json(json!({ "peer_id": peer_id.to_string(), "name": name, "daemon": node.is_some() }));
+        io.json(json!({
+            "peer_id": peer_id.to_string(),
+            "name": name,
+            "color": color,
+            "daemon": node.is_some(),
+        }));
     } else {
         outln!(io, "{name}");
+        outln!(io, "colour {color}");
         outln!(io, "peer id {peer_id}");
     }
     Ok(())

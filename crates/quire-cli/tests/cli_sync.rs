@@ -93,6 +93,8 @@ fn two_daemons_sync_documents_edited_from_the_command_line() {
         b.json(&["status"])["documents"][0]["present"][0]["name"] == "Ann"
     });
     assert!(b.ok(&["peers"]).contains("Ann"));
+    // Both daemons listen on loopback here: the path is the local network.
+    assert_eq!(b.json(&["peers"])[0]["path"], "lan");
 
     // A read-only join: follows, and its edits are refused with a clear message.
     let c = Quire::new();

@@ -12,6 +12,16 @@ use crate::{Engine, EngineError, EngineEvent};
 /// Settings key of the display name shown to collaborators.
 const DISPLAY_NAME_KEY: &str = "display_name";
 
+/// Settings key of the colour of this device's cursor and avatar.
+const COLOR_KEY: &str = "color";
+
+/// Whether `color` is a CSS colour of the form `#rrggbb`, the only form kept or shown.
+pub fn is_hex_color(color: &str) -> bool {
+    color.len() == 7
+        && color.starts_with('#')
+        && color.chars().skip(1).all(|c| c.is_ascii_hexdigit())
+}
+
 /// Longest display name kept, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 
@@ -106,6 +116,24 @@ impl Engine {
         self.write_async(ops::set_setting(DISPLAY_NAME_KEY.into(), name.clone()))
             .await?;
         Ok(name)
+    }
+
+    /// The colour chosen for this device's cursor and avatar, if one was.
+    pub async fn color(&self) -> Result<Option<String>, EngineError> {
+        Ok(self.store().setting(COLOR_KEY)?.filter(|c| is_hex_color(c)))
+    }
+
+    /// Chooses the colour of this device's cursor and avatar (`#rrggbb`).
+    pub async fn set_color(&self, color: &str) -> Result<String, EngineError> {
+        let color = color.trim().to_ascii_lowercase();
+        if !is_hex_color(&color) {
+            return Err(EngineError::InvalidInput(format!(
+                "a colour is written #rrggbb, not {color:?}"
+            )));
+        }
+        self.write_async(ops::set_setting(COLOR_KEY.into(), color.clone()))
+            .await?;
+        Ok(color)
     }
 
     /// Shares a document: makes its keys on first use and returns an invite ticket

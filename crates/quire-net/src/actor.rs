@@ -9,7 +9,7 @@ use libp2p::{
     gossipsub::{self, MessageAcceptance, MessageId, TopicHash},
     mdns, noise,
     request_response::{self, OutboundRequestId, ResponseChannel},
-    swarm::SwarmEvent,
+    swarm::{ConnectionId, SwarmEvent},
     tcp, yamux,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +20,7 @@ use crate::{
         COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig,
     },
     error::{NetError, Result},
+    path::ConnectionPath,
     sync_protocol::{
         MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
     },
@@ -113,7 +114,7 @@ enum Command {
     },
     ReportValidation(MessageId, PeerId, Validation),
     PeerScore(PeerId, oneshot::Sender<Option<f64>>),
-    ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    ConnectedPeers(oneshot::Sender<Vec<(PeerId, ConnectionPath)>>),
     Disconnect(PeerId, oneshot::Sender<bool>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -199,6 +200,13 @@ impl NetHandle {
 
     /// The peers with at least one open connection.
     pub async fn connected_peers(&self) -> Result<Vec<PeerId>> {
+        let peers = self.ask(Command::ConnectedPeers).await?;
+        Ok(peers.into_iter().map(|(peer, _)| peer).collect())
+    }
+
+    /// The peers with at least one open connection, each with the best path among
+    /// its connections.
+    pub async fn connection_paths(&self) -> Result<Vec<(PeerId, ConnectionPath)>> {
         self.ask(Command::ConnectedPeers).await
     }
 
@@ -263,6 +271,7 @@ impl Node {
             pending_sync: HashMap::new(),
             pending_replies: FuturesUnordered::new(),
             discovered: HashMap::new(),
+            connections: HashMap::new(),
             topics: HashMap::new(),
         };
         tokio::spawn(actor.run());
@@ -292,6 +301,8 @@ struct Actor {
     /// Peers mDNS found on the local network (until it says they expired), redialled
     /// while not connected.
     discovered: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Open connections and how each runs.
+    connections: HashMap<PeerId, HashMap<ConnectionId, ConnectionPath>>,
     /// The topic hash behind each gossipsub topic we joined (names are shortened).
     topics: HashMap<TopicHash, [u8; 32]>,
 }
@@ -373,7 +384,18 @@ impl Actor {
                 let _ = tx.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
             }
             Command::ConnectedPeers(tx) => {
-                let _ = tx.send(self.swarm.connected_peers().copied().collect());
+                // A peer found by mDNS is on the local network whatever its address.
+                let paths = self
+                    .connections
+                    .iter()
+                    .filter_map(|(peer, conns)| {
+                        let best = *conns.values().max()?;
+                        let on_lan =
+                            best == ConnectionPath::Direct && self.discovered.contains_key(peer);
+                        Some((*peer, if on_lan { ConnectionPath::Lan } else { best }))
+                    })
+                    .collect();
+                let _ = tx.send(paths);
             }
             Command::Disconnect(peer, tx) => {
                 let _ = tx.send(self.swarm.disconnect_peer_id(peer).is_ok());
@@ -441,14 +463,34 @@ impl Actor {
             SwarmEvent::NewListenAddr { address, .. } => self.notify(NetEvent::Listening(address)),
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
+                endpoint,
                 num_established,
                 ..
-            } if num_established.get() == 1 => self.notify(NetEvent::PeerConnected(peer_id)),
+            } => {
+                let path = ConnectionPath::of(endpoint.get_remote_address());
+                self.connections
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, path);
+                if num_established.get() == 1 {
+                    self.notify(NetEvent::PeerConnected(peer_id));
+                }
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
-            } => self.notify(NetEvent::PeerDisconnected(peer_id)),
+            } => {
+                if let Some(conns) = self.connections.get_mut(&peer_id) {
+                    conns.remove(&connection_id);
+                }
+                if num_established == 0 {
+                    self.connections.remove(&peer_id);
+                    self.notify(NetEvent::PeerDisconnected(peer_id));
+                }
+            }
             SwarmEvent::Behaviour(QuireBehaviourEvent::Gossipsub(event)) => {
                 self.handle_gossip(event)
             }

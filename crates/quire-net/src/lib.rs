@@ -55,6 +55,7 @@ mod actor;
 mod behaviour;
 mod config;
 mod error;
+mod path;
 mod sync_protocol;
 
 pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
@@ -69,6 +70,7 @@ pub use config::{
 };
 pub use error::{NetError, Result};
 pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
+pub use path::ConnectionPath;
 pub use sync_protocol::{
     MAX_CONCURRENT_SYNC_STREAMS, MAX_SYNC_PAYLOAD_BYTES, SYNC_FRAME_OVERHEAD_BYTES, SYNC_PROTOCOL,
     SYNC_REPLY_TIMEOUT, SYNC_REQUEST_TIMEOUT,

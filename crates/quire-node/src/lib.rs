@@ -47,4 +47,5 @@ pub use doc_sync::DropReason;
 pub use error::NodeError;
 pub use node::{MAX_BURST_BYTES, SyncNode};
 pub use presence::{Cursor, PeerPresence, Presence};
+pub use quire_net::ConnectionPath;
 pub use status::{DocStatus, NodeEvent, NodeStatus};

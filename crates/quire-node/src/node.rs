@@ -47,7 +47,10 @@ enum Command {
         typing: bool,
         reply: oneshot::Sender<Result<(), NodeError>>,
     },
-    SetName(String),
+    SetProfile {
+        name: String,
+        color: Option<String>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -72,6 +75,7 @@ impl SyncNode {
         let (events, _) = broadcast::channel(NODE_EVENT_BUFFER);
         let (results_tx, results) = mpsc::channel(256);
         let name = engine.display_name().await?;
+        let color = engine.color().await?;
         let mut actor = Actor {
             engine_events: engine.subscribe(),
             engine,
@@ -81,6 +85,7 @@ impl SyncNode {
             events: events.clone(),
             identity,
             name,
+            color,
             docs: HashMap::new(),
             by_id: HashMap::new(),
             listen: Vec::new(),
@@ -120,7 +125,9 @@ impl SyncNode {
 
     /// The node's state and each shared document's.
     pub async fn status(&self) -> Result<NodeStatus, NodeError> {
-        self.ask(Command::Status).await
+        let mut status = self.ask(Command::Status).await?;
+        status.paths = self.net.connection_paths().await?.into_iter().collect();
+        Ok(status)
     }
 
     /// The addresses to put in an invite: where this node listens, loopback last, at
@@ -160,10 +167,11 @@ impl SyncNode {
         .await?
     }
 
-    /// Changes the name shown to the other members (the engine keeps the setting).
-    pub async fn set_name(&self, name: String) -> Result<(), NodeError> {
+    /// Changes the name and colour shown to the other members (the engine keeps the
+    /// settings); no colour means the one picked from the peer id.
+    pub async fn set_profile(&self, name: String, color: Option<String>) -> Result<(), NodeError> {
         self.commands
-            .send(Command::SetName(name))
+            .send(Command::SetProfile { name, color })
             .await
             .map_err(|_| NodeError::Stopped)
     }
@@ -226,6 +234,8 @@ struct Actor {
     events: broadcast::Sender<NodeEvent>,
     identity: DeviceIdentity,
     name: String,
+    /// The colour chosen for this device, if one was.
+    color: Option<String>,
     docs: HashMap<Topic, DocSync>,
     by_id: HashMap<DocumentId, Topic>,
     listen: Vec<Multiaddr>,
@@ -239,6 +249,13 @@ struct Actor {
 }
 
 impl Actor {
+    /// The colour this device shows: the chosen one, else one picked from its peer id.
+    fn color(&self) -> String {
+        self.color
+            .clone()
+            .unwrap_or_else(|| crate::presence::default_color(&self.identity.peer_id()).to_owned())
+    }
+
     async fn run(mut self) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -312,7 +329,7 @@ impl Actor {
         }
         // New, or the role changed (a write link joined after a read one).
         self.remove_doc(id).await;
-        let presence = Presence::new(&self.name, &self.identity.peer_id());
+        let presence = Presence::with_color(&self.name, &self.color());
         let doc = DocSync::new(
             id,
             membership.keys,
@@ -404,10 +421,13 @@ impl Actor {
                 let _ = reply.send(result);
                 self.flush_presence().await;
             }
-            Command::SetName(name) => {
+            Command::SetProfile { name, color } => {
                 self.name = name;
+                self.color = color;
+                let color = self.color();
                 for doc in self.docs.values_mut() {
                     doc.local_presence.name = self.name.clone();
+                    doc.local_presence.color = color.clone();
                     doc.presence_dirty = true;
                 }
                 self.flush_presence().await;
@@ -451,6 +471,7 @@ impl Actor {
             peer_id: self.identity.peer_id(),
             listen: self.listen.clone(),
             connected,
+            paths: HashMap::new(),
             docs,
         }
     }

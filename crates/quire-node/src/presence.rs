@@ -61,9 +61,14 @@ pub struct Presence {
 impl Presence {
     /// A presence with a colour picked from the peer id.
     pub fn new(name: &str, peer: &PeerId) -> Self {
+        Self::with_color(name, default_color(peer))
+    }
+
+    /// A presence with a chosen colour.
+    pub fn with_color(name: &str, color: &str) -> Self {
         Self {
             name: name.to_owned(),
-            color: default_color(peer).to_owned(),
+            color: color.to_owned(),
             cursor: None,
             typing: false,
         }
@@ -80,10 +85,7 @@ impl Presence {
         if self.name.trim().is_empty() {
             self.name = "Anonymous".to_owned();
         }
-        let valid_color = self.color.len() == 7
-            && self.color.starts_with('#')
-            && self.color.chars().skip(1).all(|c| c.is_ascii_hexdigit());
-        if !valid_color {
+        if !quire_engine::is_hex_color(&self.color) {
             self.color = default_color(peer).to_owned();
         }
         self

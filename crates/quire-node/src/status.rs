@@ -1,10 +1,10 @@
 //! What the node reports about itself and each shared document.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use quire_crypto::{PeerId, Role};
 use quire_doc::DocumentId;
-use quire_net::Multiaddr;
+use quire_net::{ConnectionPath, Multiaddr};
 
 use crate::DropReason;
 use crate::presence::{PeerPresence, Presence};
@@ -18,6 +18,8 @@ pub struct NodeStatus {
     pub listen: Vec<Multiaddr>,
     /// Peers with an open connection.
     pub connected: Vec<PeerId>,
+    /// How each connected peer is reached (the best of its connections).
+    pub paths: HashMap<PeerId, ConnectionPath>,
     /// Shared documents being synced.
     pub docs: Vec<DocStatus>,
 }

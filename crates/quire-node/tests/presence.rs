@@ -19,7 +19,10 @@ async fn presence_shows_names_cursors_and_typing_and_goodbyes() {
         .await
         .unwrap();
     converged(&[&a, &b], id).await;
-    a.node.set_name("Ann".into()).await.unwrap();
+    a.engine.set_color("#E6194B").await.unwrap();
+    let color = a.engine.color().await.unwrap();
+    assert_eq!(color.as_deref(), Some("#e6194b"));
+    a.node.set_profile("Ann".into(), color).await.unwrap();
 
     let cursor = Cursor {
         anchor: 6,
@@ -34,7 +37,7 @@ async fn presence_shows_names_cursors_and_typing_and_goodbyes() {
     .await;
     assert_eq!(seen.peer, a.node.peer_id());
     assert_eq!(seen.presence.name, "Ann");
-    assert!(seen.presence.color.starts_with('#') && seen.presence.color.len() == 7);
+    assert_eq!(seen.presence.color, "#e6194b");
 
     // A change follows; then a goodbye when a leaves the document.
     let mut events = b.node.subscribe();

@@ -288,7 +288,7 @@ pub fn tools_present() -> bool {
 
 /// Where screenshots go.
 pub fn shots() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -317,5 +317,81 @@ impl Session {
         );
         assert!(value.get("err").is_none(), "{command}: {}", value["err"]);
         value["ok"].clone()
+    }
+}
+
+impl Session {
+    /// Waits for an enabled button whose text is `label` (within `scope`, a CSS
+    /// selector) and clicks it.
+    pub fn click_button(&self, scope: &str, label: &str) {
+        let script = format!(
+            "const b = [...document.querySelectorAll({scope:?} + ' button')].find(b => b.textContent.trim() === {label:?} && !b.disabled); if (!b) return false; b.click(); return true;"
+        );
+        self.wait_for(&format!("the button {label:?}"), &script);
+    }
+
+    /// Sets the value of the input matched by `css` as if typed (an `input` event).
+    pub fn fill(&self, css: &str, value: &str) {
+        let script = format!(
+            "const i = document.querySelector({css:?}); if (!i || i.offsetParent === null) return false; i.value = {value:?}; i.dispatchEvent(new Event('input', {{bubbles: true}})); return true;"
+        );
+        self.wait_for(&format!("the input {css}"), &script);
+    }
+
+    /// The editor's text (empty while no editor is shown), without the name labels of
+    /// other people's cursors.
+    pub fn editor_text(&self) -> String {
+        self.script("const c = document.querySelector('.cm-content'); if (c === null) return ''; const k = c.cloneNode(true); k.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer').forEach(n => n.remove()); return [...k.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n').replace(/\\u2060/g, '');")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits until the editor's text satisfies `check`.
+    pub fn wait_for_text(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.editor_text();
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the editor shows {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sets the name and colour other members see.
+    pub fn set_name(&self, name: &str) {
+        self.invoke(
+            "set_settings",
+            json!({"settings": {"displayName": name, "color": "#4363d8"}}),
+        );
+    }
+
+    /// Makes a document with the first-run button and waits for its editor.
+    pub fn create_document(&self) {
+        self.wait_for(
+            "the app",
+            "return document.querySelector('button.primary') !== null",
+        );
+        self.script("document.querySelector('button.primary').click(); return true");
+        self.wait_for(
+            "the editor",
+            "return document.querySelector('.cm-content') !== null",
+        );
+    }
+
+    /// Joins with `link` through the sidebar's join form and opens the document.
+    pub fn join_with_form(&self, link: &str) {
+        self.click_button(".sidebar-footer", "Join with a link…");
+        self.fill(".join-form input", link);
+        self.click_button(".join-form", "Join");
+        self.wait_for(
+            "the joined document's editor",
+            "return document.querySelector('.cm-content') !== null",
+        );
     }
 }

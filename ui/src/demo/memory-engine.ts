@@ -36,6 +36,8 @@ interface Window {
   docListeners: Set<(id: string, update: Uint8Array, origin: UpdateOrigin) => void>;
   presenceListeners: Set<(id: string, peer: string, presence: Presence | null) => void>;
   syncListeners: Set<(status: SyncStatus) => void>;
+  linkListeners: Set<() => void>;
+  menuListeners: Set<(command: string) => void>;
 }
 
 /** One update `applyUpdate` accepted. */
@@ -56,6 +58,7 @@ export class MemoryEngine {
   private nextId = 1;
   private settings: Settings = { displayName: 'Me', color: '#4363d8' };
   private sync: SyncStatus = { mode: 'offline', peers: 0, pending: 0 };
+  private links: string[] = [];
 
   /** Every update `applyUpdate` accepted, in the order applied. */
   readonly received: Received[] = [];
@@ -126,9 +129,26 @@ export class MemoryEngine {
     for (const w of this.windows) for (const cb of w.syncListeners) cb(status);
   }
 
+  /** A `quire://` link opened from outside, as the system hands it to the app. */
+  openLink(link: string): void {
+    this.links.push(link);
+    for (const w of this.windows) for (const cb of w.linkListeners) cb();
+  }
+
+  /** A native menu item chosen. */
+  chooseMenu(command: string): void {
+    for (const w of this.windows) for (const cb of w.menuListeners) cb(command);
+  }
+
   /** A new window's view of this engine. */
   connect(): EngineApi {
-    const w: Window = { docListeners: new Set(), presenceListeners: new Set(), syncListeners: new Set() };
+    const w: Window = {
+      docListeners: new Set(),
+      presenceListeners: new Set(),
+      syncListeners: new Set(),
+      linkListeners: new Set(),
+      menuListeners: new Set(),
+    };
     this.windows.add(w);
     const listen = <T>(set: Set<T>, cb: T) => {
       set.add(cb);
@@ -184,6 +204,9 @@ export class MemoryEngine {
       onSyncStatus: (cb) => listen(w.syncListeners, cb),
       getSettings: async () => this.settings,
       setSettings: async (s) => (this.settings = { displayName: s.displayName.trim().slice(0, 64), color: s.color }),
+      takeLinks: async () => this.links.splice(0),
+      onOpenLinks: (cb) => listen(w.linkListeners, cb),
+      onMenu: (cb) => listen(w.menuListeners, cb),
     };
   }
 

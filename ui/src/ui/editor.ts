@@ -47,12 +47,22 @@ export interface MountedEditor {
   destroy(): void;
 }
 
+/** Blocks the browser's own editing (typing, paste, drop, cut) and reports each try. */
+function refuseEdits(onRefused: () => void) {
+  const refuse = (e: Event) => {
+    e.preventDefault();
+    onRefused();
+    return true;
+  };
+  return EditorView.domEventHandlers({ beforeinput: refuse, paste: refuse, drop: refuse, cut: refuse });
+}
+
 /** Mounts an editor for `text` into `host`. */
 export function mountEditor(
   host: HTMLElement,
   text: Y.Text,
   awareness: Awareness,
-  options: { readOnly: boolean; theme: Theme },
+  options: { readOnly: boolean; theme: Theme; onRefusedEdit?: () => void },
 ): MountedEditor {
   const themeSlot = new Compartment();
   const undoManager = new Y.UndoManager(text);
@@ -69,8 +79,10 @@ export function mountEditor(
         EditorView.lineWrapping,
         layout,
         themeSlot.of(EditorView.darkTheme.of(options.theme === 'dark')),
+        // A read-only document can still be focused, selected and copied from; what
+        // would change it is refused, and the user is told why.
         EditorState.readOnly.of(options.readOnly),
-        EditorView.editable.of(!options.readOnly),
+        refuseEdits(options.onRefusedEdit ?? (() => {})),
         EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
         yCollab(text, awareness, { undoManager }),
       ],

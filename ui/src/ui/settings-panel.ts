@@ -1,5 +1,6 @@
 /**
- * Settings: the name and colour other members see on this device's cursor.
+ * Settings: the name and colour other members see on this device's cursor, and where
+ * this device keeps its documents.
  */
 import { errorMessage, type EngineApi, type Settings } from '../ipc';
 import { h } from './dom';
@@ -14,10 +15,12 @@ export function settingsPanel(deps: SettingsDeps): HTMLElement {
   const name = h('input', { type: 'text', maxLength: 64, 'aria-label': 'Display name' });
   const color = h('input', { type: 'color', 'aria-label': 'Cursor colour' });
   const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const folder = h('code', { class: 'data-folder' });
   deps.engine.getSettings().then(
     (s) => {
       name.value = s.displayName;
       color.value = s.color;
+      folder.textContent = s.dataFolder ?? '';
     },
     (err: unknown) => deps.onError(`Could not load settings: ${errorMessage(err)}`),
   );
@@ -44,5 +47,14 @@ export function settingsPanel(deps: SettingsDeps): HTMLElement {
     h('label', {}, 'Cursor colour', color),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status),
   );
-  return h('section', { class: 'settings-panel' }, h('h2', {}, 'Settings'), h('p', { class: 'muted' }, 'Shown to people you share documents with.'), form);
+  return h(
+    'section',
+    { class: 'settings-panel' },
+    h('h2', {}, 'Settings'),
+    h('p', { class: 'muted' }, 'Shown to people you share documents with.'),
+    form,
+    h('h3', {}, 'Data folder'),
+    h('p', { class: 'muted' }, 'Your documents live in one database in this folder. Start Quire with QUIRE_DATA_DIR set to use another.'),
+    folder,
+  );
 }

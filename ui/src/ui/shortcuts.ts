@@ -1,9 +1,17 @@
 /**
  * App-wide keyboard shortcuts: Ctrl (Cmd on macOS) + N new, + K search,
- * + H history, + Shift + S share.
+ * + H history, + Shift + S share, + J join with a link, + , settings. The native
+ * menu offers the same commands under the same keys.
  */
 
-export type Command = 'new' | 'search' | 'history' | 'share';
+export type Command = 'new' | 'search' | 'history' | 'share' | 'join' | 'settings';
+
+const COMMANDS: readonly string[] = ['new', 'search', 'history', 'share', 'join', 'settings'] satisfies Command[];
+
+/** Whether `name` (say, from a menu event) is a command. */
+export function isCommand(name: string): name is Command {
+  return COMMANDS.includes(name);
+}
 
 /** The bits of a KeyboardEvent that matter here. */
 export type KeyChord = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>;
@@ -26,6 +34,10 @@ export function commandFor(e: KeyChord, mac: boolean): Command | null {
       return 'search';
     case 'h':
       return 'history';
+    case 'j':
+      return 'join';
+    case ',':
+      return 'settings';
     default:
       return null;
   }

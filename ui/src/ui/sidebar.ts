@@ -27,6 +27,7 @@ export class Sidebar {
   private readonly list: HTMLElement;
   private readonly tabs: Record<SidebarView, HTMLButtonElement>;
   private readonly joinForm: HTMLFormElement;
+  private readonly joinLink: HTMLInputElement;
 
   constructor(
     private readonly actions: SidebarActions,
@@ -51,6 +52,7 @@ export class Sidebar {
     };
     this.list = h('ul', { class: 'doc-list', role: 'list' });
     const link = h('input', { type: 'text', placeholder: 'Paste an invite link', 'aria-label': 'Invite link' });
+    this.joinLink = link;
     this.joinForm = h(
       'form',
       {
@@ -61,10 +63,14 @@ export class Sidebar {
             e.preventDefault();
             const value = link.value.trim();
             if (!value) return;
-            void actions.join(value).then(() => {
-              link.value = '';
-              this.joinForm.hidden = true;
-            });
+            // A refused link stays in the form; the app has already said why.
+            actions.join(value).then(
+              () => {
+                link.value = '';
+                this.joinForm.hidden = true;
+              },
+              () => {},
+            );
           },
         },
       },
@@ -108,6 +114,14 @@ export class Sidebar {
     if (state.search.results !== null) this.renderResults(state);
     else if (state.view === 'trash') this.renderTrash(state);
     else this.renderDocuments(state);
+  }
+
+  /** Opens the join form with `link` filled in (empty: ready to paste one). */
+  offerJoin(link: string): void {
+    this.joinForm.hidden = false;
+    this.joinLink.value = link;
+    this.joinLink.focus();
+    this.joinLink.select();
   }
 
   private toggleJoin(input: HTMLInputElement): void {
