@@ -52,6 +52,22 @@ pub(crate) async fn create_document(app: State<'_, App>, title: String) -> Reply
     Ok(summary(&record, &HashMap::new()))
 }
 
+/// Imports the text of a Markdown file the window read (named `fileName`).
+#[tauri::command]
+pub(crate) async fn import_document(
+    app: State<'_, App>,
+    file_name: String,
+    text: String,
+) -> Reply<DocumentSummary> {
+    let id = app
+        .engine
+        .import_text(&file_name, &text)
+        .await
+        .map_err(|e| e.to_string())?;
+    let record = app.engine.info(id).await.map_err(|e| e.to_string())?;
+    Ok(summary(&record, &HashMap::new()))
+}
+
 #[tauri::command]
 pub(crate) async fn rename_document(app: State<'_, App>, id: String, title: String) -> Reply<()> {
     app.engine

@@ -27,6 +27,15 @@ struct PresenceEvent {
     presence: Option<Presence>,
 }
 
+/// Progress of a catch-up with a peer (chunks of its answer applied).
+#[derive(Serialize, Clone)]
+struct CatchUpEvent {
+    id: String,
+    peer: String,
+    received: u32,
+    total: u32,
+}
+
 /// The node's status as the window shows it.
 pub(crate) async fn sync_status(node: &SyncNode) -> Result<SyncStatus, quire_node::NodeError> {
     let status = node.status().await?;
@@ -74,23 +83,45 @@ pub(crate) fn forward(app: AppHandle, engine: Engine, node: SyncNode) {
     let mut events = node.subscribe();
     let window = app.clone();
     tauri::async_runtime::spawn(async move {
-        while let Ok(event) = events.recv().await {
-            if let NodeEvent::Presence { id, peer, presence } = event {
-                let presence = presence.map(|p| Presence {
-                    name: p.name,
-                    color: p.color,
-                    cursor: p.cursor.map(|c| Cursor {
-                        anchor: c.anchor,
-                        head: c.head,
-                    }),
-                    typing: p.typing,
-                });
-                let event = PresenceEvent {
-                    id: id.to_string(),
-                    peer: peer.to_string(),
-                    presence,
-                };
-                let _ = window.emit("presence", event);
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            match event {
+                NodeEvent::Presence { id, peer, presence } => {
+                    let presence = presence.map(|p| Presence {
+                        name: p.name,
+                        color: p.color,
+                        cursor: p.cursor.map(|c| Cursor {
+                            anchor: c.anchor,
+                            head: c.head,
+                        }),
+                        typing: p.typing,
+                    });
+                    let event = PresenceEvent {
+                        id: id.to_string(),
+                        peer: peer.to_string(),
+                        presence,
+                    };
+                    let _ = window.emit("presence", event);
+                }
+                NodeEvent::CatchingUp {
+                    id,
+                    peer,
+                    received,
+                    total,
+                } => {
+                    let event = CatchUpEvent {
+                        id: id.to_string(),
+                        peer: peer.to_string(),
+                        received,
+                        total,
+                    };
+                    let _ = window.emit("catch-up", event);
+                }
+                _ => {}
             }
         }
     });

@@ -99,6 +99,7 @@ fn main() -> ExitCode {
         .invoke_handler(tauri::generate_handler![
             commands::list_documents,
             commands::create_document,
+            commands::import_document,
             commands::rename_document,
             commands::delete_document,
             commands::restore_document,

@@ -10,8 +10,9 @@ use tauri::menu::{
 use tauri::{AppHandle, Emitter, Runtime};
 
 /// The window's commands a menu item can run: (id, label, accelerator).
-const FILE_ITEMS: [(&str, &str, &str); 2] = [
+const FILE_ITEMS: [(&str, &str, &str); 3] = [
     ("new", "New Document", "CmdOrCtrl+N"),
+    ("import", "Import Markdown…", "CmdOrCtrl+O"),
     ("join", "Join with a Link…", "CmdOrCtrl+J"),
 ];
 const VIEW_ITEMS: [(&str, &str, &str); 4] = [

@@ -1,6 +1,7 @@
 //! End to end: the real app in a real window (Xvfb), driven through WebDriver
-//! (`tauri-driver` + `WebKitWebDriver`). Create a document, type, quit, relaunch: the
-//! text is there (and on disk). Screenshots of each step go to `target/e2e/`.
+//! (`tauri-driver` + `WebKitWebDriver`). Create a document, type, move and resize the
+//! window, quit, relaunch: the text is there (and on disk), and the window is where it
+//! was left. Screenshots of each step go to `target/e2e/`.
 //!
 //! Needs `Xvfb`, `WebKitWebDriver` (Debian `webkit2gtk-driver`) and `tauri-driver`
 //! (`cargo install tauri-driver --locked`); `scripts/test` installs them. Where one is
@@ -48,6 +49,10 @@ fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
     // The bridge sends edits to the engine, which answers once they are durable.
     std::thread::sleep(Duration::from_secs(2));
     first.screenshot(&shots.join("02-typed.png"));
+    const PLACE: [i64; 4] = [64, 48, 960, 640];
+    first.set_window_rect(PLACE);
+    std::thread::sleep(Duration::from_secs(1)); // written down within half a second
+    assert_eq!(first.window_rect(), PLACE, "the window moved and resized");
     first.quit();
 
     // On disk, as another process sees it once the app has let go of the folder.
@@ -83,5 +88,10 @@ fn a_document_typed_in_the_app_is_there_after_a_relaunch() {
         &format!("const c = document.querySelector('.cm-content'); return c !== null && c.textContent.includes({TEXT:?})"),
     );
     second.screenshot(&shots.join("03-relaunched.png"));
+    assert_eq!(
+        second.window_rect(),
+        PLACE,
+        "the window is where it was left"
+    );
     second.quit();
 }

@@ -21,6 +21,10 @@ import { renderStatusBar } from './ui/status-bar';
 
 /** Wait after the last keystroke in the search box before asking the engine. */
 const SEARCH_DEBOUNCE_MS = 150;
+/** A catch-up with no news for this long is taken as cut short. */
+const CATCH_UP_QUIET_MS = 20_000;
+/** Largest Markdown file imported (the engine's limit too). */
+const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 /** Least time between two refreshes of the document list caused by edits. */
 const LIST_REFRESH_MS = 2000;
 /**
@@ -47,6 +51,13 @@ export class App {
   private readonly editorHost = h('div', { class: 'editor-host' });
   private readonly panelHost = h('aside', { class: 'panel', hidden: true });
   private readonly statusBar = h('footer', { class: 'status-bar' });
+  private readonly filePicker = h('input', {
+    type: 'file',
+    multiple: true,
+    accept: '.md,.markdown,.txt,text/markdown,text/plain',
+    hidden: true,
+    'aria-label': 'Markdown files to import',
+  });
   private readonly mac = isMac();
   private open: OpenEditor | null = null;
   private showing = 0;
@@ -54,6 +65,9 @@ export class App {
   private searchTimer: ReturnType<typeof setTimeout> | null = null;
   private listTimer: ReturnType<typeof setTimeout> | null = null;
   private lastShortcut: { command: Command; at: number } | null = null;
+  private readonly catchUpTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly importQueue: File[] = [];
+  private importing = false;
 
   constructor(
     root: HTMLElement,
@@ -96,6 +110,7 @@ export class App {
         h('main', { class: 'main' }, this.banner, this.header.el, h('div', { class: 'workspace' }, this.editorHost, this.panelHost)),
         this.statusBar,
       ),
+      this.filePicker,
     );
     this.wire();
     this.render(this.store.getState(), null);
@@ -114,6 +129,35 @@ export class App {
     });
     engine.onDocUpdate(() => this.refreshListSoon());
     engine.onSyncStatus((status) => store.dispatch({ type: 'sync/status', status }));
+    engine.onCatchUp((docId, received, total, peer) => {
+      store.dispatch({ type: 'catch-up', docId, peer, received, total });
+      // A catch-up cut short (the peer went away) sends no last chunk: stop showing
+      // it once it has been quiet for a while.
+      const key = `${docId} ${peer ?? ''}`;
+      clearTimeout(this.catchUpTimers.get(key));
+      this.catchUpTimers.set(
+        key,
+        setTimeout(() => {
+          this.catchUpTimers.delete(key);
+          store.dispatch({ type: 'catch-up', docId, peer, received: total, total });
+        }, CATCH_UP_QUIET_MS),
+      );
+    });
+    this.filePicker.addEventListener('change', () => {
+      const files = [...(this.filePicker.files ?? [])];
+      this.filePicker.value = '';
+      void this.importFiles(files);
+    });
+    // Markdown files dropped on the sidebar are imported.
+    this.sidebar.el.addEventListener('dragover', (e) => {
+      if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+    });
+    this.sidebar.el.addEventListener('drop', (e) => {
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (files.length === 0) return;
+      e.preventDefault();
+      void this.importFiles(files);
+    });
     engine.onPresence((docId, peer, presence) => {
       store.dispatch({ type: 'presence', docId, peer, presence });
       if (this.open?.bridged.id === docId) this.open.presence.remote(peer, presence);
@@ -177,6 +221,9 @@ export class App {
       case 'new':
         void this.create();
         break;
+      case 'import':
+        this.filePicker.click();
+        break;
       case 'search':
         this.sidebar.focusSearch();
         break;
@@ -200,6 +247,34 @@ export class App {
     if (!doc) return;
     this.store.dispatch({ type: 'document/added', document: doc });
     this.header.editTitle();
+  }
+
+  /**
+   * Imports Markdown files one by one, showing which; opens the last one imported.
+   * Files added while an import runs join its queue.
+   */
+  async importFiles(files: File[]): Promise<void> {
+    this.importQueue.push(...files);
+    if (this.importing || this.importQueue.length === 0) return;
+    this.importing = true;
+    let last: string | null = null;
+    const failed: string[] = [];
+    for (let done = 0; this.importQueue.length > 0; done++) {
+      const file = this.importQueue.shift() as File;
+      this.store.dispatch({ type: 'import/progress', done, total: done + 1 + this.importQueue.length, name: file.name });
+      try {
+        if (file.size > MAX_IMPORT_BYTES) throw new Error(`it is over the ${MAX_IMPORT_BYTES / (1024 * 1024)} MiB import limit`);
+        const doc = await this.engine.importDocument(file.name, await file.text());
+        this.store.dispatch({ type: 'document/added', document: doc });
+        last = doc.id;
+      } catch (err) {
+        failed.push(`${file.name} (${errorMessage(err)})`);
+      }
+    }
+    this.importing = false;
+    this.store.dispatch({ type: 'import/done' });
+    if (failed.length > 0) this.store.dispatch({ type: 'error/show', message: `Could not import ${failed.join(', ')}` });
+    if (last !== null) this.store.dispatch({ type: 'select', id: last });
   }
 
   private async rename(id: string, title: string): Promise<void> {

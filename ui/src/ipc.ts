@@ -119,6 +119,8 @@ export type Unsubscribe = () => void;
 export interface EngineApi {
   listDocuments(): Promise<DocumentSummary[]>;
   createDocument(title: string): Promise<DocumentSummary>;
+  /** A new document from the text of a Markdown file (titled by its first heading, else the file name). */
+  importDocument(fileName: string, text: string): Promise<DocumentSummary>;
   renameDocument(id: string, title: string): Promise<void>;
   /** Moves a document to the trash. */
   deleteDocument(id: string): Promise<void>;
@@ -153,6 +155,8 @@ export interface EngineApi {
   syncStatus(): Promise<SyncStatus>;
   /** Connection changes (event `sync-status`). */
   onSyncStatus(cb: (status: SyncStatus) => void): Unsubscribe;
+  /** A catch-up with `peer` advanced: chunks of its answer applied (event `catch-up`). */
+  onCatchUp(cb: (id: string, received: number, total: number, peer?: string) => void): Unsubscribe;
 
   getSettings(): Promise<Settings>;
   /** Saves settings; resolves with what was kept (the engine may trim the name). */
@@ -271,6 +275,7 @@ export function tauriEngine(): EngineApi {
   return {
     listDocuments: () => call('list_documents'),
     createDocument: (title) => call('create_document', { title }),
+    importDocument: (fileName, text) => call('import_document', { fileName, text }),
     renameDocument: (id, title) => call('rename_document', { id, title }),
     deleteDocument: (id) => call('delete_document', { id }),
     restoreDocument: (id) => call('restore_document', { id }),
@@ -308,6 +313,10 @@ export function tauriEngine(): EngineApi {
       subscribe<PresencePayload>('presence', (p) => cb(p.id, p.peer, p.presence)),
     syncStatus: () => call('sync_status'),
     onSyncStatus: (cb) => subscribe<SyncStatus>('sync-status', cb),
+    onCatchUp: (cb) =>
+      subscribe<{ id: string; peer: string; received: number; total: number }>('catch-up', (p) =>
+        cb(p.id, p.received, p.total, p.peer),
+      ),
 
     getSettings: () => call('get_settings'),
     setSettings: (settings) => call('set_settings', { settings }),

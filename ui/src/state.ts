@@ -31,6 +31,16 @@ export interface UiState {
   error: string | null;
   theme: Theme;
   panel: Panel;
+  /** Catch-ups still coming in, by document id (and peer, when known): chunks applied of all. */
+  catchUps: Record<string, Progress>;
+  /** Files being imported: which one of how many, and its name; null when idle. */
+  importing: { done: number; total: number; name: string } | null;
+}
+
+/** How far a long operation is. */
+export interface Progress {
+  received: number;
+  total: number;
 }
 
 export type Action =
@@ -50,7 +60,10 @@ export type Action =
   | { type: 'error/dismiss' }
   | { type: 'theme/set'; theme: Theme }
   | { type: 'panel/toggle'; panel: Exclude<Panel, 'none'> }
-  | { type: 'panel/close' };
+  | { type: 'panel/close' }
+  | { type: 'catch-up'; docId: string; peer?: string; received: number; total: number }
+  | { type: 'import/progress'; done: number; total: number; name: string }
+  | { type: 'import/done' };
 
 export function initialState(theme: Theme = 'light'): UiState {
   return {
@@ -66,6 +79,8 @@ export function initialState(theme: Theme = 'light'): UiState {
     error: null,
     theme,
     panel: 'none',
+    catchUps: {},
+    importing: null,
   };
 }
 
@@ -175,6 +190,18 @@ export function reduce(state: UiState, action: Action): UiState {
       return { ...state, panel: state.panel === action.panel ? 'none' : action.panel };
     case 'panel/close':
       return { ...state, panel: 'none' };
+    case 'catch-up': {
+      const key = action.peer === undefined ? action.docId : `${action.docId} ${action.peer}`;
+      const done = action.total <= 0 || action.received >= action.total;
+      const catchUps = done
+        ? without(state.catchUps, key)
+        : { ...state.catchUps, [key]: { received: action.received, total: action.total } };
+      return catchUps === state.catchUps ? state : { ...state, catchUps };
+    }
+    case 'import/progress':
+      return { ...state, importing: { done: action.done, total: action.total, name: action.name } };
+    case 'import/done':
+      return { ...state, importing: null };
   }
 }
 

@@ -112,7 +112,9 @@ describe('app', () => {
     app.store.dispatch({ type: 'select', id });
     await until(() => $('.cm-content') !== null);
     expect(editor().state.readOnly).toBe(true);
-    expect($('.cm-content')?.getAttribute('contenteditable')).toBe('false');
+    // Still focusable, so it can be selected and copied from; edits are refused instead
+    // (see app-links-menu.test.ts).
+    expect($('.cm-content')?.getAttribute('contenteditable')).toBe('true');
     expect($<HTMLInputElement>('.title-input')!.readOnly).toBe(true);
   });
 });

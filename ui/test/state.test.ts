@@ -127,6 +127,45 @@ describe('reduce', () => {
     );
     expect(s.trash.map((d) => d.id)).toEqual(['b']);
   });
+
+  it('keeps a catch-up per document until all of it is received', () => {
+    let s = run({ type: 'catch-up', docId: 'a', received: 1, total: 4 }, { type: 'catch-up', docId: 'b', received: 0, total: 2 });
+    expect(s.catchUps).toEqual({ a: { received: 1, total: 4 }, b: { received: 0, total: 2 } });
+    s = reduce(s, { type: 'catch-up', docId: 'a', received: 3, total: 4 });
+    expect(s.catchUps.a).toEqual({ received: 3, total: 4 });
+    s = reduce(s, { type: 'catch-up', docId: 'a', received: 4, total: 4 });
+    expect(s.catchUps).toEqual({ b: { received: 0, total: 2 } });
+    // More than announced also ends it.
+    s = reduce(s, { type: 'catch-up', docId: 'b', received: 3, total: 2 });
+    expect(s.catchUps).toEqual({});
+  });
+
+  it('ignores a finished or empty catch-up it was not tracking', () => {
+    const before = run({ type: 'catch-up', docId: 'a', received: 1, total: 4 });
+    expect(reduce(before, { type: 'catch-up', docId: 'z', received: 5, total: 5 })).toBe(before);
+    expect(reduce(before, { type: 'catch-up', docId: 'z', received: 0, total: 0 })).toBe(before);
+    expect(run({ type: 'catch-up', docId: 'a', received: 0, total: 0 }).catchUps).toEqual({});
+  });
+
+  it('tracks the file being imported until the import is done', () => {
+    let s = run({ type: 'import/progress', done: 0, total: 2, name: 'a.md' });
+    expect(s.importing).toEqual({ done: 0, total: 2, name: 'a.md' });
+    s = reduce(s, { type: 'import/progress', done: 1, total: 2, name: 'b.md' });
+    expect(s.importing).toEqual({ done: 1, total: 2, name: 'b.md' });
+    s = reduce(s, { type: 'import/done' });
+    expect(s.importing).toBeNull();
+    expect(initialState().importing).toBeNull();
+    expect(initialState().catchUps).toEqual({});
+  });
+
+  it('does not mutate the previous state on progress', () => {
+    const before = run({ type: 'catch-up', docId: 'a', received: 1, total: 4 }, { type: 'import/progress', done: 0, total: 1, name: 'x.md' });
+    const frozen = structuredClone(before);
+    reduce(before, { type: 'catch-up', docId: 'a', received: 4, total: 4 });
+    reduce(before, { type: 'catch-up', docId: 'b', received: 1, total: 2 });
+    reduce(before, { type: 'import/done' });
+    expect(before).toEqual(frozen);
+  });
 });
 
 describe('createStore', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { lineDiff } from '../src/demo/line-diff';
 import { followSystemTheme, systemTheme, type MediaSource } from '../src/theme';
-import { commandFor, shortcutLabel } from '../src/ui/shortcuts';
+import { commandFor, isCommand, shortcutLabel } from '../src/ui/shortcuts';
 import { segments } from '../src/ui/snippet';
 import { saveLabel, syncDetail, syncLabel } from '../src/ui/status-bar';
 import { versionLabel } from '../src/ui/history-panel';
@@ -55,6 +55,26 @@ describe('shortcuts', () => {
     expect(commandFor(chord('n', { metaKey: true }), true)).toBe('new');
     expect(commandFor(chord('n', { ctrlKey: true }), true)).toBeNull();
     expect(commandFor(chord('n', { metaKey: true }), false)).toBeNull();
+  });
+
+  it('maps Ctrl/Cmd+J to join and Ctrl/Cmd+, to settings', () => {
+    expect(commandFor(chord('j', { ctrlKey: true }), false)).toBe('join');
+    expect(commandFor(chord('J', { ctrlKey: true }), false)).toBe('join');
+    expect(commandFor(chord(',', { ctrlKey: true }), false)).toBe('settings');
+    expect(commandFor(chord('j', { metaKey: true }), true)).toBe('join');
+    expect(commandFor(chord(',', { metaKey: true }), true)).toBe('settings');
+    expect(commandFor(chord('j', { ctrlKey: true }), true)).toBeNull();
+    expect(commandFor(chord(',', { metaKey: true }), false)).toBeNull();
+    expect(commandFor(chord('j', { ctrlKey: true, shiftKey: true }), false)).toBeNull();
+    expect(commandFor(chord(',', { ctrlKey: true, altKey: true }), false)).toBeNull();
+    expect(commandFor(chord('j'), false)).toBeNull();
+  });
+
+  it('knows the six command names and nothing else', () => {
+    for (const name of ['new', 'search', 'history', 'share', 'join', 'settings']) expect(isCommand(name)).toBe(true);
+    for (const name of ['', 'New', 'SETTINGS', 'quit', 'delete', 'join ', 'toString', 'constructor', '__proto__']) {
+      expect(isCommand(name)).toBe(false);
+    }
   });
 
   it('ignores other chords', () => {

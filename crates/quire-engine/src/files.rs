@@ -47,12 +47,30 @@ impl Engine {
             path: path.to_owned(),
             offset: e.utf8_error().valid_up_to(),
         })?;
+        self.import_text(path, &text).await
+    }
+
+    /// Imports the text of a Markdown file named `file_name` (read elsewhere, such as
+    /// by the desktop app's window) as a new document.
+    pub async fn import_text(
+        &self,
+        file_name: impl AsRef<Path>,
+        text: &str,
+    ) -> Result<DocumentId, EngineError> {
+        let file_name = file_name.as_ref();
+        if text.len() as u64 > MAX_IMPORT_BYTES {
+            return Err(EngineError::InvalidInput(format!(
+                "{} is {} bytes, over the import limit of {MAX_IMPORT_BYTES}",
+                file_name.display(),
+                text.len()
+            )));
+        }
         // Windows line endings and a byte-order mark are file artefacts, not text.
         let text = text
             .strip_prefix('\u{feff}')
-            .unwrap_or(&text)
+            .unwrap_or(text)
             .replace("\r\n", "\n");
-        self.create(&title_for(path, &text), &text).await
+        self.create(&title_for(file_name, &text), &text).await
     }
 
     /// Writes a document's body to a file, atomically (a reader never sees half a file).

@@ -1043,6 +1043,12 @@ impl Actor {
             catch_up.chunks = before + 1;
             if let SyncMessage::UpdateChunk { index, count, .. } = message {
                 complete = index + 1 == *count;
+                let _ = self.events.send(NodeEvent::CatchingUp {
+                    id,
+                    peer,
+                    received: index + 1,
+                    total: *count,
+                });
             }
         }
         if let Some(doc) = self.docs.get_mut(&topic) {

@@ -70,6 +70,18 @@ pub enum NodeEvent {
         /// What it shows now.
         presence: Option<Presence>,
     },
+    /// A chunk of a catch-up answer from a peer was applied: `received` of `total`
+    /// (an answer larger than one chunk takes a while; this is its progress).
+    CatchingUp {
+        /// The document.
+        id: DocumentId,
+        /// The peer answering.
+        peer: PeerId,
+        /// Chunks applied so far.
+        received: u32,
+        /// Chunks in the answer.
+        total: u32,
+    },
     /// A catch-up exchange with a peer completed.
     Synced {
         /// The document.

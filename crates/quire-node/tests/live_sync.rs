@@ -5,6 +5,7 @@
 mod support;
 
 use quire_engine::{Edit, Role};
+use quire_node::NodeEvent;
 use support::{Peer, converged, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,8 +128,31 @@ async fn a_late_joiner_catches_up_on_a_megabyte() {
     let link = a.share(id, Role::Write).await;
 
     let b = Peer::start().await;
+    let mut events = b.node.subscribe();
     b.engine.join(&link).await.unwrap();
     assert_eq!(converged(&[&a, &b], id).await, expected);
+
+    // The answer came in several chunks, each reported as progress, up to all of them.
+    let mut progress = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let NodeEvent::CatchingUp {
+            id: doc,
+            received,
+            total,
+            ..
+        } = event
+        {
+            assert_eq!(doc, id);
+            progress.push((received, total));
+        }
+    }
+    let total = progress.last().map(|p| p.1).unwrap_or_default();
+    assert!(
+        total >= 4,
+        "a megabyte is several 256 KiB chunks: {progress:?}"
+    );
+    let received: Vec<u32> = progress.iter().map(|p| p.0).collect();
+    assert_eq!(received, (1..=total).collect::<Vec<_>>(), "{progress:?}");
     a.stop().await;
     b.stop().await;
 }

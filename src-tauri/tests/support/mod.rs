@@ -395,3 +395,26 @@ impl Session {
         );
     }
 }
+
+impl Session {
+    /// The window's place and size: `[x, y, width, height]`.
+    pub fn window_rect(&self) -> [i64; 4] {
+        let rect = call(
+            self.port,
+            "GET",
+            &format!("/session/{}/window/rect", self.id),
+            None,
+        );
+        ["x", "y", "width", "height"].map(|k| rect[k].as_i64().unwrap())
+    }
+
+    /// Moves and resizes the window.
+    pub fn set_window_rect(&self, [x, y, width, height]: [i64; 4]) {
+        call(
+            self.port,
+            "POST",
+            &format!("/session/{}/window/rect", self.id),
+            Some(json!({"x": x, "y": y, "width": width, "height": height})),
+        );
+    }
+}

@@ -38,6 +38,7 @@ interface Window {
   syncListeners: Set<(status: SyncStatus) => void>;
   linkListeners: Set<() => void>;
   menuListeners: Set<(command: string) => void>;
+  catchUpListeners: Set<(id: string, received: number, total: number, peer?: string) => void>;
 }
 
 /** One update `applyUpdate` accepted. */
@@ -135,6 +136,11 @@ export class MemoryEngine {
     for (const w of this.windows) for (const cb of w.linkListeners) cb();
   }
 
+  /** A catch-up with a peer advanced. */
+  catchUp(id: string, received: number, total: number, peer?: string): void {
+    for (const w of this.windows) for (const cb of w.catchUpListeners) cb(id, received, total, peer);
+  }
+
   /** A native menu item chosen. */
   chooseMenu(command: string): void {
     for (const w of this.windows) for (const cb of w.menuListeners) cb(command);
@@ -148,6 +154,7 @@ export class MemoryEngine {
       syncListeners: new Set(),
       linkListeners: new Set(),
       menuListeners: new Set(),
+      catchUpListeners: new Set(),
     };
     this.windows.add(w);
     const listen = <T>(set: Set<T>, cb: T) => {
@@ -157,6 +164,11 @@ export class MemoryEngine {
     return {
       listDocuments: async () => this.live().map((d) => this.summary(d)),
       createDocument: async (title) => this.summary(this.require(this.create(title))),
+      importDocument: async (fileName, text) => {
+        const heading = /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
+        const title = heading || fileName.replace(/\.[^.]*$/, '') || 'Untitled';
+        return this.summary(this.require(this.create(title, text.replace(/\r\n/g, '\n'))));
+      },
       renameDocument: async (id, title) => {
         const d = this.require(id);
         d.title = title;
@@ -207,6 +219,7 @@ export class MemoryEngine {
       takeLinks: async () => this.links.splice(0),
       onOpenLinks: (cb) => listen(w.linkListeners, cb),
       onMenu: (cb) => listen(w.menuListeners, cb),
+      onCatchUp: (cb) => listen(w.catchUpListeners, cb),
     };
   }
 

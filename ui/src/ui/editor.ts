@@ -47,14 +47,22 @@ export interface MountedEditor {
   destroy(): void;
 }
 
-/** Blocks the browser's own editing (typing, paste, drop, cut) and reports each try. */
+/**
+ * Blocks the browser's own editing (typing, paste, drop) and reports each try. Cut is
+ * reported but left to CodeMirror, which copies the selection and, the document being
+ * read-only, removes nothing.
+ */
 function refuseEdits(onRefused: () => void) {
   const refuse = (e: Event) => {
     e.preventDefault();
     onRefused();
     return true;
   };
-  return EditorView.domEventHandlers({ beforeinput: refuse, paste: refuse, drop: refuse, cut: refuse });
+  const report = () => {
+    onRefused();
+    return false;
+  };
+  return EditorView.domEventHandlers({ beforeinput: refuse, paste: refuse, drop: refuse, cut: report });
 }
 
 /** Mounts an editor for `text` into `host`. */
@@ -82,7 +90,7 @@ export function mountEditor(
         // A read-only document can still be focused, selected and copied from; what
         // would change it is refused, and the user is told why.
         EditorState.readOnly.of(options.readOnly),
-        refuseEdits(options.onRefusedEdit ?? (() => {})),
+        options.readOnly ? refuseEdits(options.onRefusedEdit ?? (() => {})) : [],
         EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
         yCollab(text, awareness, { undoManager }),
       ],

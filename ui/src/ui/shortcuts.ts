@@ -1,12 +1,13 @@
 /**
  * App-wide keyboard shortcuts: Ctrl (Cmd on macOS) + N new, + K search,
- * + H history, + Shift + S share, + J join with a link, + , settings. The native
+ * + O import Markdown files, + H history, + Shift + S share, + J join with a link,
+ * + , settings. The native
  * menu offers the same commands under the same keys.
  */
 
-export type Command = 'new' | 'search' | 'history' | 'share' | 'join' | 'settings';
+export type Command = 'new' | 'import' | 'search' | 'history' | 'share' | 'join' | 'settings';
 
-const COMMANDS: readonly string[] = ['new', 'search', 'history', 'share', 'join', 'settings'] satisfies Command[];
+const COMMANDS: readonly string[] = ['new', 'import', 'search', 'history', 'share', 'join', 'settings'] satisfies Command[];
 
 /** Whether `name` (say, from a menu event) is a command. */
 export function isCommand(name: string): name is Command {
@@ -30,6 +31,8 @@ export function commandFor(e: KeyChord, mac: boolean): Command | null {
   switch (key) {
     case 'n':
       return 'new';
+    case 'o':
+      return 'import';
     case 'k':
       return 'search';
     case 'h':

@@ -36,8 +36,22 @@ export function saveLabel(save: BridgeStatus | undefined): string {
   return 'Saved';
 }
 
+/** A long operation under way, with a progress bar: imports first, then catch-ups. */
+export function progressLine(state: UiState): { label: string; value: number; max: number } | null {
+  if (state.importing) {
+    const { done, total, name } = state.importing;
+    return { label: total > 1 ? `Importing ${done + 1} of ${total}: ${name}` : `Importing ${name}`, value: done, max: total };
+  }
+  const running = Object.values(state.catchUps);
+  if (running.length === 0) return null;
+  const received = running.reduce((sum, p) => sum + p.received, 0);
+  const total = running.reduce((sum, p) => sum + p.total, 0);
+  return { label: `Catching up ${Math.floor((100 * received) / total)}%`, value: received, max: total };
+}
+
 export function renderStatusBar(el: HTMLElement, state: UiState): void {
   const doc = selectedDocument(state);
+  const progress = progressLine(state);
   const save = doc ? state.saves[doc.id] : undefined;
   const members = presentMembers(state);
   replaceChildren(
@@ -49,6 +63,13 @@ export function renderStatusBar(el: HTMLElement, state: UiState): void {
       syncLabel(state.sync),
     ),
     h('span', { class: 'sync-detail' }, syncDetail(state.sync)),
+    progress &&
+      h(
+        'span',
+        { class: 'progress', role: 'status' },
+        h('progress', { max: progress.max, value: progress.value }),
+        progress.label,
+      ),
     h('span', { class: 'spacer' }),
     members.length > 0 &&
       h(
