@@ -5,8 +5,11 @@
 
 check_installers() {
     [ "$(uname -s)" = Linux ] || { echo "installers: checked on Linux only"; return 0; }
-    npm --prefix ui run tauri --silent -- build --bundles deb,rpm --ci || return 1
+    command -v dpkg-deb >/dev/null || { echo "installers: dpkg-deb is needed to check the .deb"; return 1; }
     local bundle=target/release/bundle deb rpm root
+    # Only this build's packages are checked.
+    rm -rf "$bundle/deb" "$bundle/rpm"
+    npm --prefix ui run tauri --silent -- build --bundles deb,rpm --ci || return 1
     deb=$(ls "$bundle"/deb/*.deb 2>/dev/null | head -n1)
     rpm=$(ls "$bundle"/rpm/*.rpm 2>/dev/null | head -n1)
     [ -n "$deb" ] || { echo "installers: no .deb was made"; return 1; }

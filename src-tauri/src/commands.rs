@@ -52,6 +52,13 @@ pub(crate) async fn create_document(app: State<'_, App>, title: String) -> Reply
     Ok(summary(&record, &HashMap::new()))
 }
 
+/// Asks for Markdown files in the system's dialog and imports them (progress and the
+/// outcome arrive as `import-progress` and `import-done`); returns how many.
+#[tauri::command]
+pub(crate) async fn import_files(app: tauri::AppHandle) -> Reply<usize> {
+    Ok(crate::import::pick_and_import(app).await)
+}
+
 /// Imports the text of a Markdown file the window read (named `fileName`).
 #[tauri::command]
 pub(crate) async fn import_document(
@@ -295,6 +302,13 @@ pub(crate) async fn get_settings(app: State<'_, App>) -> Reply<Settings> {
 
 #[tauri::command]
 pub(crate) async fn set_settings(app: State<'_, App>, settings: Settings) -> Reply<Settings> {
+    // Nothing is kept unless everything is valid.
+    if !quire_engine::is_hex_color(settings.color.trim()) {
+        return Err(format!(
+            "a colour is written #rrggbb, not {:?}",
+            settings.color
+        ));
+    }
     let name = app
         .engine
         .set_display_name(&settings.display_name)

@@ -11,6 +11,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ const MAX_LINKS_BYTES: u64 = 64 * 1024;
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a second launch waits for a first one that is still starting.
 const STARTING_GRACE: Duration = Duration::from_secs(10);
+/// Most connections served at once (each on its own thread, for at most IO_TIMEOUT
+/// per read), so a stalled local client cannot hold up a real launch.
+const MAX_CONNECTIONS: usize = 8;
 
 /// Why the app cannot start on a data folder.
 #[derive(Debug, thiserror::Error)]
@@ -118,17 +123,35 @@ impl Instance {
     /// one hands over (possibly none: the user just opened the app again).
     pub(crate) fn serve(
         &self,
-        on_links: impl Fn(Vec<String>) + Send + 'static,
+        on_links: impl Fn(Vec<String>) + Send + Sync + 'static,
     ) -> std::io::Result<()> {
         let listener = self.listener.try_clone()?;
-        let token = self.token.clone();
+        let token: Arc<str> = self.token.clone().into();
+        let on_links = Arc::new(on_links);
+        let open = Arc::new(AtomicUsize::new(0));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                match receive(stream, &token) {
-                    Ok(links) => on_links(links),
-                    Err(e) => tracing::warn!("ignored a connection to the app's port: {e}"),
+                let stream = match stream {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        // Out of descriptors, say: do not spin.
+                        tracing::warn!("cannot accept a later launch: {e}");
+                        std::thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
+                };
+                if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    continue;
                 }
+                let (token, on_links, open) = (token.clone(), on_links.clone(), open.clone());
+                std::thread::spawn(move || {
+                    match receive(stream, &token) {
+                        Ok(links) => on_links(links),
+                        Err(e) => tracing::warn!("ignored a connection to the app's port: {e}"),
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
         Ok(())
@@ -173,10 +196,15 @@ fn receive(stream: TcpStream, token: &str) -> std::io::Result<Vec<String>> {
 fn hand_over(dir: &Path, links: &[String]) -> Result<Launch, InstanceError> {
     let deadline = Instant::now() + STARTING_GRACE;
     loop {
+        // Until the running app has written where it listens, and listens, try again;
+        // once connected, the links are sent once and the answer awaited.
         if let Some(info) = read_info(&dir.join(INFO_FILE))
-            && send(&info, links).is_ok()
+            && let Ok(stream) = connect(&info)
         {
-            return Ok(Launch::HandedOver);
+            return match send(stream, &info, links) {
+                Ok(()) => Ok(Launch::HandedOver),
+                Err(_) => Err(InstanceError::NotAnswering(dir.to_path_buf())),
+            };
         }
         if Instant::now() >= deadline {
             return Err(InstanceError::NotAnswering(dir.to_path_buf()));
@@ -185,9 +213,11 @@ fn hand_over(dir: &Path, links: &[String]) -> Result<Launch, InstanceError> {
     }
 }
 
-fn send(info: &InstanceInfo, links: &[String]) -> std::io::Result<()> {
-    let mut stream =
-        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, info.port).into(), IO_TIMEOUT)?;
+fn connect(info: &InstanceInfo) -> std::io::Result<TcpStream> {
+    TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, info.port).into(), IO_TIMEOUT)
+}
+
+fn send(mut stream: TcpStream, info: &InstanceInfo, links: &[String]) -> std::io::Result<()> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     let handover = serde_json::to_string(&Handover {
         links: links.to_vec(),
@@ -297,7 +327,8 @@ mod tests {
             token: "0".repeat(64),
             ..info
         };
-        assert!(send(&forged, &["quire://join/x".to_owned()]).is_err());
+        let stream = connect(&forged).unwrap();
+        assert!(send(stream, &forged, &["quire://join/x".to_owned()]).is_err());
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
         #[cfg(unix)]
         {

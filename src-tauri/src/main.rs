@@ -1,3 +1,6 @@
+// A release build on Windows is a windowed program: no console window beside it.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
 //! `quire-app`: the Quire desktop app. A Tauri 2 window shows the `ui/` front end; the
 //! engine and the sync node run in this process (one app per data folder, see
 //! `instance.rs`, so nothing else writes the database while the window is open).
@@ -8,6 +11,7 @@
 
 mod commands;
 mod events;
+mod import;
 mod instance;
 mod links;
 mod menu;
@@ -20,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use instance::Launch;
-use links::PendingLinks;
+use links::LinkInbox;
 use quire_engine::{Engine, EngineConfig};
 use quire_node::{NodeConfig, SyncNode};
 use tauri::Manager;
@@ -54,7 +58,11 @@ fn main() -> ExitCode {
         eprintln!("quire-app: cannot find the platform data folder; set {DATA_DIR_ENV}");
         return ExitCode::FAILURE;
     };
-    let links = instance::links_in_args(std::env::args().skip(1));
+    let links = instance::links_in_args(
+        std::env::args_os()
+            .skip(1)
+            .filter_map(|a| a.into_string().ok()),
+    );
     let instance = match instance::claim(&dir, &links) {
         Ok(Launch::First(instance)) => instance,
         Ok(Launch::HandedOver) => return ExitCode::SUCCESS,
@@ -63,6 +71,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Later launches are answered at once, even while this one is still starting.
+    let inbox = LinkInbox::new(links);
+    let handovers = inbox.clone();
+    if let Err(e) = instance.serve(move |links| handovers.deliver(links)) {
+        eprintln!("quire-app: cannot listen for later launches: {e}");
+        return ExitCode::FAILURE;
+    }
     let started = tauri::async_runtime::block_on(async {
         let engine = Engine::open(EngineConfig::new(&dir)).await?;
         let node = SyncNode::start(engine.clone(), NodeConfig::new()).await?;
@@ -82,7 +97,8 @@ fn main() -> ExitCode {
     let (engine, node) = (app.engine.clone(), app.node.clone());
     let built = tauri::Builder::default()
         .manage(app)
-        .manage(PendingLinks::new(links))
+        .manage(inbox.clone())
+        .plugin(tauri_plugin_dialog::init())
         .menu(menu::build)
         .on_menu_event(menu::forward)
         .setup(move |handle| {
@@ -91,8 +107,7 @@ fn main() -> ExitCode {
             if let Some(window) = handle.get_webview_window(MAIN_WINDOW) {
                 window_state::restore_and_track(&window, dir);
             }
-            let opener = handle.clone();
-            instance.serve(move |links| links::open(&opener, links))?;
+            inbox.attach(handle.clone());
             handle.manage(instance);
             Ok(())
         })
@@ -100,6 +115,7 @@ fn main() -> ExitCode {
             commands::list_documents,
             commands::create_document,
             commands::import_document,
+            commands::import_files,
             commands::rename_document,
             commands::delete_document,
             commands::restore_document,
@@ -131,7 +147,9 @@ fn main() -> ExitCode {
     tauri_app.run(|handle, event| match event {
         #[cfg(any(target_os = "macos", target_os = "ios"))]
         tauri::RunEvent::Opened { urls } => {
-            links::open(handle, urls.iter().map(ToString::to_string).collect());
+            handle
+                .state::<LinkInbox>()
+                .deliver(urls.iter().map(ToString::to_string).collect());
         }
         tauri::RunEvent::Exit => {
             // Say goodbye to collaborators, so they see this device leave at once.

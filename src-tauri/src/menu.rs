@@ -17,7 +17,7 @@ const FILE_ITEMS: [(&str, &str, &str); 3] = [
 ];
 const VIEW_ITEMS: [(&str, &str, &str); 4] = [
     ("search", "Search", "CmdOrCtrl+K"),
-    ("history", "History", "CmdOrCtrl+H"),
+    ("history", "History", "CmdOrCtrl+Shift+H"),
     ("share", "Share…", "CmdOrCtrl+Shift+S"),
     ("settings", "Settings…", "CmdOrCtrl+,"),
 ];
@@ -44,9 +44,11 @@ pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     }
     let file = file
         .separator()
-        .item(&PredefinedMenuItem::close_window(app, None)?)
-        .item(&PredefinedMenuItem::quit(app, None)?)
-        .build()?;
+        .item(&PredefinedMenuItem::close_window(app, None)?);
+    // macOS has Quit in the app menu.
+    #[cfg(not(target_os = "macos"))]
+    let file = file.item(&PredefinedMenuItem::quit(app, None)?);
+    let file = file.build()?;
     let edit = SubmenuBuilder::new(app, "Edit")
         .undo()
         .redo()
@@ -79,8 +81,6 @@ pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 #[cfg(target_os = "macos")]
 fn app_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<tauri::menu::Submenu<R>> {
     SubmenuBuilder::new(app, "Quire")
-        .about(None)
-        .separator()
         .services()
         .separator()
         .hide()
@@ -91,9 +91,15 @@ fn app_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<tauri::menu::Submen
         .build()
 }
 
-/// Sends the window the command of an app menu item.
+/// Runs an app menu item: import here (a page may not open a file dialog on its
+/// own), the others by sending the window their command.
 pub(crate) fn forward<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let id = event.id().as_ref();
+    if id == "import" {
+        let app = app.clone();
+        tauri::async_runtime::spawn(crate::import::pick_and_import(app));
+        return;
+    }
     let known = FILE_ITEMS
         .iter()
         .chain(&VIEW_ITEMS)

@@ -75,16 +75,21 @@ pub(crate) fn save(dir: &Path, state: &WindowState) -> std::io::Result<()> {
 }
 
 fn capture(window: &WebviewWindow) -> Option<WindowState> {
+    // A minimised window reports no real place (Windows: 0×0 at -32000).
+    if window.is_minimized().ok()? {
+        return None;
+    }
     let maximized = window.is_maximized().ok()?;
     let position = window.outer_position().ok()?;
     let size = window.inner_size().ok()?;
-    Some(WindowState {
+    let state = WindowState {
         x: position.x,
         y: position.y,
         width: size.width,
         height: size.height,
         maximized,
-    })
+    };
+    (state.width >= MIN_SIDE && state.height >= MIN_SIDE).then_some(state)
 }
 
 fn screens(window: &WebviewWindow) -> Vec<Screen> {

@@ -51,13 +51,6 @@ export class App {
   private readonly editorHost = h('div', { class: 'editor-host' });
   private readonly panelHost = h('aside', { class: 'panel', hidden: true });
   private readonly statusBar = h('footer', { class: 'status-bar' });
-  private readonly filePicker = h('input', {
-    type: 'file',
-    multiple: true,
-    accept: '.md,.markdown,.txt,text/markdown,text/plain',
-    hidden: true,
-    'aria-label': 'Markdown files to import',
-  });
   private readonly mac = isMac();
   private open: OpenEditor | null = null;
   private showing = 0;
@@ -110,7 +103,6 @@ export class App {
         h('main', { class: 'main' }, this.banner, this.header.el, h('div', { class: 'workspace' }, this.editorHost, this.panelHost)),
         this.statusBar,
       ),
-      this.filePicker,
     );
     this.wire();
     this.render(this.store.getState(), null);
@@ -143,11 +135,8 @@ export class App {
         }, CATCH_UP_QUIET_MS),
       );
     });
-    this.filePicker.addEventListener('change', () => {
-      const files = [...(this.filePicker.files ?? [])];
-      this.filePicker.value = '';
-      void this.importFiles(files);
-    });
+    engine.onImportProgress((done, total, name) => store.dispatch({ type: 'import/progress', done, total, name }));
+    engine.onImportDone((last, failed) => void this.importDone(last, failed));
     // Markdown files dropped on the sidebar are imported.
     this.sidebar.el.addEventListener('dragover', (e) => {
       if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
@@ -178,6 +167,9 @@ export class App {
       this.run(command);
     });
     engine.onOpenLinks(() => void this.takeLinks());
+    // The app comes forward when a link arrives: a backstop for one that came while
+    // the listener above was still being registered.
+    window.addEventListener('focus', () => void this.takeLinks());
     window.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && store.getState().panel !== 'none') store.dispatch({ type: 'panel/close' });
     });
@@ -203,7 +195,15 @@ export class App {
   private async takeLinks(): Promise<void> {
     const links = await this.attempt('Could not read the opened link', () => this.engine.takeLinks());
     const link = links?.at(-1);
-    if (link) this.sidebar.offerJoin(link);
+    if (!link) return;
+    this.sidebar.offerJoin(link);
+    if (links && links.length > 1) {
+      const others = links.length - 1;
+      this.store.dispatch({
+        type: 'error/show',
+        message: `${links.length} invite links were opened at once; the newest is ready to join. Open the other ${others === 1 ? 'one' : others} again to join ${others === 1 ? 'it' : 'them'}.`,
+      });
+    }
   }
 
   /** Runs an engine call, showing its failure in the banner. */
@@ -222,7 +222,7 @@ export class App {
         void this.create();
         break;
       case 'import':
-        this.filePicker.click();
+        void this.attempt('Could not import', () => this.engine.pickAndImport());
         break;
       case 'search':
         this.sidebar.focusSearch();
@@ -249,8 +249,19 @@ export class App {
     this.header.editTitle();
   }
 
+  /** An import from the file dialog ended: list what came in, open the last, say what failed. */
+  private async importDone(last: string | null, failed: string[]): Promise<void> {
+    this.store.dispatch({ type: 'import/done' });
+    if (failed.length > 0) this.store.dispatch({ type: 'error/show', message: `Could not import ${failed.join(', ')}` });
+    if (last === null) return;
+    await this.attempt('Could not list documents', async () => {
+      this.store.dispatch({ type: 'documents/loaded', documents: await this.engine.listDocuments() });
+    });
+    this.store.dispatch({ type: 'select', id: last });
+  }
+
   /**
-   * Imports Markdown files one by one, showing which; opens the last one imported.
+   * Imports Markdown files (dropped on the sidebar) one by one, showing which; opens the last one imported.
    * Files added while an import runs join its queue.
    */
   async importFiles(files: File[]): Promise<void> {
@@ -264,7 +275,7 @@ export class App {
       this.store.dispatch({ type: 'import/progress', done, total: done + 1 + this.importQueue.length, name: file.name });
       try {
         if (file.size > MAX_IMPORT_BYTES) throw new Error(`it is over the ${MAX_IMPORT_BYTES / (1024 * 1024)} MiB import limit`);
-        const doc = await this.engine.importDocument(file.name, await file.text());
+        const doc = await this.engine.importDocument(file.name, await readUtf8(file));
         this.store.dispatch({ type: 'document/added', document: doc });
         last = doc.id;
       } catch (err) {
@@ -437,9 +448,19 @@ export class App {
             : 'Pick a document on the left, or start a new one.',
         ),
         h('button', { class: 'primary', on: { click: () => void this.create() } }, `New document (${mod('N')})`),
-        h('p', { class: 'muted' }, `Search with ${mod('K')} · history ${mod('H')} · share ${shortcutLabel('S', this.mac, true)}`),
+        h('p', { class: 'muted' }, `Search with ${mod('K')} · history ${shortcutLabel('H', this.mac, true)} · share ${shortcutLabel('S', this.mac, true)}`),
       ),
     );
+  }
+}
+
+/** A file's text; a file that is not UTF-8 is refused rather than mangled. */
+async function readUtf8(file: File): Promise<string> {
+  const bytes = await file.arrayBuffer();
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error('it is not UTF-8 text');
   }
 }
 

@@ -121,6 +121,15 @@ export interface EngineApi {
   createDocument(title: string): Promise<DocumentSummary>;
   /** A new document from the text of a Markdown file (titled by its first heading, else the file name). */
   importDocument(fileName: string, text: string): Promise<DocumentSummary>;
+  /**
+   * Asks for Markdown files in the system's file dialog and imports them; resolves
+   * with how many were imported. Progress and the outcome arrive as events.
+   */
+  pickAndImport(): Promise<number>;
+  /** An import from the file dialog reached file `done + 1` of `total` (event `import-progress`). */
+  onImportProgress(cb: (done: number, total: number, name: string) => void): Unsubscribe;
+  /** An import from the file dialog ended: the last document imported, and "name (why)" per failure (event `import-done`). */
+  onImportDone(cb: (last: string | null, failed: string[]) => void): Unsubscribe;
   renameDocument(id: string, title: string): Promise<void>;
   /** Moves a document to the trash. */
   deleteDocument(id: string): Promise<void>;
@@ -276,6 +285,10 @@ export function tauriEngine(): EngineApi {
     listDocuments: () => call('list_documents'),
     createDocument: (title) => call('create_document', { title }),
     importDocument: (fileName, text) => call('import_document', { fileName, text }),
+    pickAndImport: () => call('import_files'),
+    onImportProgress: (cb) =>
+      subscribe<{ done: number; total: number; name: string }>('import-progress', (p) => cb(p.done, p.total, p.name)),
+    onImportDone: (cb) => subscribe<{ last: string | null; failed: string[] }>('import-done', (p) => cb(p.last, p.failed)),
     renameDocument: (id, title) => call('rename_document', { id, title }),
     deleteDocument: (id) => call('delete_document', { id }),
     restoreDocument: (id) => call('restore_document', { id }),

@@ -34,7 +34,6 @@ const statusBar = () => $('.status-bar')!;
 /** The progress line in the status bar, if shown. */
 const progress = () => $('.status-bar .progress');
 const progressBar = () => $<HTMLProgressElement>('.status-bar .progress progress');
-const picker = () => $<HTMLInputElement>('input[type="file"][aria-label="Markdown files to import"]')!;
 const press = (key: string, mods: KeyboardEventInit = { ctrlKey: true }) => {
   const e = new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...mods });
   window.dispatchEvent(e);
@@ -86,22 +85,6 @@ function dropOf(files: File[]): Event {
   const e = new Event('drop', { bubbles: true, cancelable: true });
   Object.defineProperty(e, 'dataTransfer', { value: { files, types: ['Files'] } });
   return e;
-}
-/**
- * Picks `files` in the hidden file input, as the system's file dialog does: the input
- * then holds them and a path-like value (happy-dom lets a test set neither).
- */
-function choose(input: HTMLInputElement, files: File[]): void {
-  let chosen = files;
-  let value = files[0] ? `C:\\fakepath\\${files[0].name}` : '';
-  Object.defineProperty(input, 'files', { get: () => chosen, configurable: true });
-  // As in a browser, clearing the value empties the list of files.
-  const set = (v: string) => {
-    value = v;
-    if (v === '') chosen = [];
-  };
-  Object.defineProperty(input, 'value', { get: () => value, set, configurable: true });
-  input.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
 afterEach(() => {
@@ -303,59 +286,70 @@ describe('importing Markdown files', () => {
 });
 
 describe('ways to import', () => {
-  it('has a hidden picker for several Markdown files', async () => {
-    await started();
-    const input = picker();
-    expect(input).not.toBeNull();
-    expect(input.hidden).toBe(true);
-    expect(input.multiple).toBe(true);
-    expect(input.accept).toContain('.md');
-  });
-
-  it('Ctrl+O opens the file picker once and keeps the browser from opening a file', async () => {
-    await started();
-    const click = vi.spyOn(picker(), 'click').mockImplementation(() => {});
+  it('Ctrl+O asks the engine for the system file dialog once, and keeps the browser from opening a file', async () => {
+    const { api } = await started();
+    const pick = vi.spyOn(api, 'pickAndImport');
     const e = press('o');
-    expect(click).toHaveBeenCalledTimes(1);
+    expect(pick).toHaveBeenCalledTimes(1);
     expect(e.defaultPrevented).toBe(true);
   });
 
-  it('the menu\'s "import" opens the file picker', async () => {
-    const { engine } = await started();
-    const click = vi.spyOn(picker(), 'click').mockImplementation(() => {});
+  it('the menu\'s "import" asks for the file dialog too, once per keypress that reaches both', async () => {
+    const { engine, api } = await started();
+    const pick = vi.spyOn(api, 'pickAndImport');
     engine.chooseMenu('import');
-    expect(click).toHaveBeenCalledTimes(1);
-  });
-
-  it('opens the picker once when one Ctrl+O reaches both the page and the menu', async () => {
-    const { engine } = await started();
-    const click = vi.spyOn(picker(), 'click').mockImplementation(() => {});
+    expect(pick).toHaveBeenCalledTimes(1);
     press('o');
     engine.chooseMenu('import');
-    expect(click).toHaveBeenCalledTimes(1);
+    expect(pick).toHaveBeenCalledTimes(2);
   });
 
-  it('imports the files chosen in the picker', async () => {
-    const { engine, app } = await started();
-    const input = picker();
-    choose(input, [md('picked.md', '# Picked\nfrom the dialog\n'), md('plain.md', 'no heading')]);
-
+  it('shows the files picked in the dialog as they are imported, then opens the last', async () => {
+    const { engine, api, app } = await started();
+    const seen: string[] = [];
+    api.onImportProgress(() => seen.push(progress()?.textContent ?? ''));
+    engine.choose([
+      { name: 'picked.md', text: '# Picked\nfrom the dialog\n' },
+      { name: 'plain.md', text: 'no heading' },
+    ]);
+    press('o');
     await until(() => titles().length === 2);
     expect([...titles()].sort()).toEqual(['Picked', 'plain']);
     expect(await engineTitles(engine)).toEqual(['Picked', 'plain']);
     await until(() => $('.cm-content') !== null && editor().state.doc.toString() === 'no heading');
+    expect(seen.length).toBe(2);
     expect(app.store.getState().importing).toBeNull();
-    // Cleared, so choosing the same files again is a change again.
-    expect(input.value).toBe('');
+    expect(progress()).toBeNull();
   });
 
-  it('does nothing when the picker is closed without choosing', async () => {
+  it('lists the files the engine could not import in the banner', async () => {
+    const { engine } = await started();
+    // As the Rust side reports a file it refused (not UTF-8).
+    engine.finishImport(null, ['latin1.md (not UTF-8 at byte 7)']);
+    await until(() => !banner().hidden);
+    expect(banner().textContent).toContain('latin1.md (not UTF-8 at byte 7)');
+    expect(titles()).toEqual([]);
+  });
+
+  it('does nothing when the dialog is closed without choosing', async () => {
     const { app } = await started();
     const before = app.store.getState();
-    choose(picker(), []);
+    press('o');
     await tick();
     expect(app.store.getState()).toBe(before);
     expect(titles()).toEqual([]);
+  });
+
+  it('refuses a dropped file that is not UTF-8 instead of mangling it', async () => {
+    const { engine } = await started();
+    const latin1 = new File([new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a])], 'cafe.md', { type: 'text/markdown' });
+    $('.sidebar')!.dispatchEvent(dropOf([latin1, md('fine.md', '# Fine\n')]));
+    await until(() => titles().length === 1);
+    expect(titles()).toEqual(['Fine']);
+    expect(await engineTitles(engine)).toEqual(['Fine']);
+    await until(() => !banner().hidden);
+    expect(banner().textContent).toContain('cafe.md');
+    expect(banner().textContent).toContain('UTF-8');
   });
 
   it('imports files dropped on the sidebar', async () => {

@@ -50,7 +50,9 @@ describe('shortcuts', () => {
   it('maps Ctrl chords on Windows/Linux and Cmd chords on macOS', () => {
     expect(commandFor(chord('n', { ctrlKey: true }), false)).toBe('new');
     expect(commandFor(chord('k', { ctrlKey: true }), false)).toBe('search');
-    expect(commandFor(chord('h', { ctrlKey: true }), false)).toBe('history');
+    expect(commandFor(chord('H', { ctrlKey: true, shiftKey: true }), false)).toBe('history');
+    // Plain Ctrl/Cmd+H is left alone (on macOS it hides the app).
+    expect(commandFor(chord('h', { metaKey: true }), true)).toBeNull();
     expect(commandFor(chord('S', { ctrlKey: true, shiftKey: true }), false)).toBe('share');
     expect(commandFor(chord('n', { metaKey: true }), true)).toBe('new');
     expect(commandFor(chord('n', { ctrlKey: true }), true)).toBeNull();

@@ -468,7 +468,12 @@ impl Actor {
                 num_established,
                 ..
             } => {
-                let path = ConnectionPath::of(endpoint.get_remote_address());
+                // A relayed connection that came in names only the relay's peer.
+                let path = if endpoint.is_relayed() {
+                    ConnectionPath::Relayed
+                } else {
+                    ConnectionPath::of(endpoint.get_remote_address())
+                };
                 self.connections
                     .entry(peer_id)
                     .or_default()

@@ -39,6 +39,8 @@ interface Window {
   linkListeners: Set<() => void>;
   menuListeners: Set<(command: string) => void>;
   catchUpListeners: Set<(id: string, received: number, total: number, peer?: string) => void>;
+  importProgressListeners: Set<(done: number, total: number, name: string) => void>;
+  importDoneListeners: Set<(last: string | null, failed: string[]) => void>;
 }
 
 /** One update `applyUpdate` accepted. */
@@ -60,6 +62,17 @@ export class MemoryEngine {
   private settings: Settings = { displayName: 'Me', color: '#4363d8' };
   private sync: SyncStatus = { mode: 'offline', peers: 0, pending: 0 };
   private links: string[] = [];
+  private picks: { name: string; text: string }[] = [];
+
+  /** Ends an import from the file dialog, as the engine reports it. */
+  finishImport(last: string | null, failed: string[]): void {
+    for (const w of this.windows) for (const cb of w.importDoneListeners) cb(last, failed);
+  }
+
+  /** What the next file dialog returns (as the user would pick them). */
+  choose(files: { name: string; text: string }[]): void {
+    this.picks = files;
+  }
 
   /** Every update `applyUpdate` accepted, in the order applied. */
   readonly received: Received[] = [];
@@ -155,6 +168,8 @@ export class MemoryEngine {
       linkListeners: new Set(),
       menuListeners: new Set(),
       catchUpListeners: new Set(),
+      importProgressListeners: new Set(),
+      importDoneListeners: new Set(),
     };
     this.windows.add(w);
     const listen = <T>(set: Set<T>, cb: T) => {
@@ -220,6 +235,18 @@ export class MemoryEngine {
       onOpenLinks: (cb) => listen(w.linkListeners, cb),
       onMenu: (cb) => listen(w.menuListeners, cb),
       onCatchUp: (cb) => listen(w.catchUpListeners, cb),
+      pickAndImport: async () => {
+        const files = this.picks.splice(0);
+        let last: string | null = null;
+        for (const [done, file] of files.entries()) {
+          for (const v of this.windows) for (const cb of v.importProgressListeners) cb(done, files.length, file.name);
+          last = this.create(/^#\s+(.+)$/m.exec(file.text)?.[1]?.trim() || file.name.replace(/\.[^.]*$/, ''), file.text);
+        }
+        if (files.length > 0) this.finishImport(last, []);
+        return files.length;
+      },
+      onImportProgress: (cb) => listen(w.importProgressListeners, cb),
+      onImportDone: (cb) => listen(w.importDoneListeners, cb),
     };
   }
 

@@ -54,7 +54,7 @@ export class DocHeader {
       { class: 'doc-header', hidden: true },
       this.title,
       this.badge,
-      h('button', { title: `History (${shortcutLabel('H', mac)})`, on: { click: () => actions.toggleHistory() } }, 'History'),
+      h('button', { title: `History (${shortcutLabel('H', mac, true)})`, on: { click: () => actions.toggleHistory() } }, 'History'),
       h('button', { title: `Share (${shortcutLabel('S', mac, true)})`, on: { click: () => actions.toggleShare() } }, 'Share'),
       h('button', { class: 'icon', title: 'Move to trash', 'aria-label': 'Move to trash', on: { click: () => this.doc && actions.trash(this.doc.id) } }, trashIcon()),
     );

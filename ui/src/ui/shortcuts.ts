@@ -1,6 +1,6 @@
 /**
  * App-wide keyboard shortcuts: Ctrl (Cmd on macOS) + N new, + K search,
- * + O import Markdown files, + H history, + Shift + S share, + J join with a link,
+ * + O import Markdown files, + Shift + H history, + Shift + S share, + J join with a link,
  * + , settings. The native
  * menu offers the same commands under the same keys.
  */
@@ -27,7 +27,8 @@ export function commandFor(e: KeyChord, mac: boolean): Command | null {
   const mod = mac ? e.metaKey && !e.ctrlKey : e.ctrlKey && !e.metaKey;
   if (!mod || e.altKey) return null;
   const key = e.key.toLowerCase();
-  if (e.shiftKey) return key === 's' ? 'share' : null;
+  // History takes Shift too: Cmd+H hides the app on macOS.
+  if (e.shiftKey) return key === 's' ? 'share' : key === 'h' ? 'history' : null;
   switch (key) {
     case 'n':
       return 'new';
@@ -35,8 +36,6 @@ export function commandFor(e: KeyChord, mac: boolean): Command | null {
       return 'import';
     case 'k':
       return 'search';
-    case 'h':
-      return 'history';
     case 'j':
       return 'join';
     case ',':
