@@ -15,6 +15,7 @@ mod import;
 mod instance;
 mod links;
 mod menu;
+mod startup_error;
 mod window_state;
 mod wire;
 
@@ -55,8 +56,9 @@ fn data_dir() -> Option<PathBuf> {
 
 fn main() -> ExitCode {
     let Some(dir) = data_dir() else {
-        eprintln!("quire-app: cannot find the platform data folder; set {DATA_DIR_ENV}");
-        return ExitCode::FAILURE;
+        return startup_error::fail(&format!(
+            "cannot find the platform data folder; set {DATA_DIR_ENV}"
+        ));
     };
     let links = instance::links_in_args(
         std::env::args_os()
@@ -66,17 +68,13 @@ fn main() -> ExitCode {
     let instance = match instance::claim(&dir, &links) {
         Ok(Launch::First(instance)) => instance,
         Ok(Launch::HandedOver) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("quire-app: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return startup_error::fail(&e.to_string()),
     };
     // Later launches are answered at once, even while this one is still starting.
     let inbox = LinkInbox::new(links);
     let handovers = inbox.clone();
     if let Err(e) = instance.serve(move |links| handovers.deliver(links)) {
-        eprintln!("quire-app: cannot listen for later launches: {e}");
-        return ExitCode::FAILURE;
+        return startup_error::fail(&format!("cannot listen for later launches: {e}"));
     }
     let started = tauri::async_runtime::block_on(async {
         let engine = Engine::open(EngineConfig::new(&dir)).await?;
@@ -90,8 +88,7 @@ fn main() -> ExitCode {
     let app = match started {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("quire-app: cannot open {}: {e}", dir.display());
-            return ExitCode::FAILURE;
+            return startup_error::fail(&format!("cannot open {}: {e}", dir.display()));
         }
     };
     let (engine, node) = (app.engine.clone(), app.node.clone());
@@ -139,10 +136,7 @@ fn main() -> ExitCode {
         .build(tauri::generate_context!());
     let tauri_app = match built {
         Ok(app) => app,
-        Err(e) => {
-            eprintln!("quire-app: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return startup_error::fail(&e.to_string()),
     };
     tauri_app.run(|handle, event| match event {
         #[cfg(any(target_os = "macos", target_os = "ios"))]
