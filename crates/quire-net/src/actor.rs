@@ -20,6 +20,7 @@ use crate::{
         COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig,
     },
     error::{NetError, Result},
+    mailbox_protocol::{MailboxRequest, MailboxResponse},
     path::ConnectionPath,
     sync_protocol::{
         MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
@@ -115,6 +116,11 @@ enum Command {
     ReportValidation(MessageId, PeerId, Validation),
     PeerScore(PeerId, oneshot::Sender<Option<f64>>),
     ConnectedPeers(oneshot::Sender<Vec<(PeerId, ConnectionPath)>>),
+    Mailbox {
+        relay: PeerId,
+        request: MailboxRequest,
+        reply: oneshot::Sender<Result<MailboxResponse>>,
+    },
     Disconnect(PeerId, oneshot::Sender<bool>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -169,6 +175,17 @@ impl NetHandle {
         self.ask(|reply| Command::SyncRequest {
             peer,
             topic,
+            request,
+            reply,
+        })
+        .await?
+    }
+
+    /// Asks a relay's mailbox (`/quire/mailbox/1`; the relay must be connected or
+    /// dialable by its peer id) and waits for its answer.
+    pub async fn mailbox(&self, relay: PeerId, request: MailboxRequest) -> Result<MailboxResponse> {
+        self.ask(|reply| Command::Mailbox {
+            relay,
             request,
             reply,
         })
@@ -269,6 +286,7 @@ impl Node {
             events: event_tx,
             max_message_bytes: config.max_message_bytes,
             pending_sync: HashMap::new(),
+            pending_mailbox: HashMap::new(),
             pending_replies: FuturesUnordered::new(),
             discovered: HashMap::new(),
             connections: HashMap::new(),
@@ -290,6 +308,7 @@ type ReplyFuture =
 
 /// An outbound sync request waiting for its response: who was asked, and the caller.
 type PendingSync = (PeerId, oneshot::Sender<Result<Vec<u8>>>);
+type PendingMailbox = (PeerId, oneshot::Sender<Result<MailboxResponse>>);
 
 struct Actor {
     swarm: Swarm<QuireBehaviour>,
@@ -297,6 +316,7 @@ struct Actor {
     events: mpsc::Sender<NetEvent>,
     max_message_bytes: usize,
     pending_sync: HashMap<OutboundRequestId, PendingSync>,
+    pending_mailbox: HashMap<OutboundRequestId, PendingMailbox>,
     pending_replies: FuturesUnordered<ReplyFuture>,
     /// Peers mDNS found on the local network (until it says they expired), redialled
     /// while not connected.
@@ -373,6 +393,18 @@ impl Actor {
                     },
                 );
                 self.pending_sync.insert(id, (peer, reply));
+            }
+            Command::Mailbox {
+                relay,
+                request,
+                reply,
+            } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .mailbox
+                    .send_request(&relay, request);
+                self.pending_mailbox.insert(id, (relay, reply));
             }
             Command::ReportValidation(id, source, verdict) => {
                 self.swarm
@@ -500,6 +532,9 @@ impl Actor {
                 self.handle_gossip(event)
             }
             SwarmEvent::Behaviour(QuireBehaviourEvent::Sync(event)) => self.handle_sync(event),
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Mailbox(event)) => {
+                self.handle_mailbox(event)
+            }
             SwarmEvent::Behaviour(QuireBehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 self.handle_discovered(found);
             }
@@ -623,6 +658,35 @@ impl Actor {
                 tracing::debug!(%peer, %error, "inbound sync request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answers to this member's mailbox requests (it serves none).
+    fn handle_mailbox(&mut self, event: request_response::Event<MailboxRequest, MailboxResponse>) {
+        match event {
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some((_, reply)) = self.pending_mailbox.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some((peer, reply)) = self.pending_mailbox.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::MailboxFailed {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
         }
     }
 

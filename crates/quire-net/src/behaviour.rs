@@ -24,6 +24,7 @@ use crate::{
         NetConfig,
     },
     error::{NetError, Result},
+    mailbox_protocol::{MailboxBehaviour, mailbox_behaviour},
     sync_protocol::{SyncBehaviour, sync_behaviour},
 };
 
@@ -44,6 +45,7 @@ pub const INVALID_MESSAGE_DECAY_TIME: Duration = Duration::from_secs(10 * 60);
 pub(crate) struct QuireBehaviour {
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: SyncBehaviour,
+    pub(crate) mailbox: MailboxBehaviour,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
@@ -65,6 +67,7 @@ impl QuireBehaviour {
         Ok(Self {
             gossipsub,
             sync: sync_behaviour(),
+            mailbox: mailbox_behaviour(false),
             mdns: Toggle::from(mdns),
             identify: identify::Behaviour::new(identify::Config::new(
                 IDENTIFY_PROTOCOL_VERSION.to_owned(),

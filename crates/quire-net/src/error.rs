@@ -67,6 +67,14 @@ pub enum NetError {
         /// What went wrong (timeout, refused, connection closed, ...).
         reason: String,
     },
+    /// A mailbox request to a relay did not get a response.
+    #[error("mailbox request to {peer} failed: {reason}")]
+    MailboxFailed {
+        /// The relay asked.
+        peer: PeerId,
+        /// What went wrong (timeout, refused, connection closed, ...).
+        reason: String,
+    },
     /// The actor task has stopped (after `shutdown` or a fatal error).
     #[error("the network actor has stopped; spawn a new node")]
     Stopped,

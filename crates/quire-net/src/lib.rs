@@ -55,6 +55,7 @@ mod actor;
 mod behaviour;
 mod config;
 mod error;
+pub mod mailbox_protocol;
 mod path;
 mod sync_protocol;
 

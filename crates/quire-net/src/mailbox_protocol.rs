@@ -1,0 +1,139 @@
+//! The `/quire/mailbox/1` request-response protocol between members and a relay's
+//! mailbox: sealed envelopes kept per topic, each with the topic's next sequence
+//! number, for members that are offline when they are sent.
+//!
+//! The relay only ever sees sealed bytes and topic hashes. A member puts what it
+//! publishes, gets what came after the last sequence number it has seen, and may
+//! replace everything up to a sequence number with one sealed snapshot (compaction).
+//! Every payload is capped ([`MAX_MAILBOX_ITEM_BYTES`], [`MAX_MAILBOX_RESPONSE_BYTES`])
+//! by the codec on receipt, before anything is decoded.
+
+use std::time::Duration;
+
+use libp2p::{
+    StreamProtocol,
+    request_response::{self, ProtocolSupport, cbor},
+};
+use serde::{Deserialize, Serialize};
+
+/// The protocol name negotiated on the stream.
+pub const MAILBOX_PROTOCOL: StreamProtocol = StreamProtocol::new("/quire/mailbox/1");
+
+/// Largest sealed item (or snapshot) a member may put: 8 MiB.
+pub const MAX_MAILBOX_ITEM_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest answer to a get: 8 MiB of items (more come with the next get).
+pub const MAX_MAILBOX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Room for the CBOR framing around payloads.
+const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// A request with no response after this long fails with a timeout.
+pub const MAILBOX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a member asks of a relay's mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxRequest {
+    /// Keep a sealed envelope for the topic's members.
+    Put {
+        /// The topic hash (never the document id).
+        #[serde(with = "serde_bytes")]
+        topic: [u8; 32],
+        /// The sealed envelope.
+        #[serde(with = "serde_bytes")]
+        item: Vec<u8>,
+    },
+    /// The items after sequence number `after`, oldest first, up to `max_bytes`.
+    Get {
+        /// The topic hash.
+        #[serde(with = "serde_bytes")]
+        topic: [u8; 32],
+        /// The last sequence number already seen (0: none).
+        after: u64,
+        /// Most bytes of items wanted (capped at [`MAX_MAILBOX_RESPONSE_BYTES`]).
+        max_bytes: u32,
+    },
+    /// Replace every item up to and including `supersedes` with one sealed snapshot.
+    Compact {
+        /// The topic hash.
+        #[serde(with = "serde_bytes")]
+        topic: [u8; 32],
+        /// The sealed snapshot holding everything the replaced items held.
+        #[serde(with = "serde_bytes")]
+        snapshot: Vec<u8>,
+        /// The last sequence number the snapshot covers.
+        supersedes: u64,
+    },
+}
+
+/// One kept item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxItem {
+    /// Its sequence number in the topic.
+    pub seq: u64,
+    /// The sealed bytes.
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// Why a relay refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The relay serves its team only, and this peer is not on its list.
+    NotAllowed,
+    /// The topic or the peer would go over its storage quota.
+    QuotaExceeded,
+    /// Too many requests from this peer; try again shortly.
+    RateLimited,
+    /// The request is malformed (say, an item over the size limit).
+    Invalid,
+    /// The relay failed to store or read (its disk); try again later.
+    Unavailable,
+}
+
+/// A relay's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxResponse {
+    /// The item is durable under this sequence number.
+    Stored {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Items after the asked sequence number.
+    Items {
+        /// Oldest first.
+        items: Vec<MailboxItem>,
+        /// Whether more items follow (ask again after the last one).
+        more: bool,
+    },
+    /// The snapshot is durable under this sequence number and older items are gone.
+    Compacted {
+        /// The snapshot's sequence number.
+        seq: u64,
+    },
+    /// Refused, with a reason a person can read.
+    Refused {
+        /// Why.
+        reason: Refusal,
+        /// In words.
+        message: String,
+    },
+}
+
+/// The request-response behaviour for [`MAILBOX_PROTOCOL`].
+pub type MailboxBehaviour = cbor::Behaviour<MailboxRequest, MailboxResponse>;
+
+/// Builds the behaviour: `serve` for a relay (answers requests), else a member's
+/// (asks only).
+pub fn mailbox_behaviour(serve: bool) -> MailboxBehaviour {
+    let codec = cbor::codec::Codec::default()
+        .set_request_size_maximum((MAX_MAILBOX_ITEM_BYTES + FRAME_OVERHEAD_BYTES) as u64)
+        .set_response_size_maximum((MAX_MAILBOX_RESPONSE_BYTES + FRAME_OVERHEAD_BYTES) as u64);
+    let support = if serve {
+        ProtocolSupport::Inbound
+    } else {
+        ProtocolSupport::Outbound
+    };
+    let config = request_response::Config::default().with_request_timeout(MAILBOX_REQUEST_TIMEOUT);
+    request_response::Behaviour::with_codec(codec, [(MAILBOX_PROTOCOL, support)], config)
+}

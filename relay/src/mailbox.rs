@@ -1,0 +1,436 @@
+//! The mailbox: sealed envelopes per topic in SQLite, for members who are offline
+//! when they are sent. Each topic numbers its items 1, 2, 3…; a member gets what
+//! came after the last number it saw. A member may replace everything up to a number
+//! with one sealed snapshot (compaction). Quotas bound the bytes kept per topic and
+//! per sending peer, and items older than the retention period are dropped.
+//!
+//! Every change is one transaction committed with `synchronous=FULL` before it is
+//! acknowledged, so nothing acknowledged is lost when the relay is killed. The relay
+//! never sees plaintext: topics are hashes, items are sealed by the members.
+
+use std::path::Path;
+use std::time::Duration;
+
+use quire_net::mailbox_protocol::MailboxItem;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+/// How much the mailbox keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Most bytes kept per topic.
+    pub(crate) topic_bytes: u64,
+    /// Most bytes kept per sending peer, over all topics.
+    pub(crate) peer_bytes: u64,
+    /// Items older than this are dropped.
+    pub(crate) retention: Duration,
+}
+
+/// Why a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MailboxError {
+    /// Keeping the item would go over a quota; nothing was stored.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// The request does not make sense (say, compacting items that do not exist yet).
+    #[error("{0}")]
+    Invalid(String),
+    /// SQLite failed (disk full, damaged file…).
+    #[error("mailbox storage failed: {0}")]
+    Storage(#[from] rusqlite::Error),
+}
+
+/// What the mailbox holds in all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    /// Items kept.
+    pub(crate) items: u64,
+    /// Bytes of items kept.
+    pub(crate) bytes: u64,
+    /// Topics with at least one item.
+    pub(crate) topics: u64,
+}
+
+/// The store.
+pub(crate) struct Mailbox {
+    conn: Connection,
+    limits: Limits,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    topic BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    sender BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    stored_at INTEGER NOT NULL,
+    PRIMARY KEY (topic, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_by_age ON items (stored_at);
+CREATE TABLE IF NOT EXISTS topics (
+    topic BLOB PRIMARY KEY,
+    next_seq INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS senders (
+    sender BLOB PRIMARY KEY,
+    bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+impl Mailbox {
+    /// Opens (or makes) the mailbox database at `path`.
+    pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self, MailboxError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn, limits })
+    }
+
+    /// Keeps `item` from `sender` in `topic`; returns its sequence number once durable.
+    pub(crate) fn put(
+        &mut self,
+        topic: &[u8; 32],
+        sender: &[u8],
+        item: &[u8],
+        now_ms: i64,
+    ) -> Result<u64, MailboxError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let len = item.len() as u64;
+        check_quotas(&tx, &self.limits, topic, sender, len, 0)?;
+        let seq = next_seq(&tx, topic)?;
+        tx.execute(
+            "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&topic[..], seq as i64, sender, item, now_ms],
+        )?;
+        add_usage(&tx, topic, sender, len as i64, seq + 1)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// The items of `topic` after `after`, oldest first, up to `max_bytes` (at least
+    /// one item, however large); and whether more follow.
+    pub(crate) fn get(
+        &self,
+        topic: &[u8; 32],
+        after: u64,
+        max_bytes: usize,
+    ) -> Result<(Vec<MailboxItem>, bool), MailboxError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes FROM items WHERE topic = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![&topic[..], after as i64])?;
+        let (mut items, mut size) = (Vec::new(), 0usize);
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if !items.is_empty() && size + bytes.len() > max_bytes {
+                return Ok((items, true));
+            }
+            size += bytes.len();
+            let seq: i64 = row.get(0)?;
+            items.push(MailboxItem {
+                seq: seq as u64,
+                bytes,
+            });
+        }
+        Ok((items, false))
+    }
+
+    /// Replaces the items of `topic` up to and including `supersedes` with
+    /// `snapshot` from `sender`; returns the snapshot's sequence number.
+    pub(crate) fn compact(
+        &mut self,
+        topic: &[u8; 32],
+        sender: &[u8],
+        snapshot: &[u8],
+        supersedes: u64,
+        now_ms: i64,
+    ) -> Result<u64, MailboxError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq = next_seq(&tx, topic)?;
+        if supersedes >= seq {
+            return Err(MailboxError::Invalid(format!(
+                "cannot compact up to item {supersedes}: the topic's last item is {}",
+                seq - 1
+            )));
+        }
+        let freed = remove_where(
+            &tx,
+            "topic = ?1 AND seq <= ?2",
+            params![&topic[..], supersedes as i64],
+        )?;
+        check_quotas(
+            &tx,
+            &self.limits,
+            topic,
+            sender,
+            snapshot.len() as u64,
+            freed,
+        )?;
+        tx.execute(
+            "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&topic[..], seq as i64, sender, snapshot, now_ms],
+        )?;
+        add_usage(&tx, topic, sender, snapshot.len() as i64, seq + 1)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// Drops items older than the retention period; returns how many.
+    pub(crate) fn expire(&mut self, now_ms: i64) -> Result<u64, MailboxError> {
+        let cutoff = now_ms.saturating_sub(self.limits.retention.as_millis() as i64);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM items WHERE stored_at < ?1",
+            [cutoff],
+            |r| r.get(0),
+        )?;
+        remove_where(&tx, "stored_at < ?1", params![cutoff])?;
+        tx.commit()?;
+        Ok(before as u64)
+    }
+
+    /// What is kept in all.
+    pub(crate) fn totals(&self) -> Result<Totals, MailboxError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0), COUNT(DISTINCT topic) FROM items",
+            [],
+            |r| {
+                Ok(Totals {
+                    items: r.get::<_, i64>(0)? as u64,
+                    bytes: r.get::<_, i64>(1)? as u64,
+                    topics: r.get::<_, i64>(2)? as u64,
+                })
+            },
+        )?)
+    }
+}
+
+/// The topic's next sequence number (1 for a new topic).
+fn next_seq(tx: &rusqlite::Transaction<'_>, topic: &[u8; 32]) -> Result<u64, MailboxError> {
+    let next: Option<i64> = tx
+        .query_row(
+            "SELECT next_seq FROM topics WHERE topic = ?1",
+            [&topic[..]],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(next.map_or(1, |n| n as u64))
+}
+
+/// Refuses `len` more bytes from `sender` in `topic` (with `freed` bytes of the topic
+/// about to be gone) when a quota would be exceeded.
+fn check_quotas(
+    tx: &rusqlite::Transaction<'_>,
+    limits: &Limits,
+    topic: &[u8; 32],
+    sender: &[u8],
+    len: u64,
+    freed: u64,
+) -> Result<(), MailboxError> {
+    let topic_used: i64 = tx
+        .query_row(
+            "SELECT bytes FROM topics WHERE topic = ?1",
+            [&topic[..]],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let topic_used = (topic_used as u64).saturating_sub(freed);
+    if topic_used + len > limits.topic_bytes {
+        return Err(MailboxError::QuotaExceeded(format!(
+            "this document's mailbox would hold {} bytes, over the relay's {}-byte quota per document; compact it with a snapshot",
+            topic_used + len,
+            limits.topic_bytes
+        )));
+    }
+    let sender_used: i64 = tx
+        .query_row(
+            "SELECT bytes FROM senders WHERE sender = ?1",
+            [sender],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    if sender_used as u64 + len > limits.peer_bytes {
+        return Err(MailboxError::QuotaExceeded(format!(
+            "this device would keep {} bytes on the relay, over its {}-byte quota per device",
+            sender_used as u64 + len,
+            limits.peer_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// Counts `len` bytes more for the topic and the sender, and moves the topic's
+/// next sequence number to `next_seq`.
+fn add_usage(
+    tx: &rusqlite::Transaction<'_>,
+    topic: &[u8; 32],
+    sender: &[u8],
+    len: i64,
+    next_seq: u64,
+) -> Result<(), MailboxError> {
+    tx.execute(
+        "INSERT INTO topics (topic, next_seq, bytes) VALUES (?1, ?2, ?3)
+         ON CONFLICT (topic) DO UPDATE SET next_seq = ?2, bytes = bytes + ?3",
+        params![&topic[..], next_seq as i64, len],
+    )?;
+    tx.execute(
+        "INSERT INTO senders (sender, bytes) VALUES (?1, ?2)
+         ON CONFLICT (sender) DO UPDATE SET bytes = bytes + ?2",
+        params![sender, len],
+    )?;
+    Ok(())
+}
+
+/// Removes the items matching `filter` and takes their bytes off the usage counts;
+/// returns the bytes freed.
+fn remove_where(
+    tx: &rusqlite::Transaction<'_>,
+    filter: &str,
+    args: impl rusqlite::Params + Clone,
+) -> Result<u64, MailboxError> {
+    let mut freed = 0u64;
+    {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT topic, sender, SUM(LENGTH(bytes)) FROM items WHERE {filter} GROUP BY topic, sender"
+        ))?;
+        let mut rows = stmt.query(args.clone())?;
+        while let Some(row) = rows.next()? {
+            let (topic, sender, bytes): (Vec<u8>, Vec<u8>, i64) =
+                (row.get(0)?, row.get(1)?, row.get(2)?);
+            tx.execute(
+                "UPDATE topics SET bytes = bytes - ?2 WHERE topic = ?1",
+                params![topic, bytes],
+            )?;
+            tx.execute(
+                "UPDATE senders SET bytes = bytes - ?2 WHERE sender = ?1",
+                params![sender, bytes],
+            )?;
+            freed += bytes as u64;
+        }
+    }
+    tx.execute(&format!("DELETE FROM items WHERE {filter}"), args)?;
+    Ok(freed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        topic_bytes: 100,
+        peer_bytes: 150,
+        retention: Duration::from_secs(3600),
+    };
+    const T1: [u8; 32] = [1; 32];
+    const T2: [u8; 32] = [2; 32];
+
+    fn open(dir: &tempfile::TempDir) -> Mailbox {
+        Mailbox::open(&dir.path().join("mailbox.sqlite"), LIMITS).unwrap()
+    }
+
+    fn seqs(items: &[MailboxItem]) -> Vec<u64> {
+        items.iter().map(|i| i.seq).collect()
+    }
+
+    #[test]
+    fn items_are_numbered_per_topic_and_read_back_in_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        assert_eq!(m.put(&T1, b"ann", &[7; 10], 0).unwrap(), 1);
+        assert_eq!(m.put(&T1, b"ann", &[8; 10], 0).unwrap(), 2);
+        assert_eq!(m.put(&T2, b"ann", &[9; 10], 0).unwrap(), 1);
+        assert_eq!(m.put(&T1, b"bob", &[6; 10], 0).unwrap(), 3);
+        let (items, more) = m.get(&T1, 0, 1000).unwrap();
+        assert_eq!((seqs(&items), more), (vec![1, 2, 3], false));
+        assert_eq!(items[1].bytes, vec![8; 10]);
+        let (items, more) = m.get(&T1, 1, 15).unwrap();
+        assert_eq!((seqs(&items), more), (vec![2], true));
+        // One item is always given, even over the page size.
+        let (items, more) = m.get(&T1, 0, 1).unwrap();
+        assert_eq!((seqs(&items), more), (vec![1], true));
+        assert_eq!(m.get(&T1, 3, 1000).unwrap(), (vec![], false));
+        // Reopened: the numbering carries on.
+        drop(m);
+        let mut m = open(&dir);
+        assert_eq!(m.put(&T1, b"ann", &[5; 10], 0).unwrap(), 4);
+    }
+
+    #[test]
+    fn quotas_refuse_without_storing_and_leave_other_topics_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        m.put(&T1, b"ann", &[1; 60], 0).unwrap();
+        let err = m.put(&T1, b"bob", &[1; 50], 0).unwrap_err();
+        assert!(
+            matches!(err, MailboxError::QuotaExceeded(ref s) if s.contains("per document")),
+            "{err}"
+        );
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![1]);
+        // Another topic still takes items, until ann's own quota is reached.
+        m.put(&T2, b"ann", &[1; 80], 0).unwrap();
+        let err = m.put(&T2, b"ann", &[1; 15], 0).unwrap_err();
+        assert!(
+            matches!(err, MailboxError::QuotaExceeded(ref s) if s.contains("per device")),
+            "{err}"
+        );
+        m.put(&T2, b"bob", &[1; 15], 0).unwrap();
+        assert_eq!(
+            m.totals().unwrap(),
+            Totals {
+                items: 3,
+                bytes: 155,
+                topics: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_snapshot_replaces_what_it_covers_and_frees_its_quota() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        for _ in 0..3 {
+            m.put(&T1, b"ann", &[1; 30], 0).unwrap();
+        }
+        assert!(m.put(&T1, b"ann", &[1; 30], 0).is_err());
+        assert!(matches!(
+            m.compact(&T1, b"bob", &[2; 40], 9, 0),
+            Err(MailboxError::Invalid(_))
+        ));
+        assert_eq!(m.compact(&T1, b"bob", &[2; 40], 2, 0).unwrap(), 4);
+        let (items, _) = m.get(&T1, 0, 1000).unwrap();
+        assert_eq!(seqs(&items), vec![3, 4]);
+        assert_eq!(m.totals().unwrap().bytes, 70);
+        assert_eq!(m.put(&T1, b"ann", &[1; 30], 0).unwrap(), 5);
+    }
+
+    #[test]
+    fn old_items_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        let hour = 3_600_000;
+        m.put(&T1, b"ann", &[1; 10], 0).unwrap();
+        m.put(&T1, b"ann", &[1; 10], hour).unwrap();
+        assert_eq!(m.expire(hour + 1).unwrap(), 1);
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![2]);
+        assert_eq!(
+            m.totals().unwrap(),
+            Totals {
+                items: 1,
+                bytes: 10,
+                topics: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! The relay's libp2p node: circuit relay v2 (peers behind NAT reserve a slot and are
+//! reached through it, then upgrade with DCUtR where the NATs allow), a rendezvous
+//! point (members register under their documents' topic hashes and find each other),
+//! identify and ping, and the mailbox protocol. Devices not allowed by the operator
+//! get a clear refusal from the mailbox and are disconnected when they try to reserve
+//! a slot, open a circuit or register; they store nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, ResponseChannel};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{PeerId, Swarm, identify, noise, ping, relay, rendezvous, tcp, yamux};
+use quire_net::mailbox_protocol::{
+    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MailboxBehaviour, MailboxRequest,
+    MailboxResponse, Refusal, mailbox_behaviour,
+};
+
+use crate::config::{Access, Config};
+use crate::mailbox::{Mailbox, MailboxError};
+use crate::metrics::Metrics;
+
+/// How often items past their retention are dropped.
+const EXPIRE_EVERY: Duration = Duration::from_secs(600);
+/// Connections with nothing going on close after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(NetworkBehaviour)]
+struct RelayBehaviour {
+    relay: relay::Behaviour,
+    rendezvous: rendezvous::server::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    mailbox: MailboxBehaviour,
+}
+
+/// The running node.
+pub(crate) struct RelayNode {
+    swarm: Swarm<RelayBehaviour>,
+    mailbox: Mailbox,
+    access: Access,
+    metrics: Arc<Metrics>,
+    rate: RateLimiter,
+    listeners: usize,
+    ready: bool,
+}
+
+impl RelayNode {
+    /// Builds the node and starts listening.
+    pub(crate) fn start(
+        key: Keypair,
+        config: &Config,
+        mailbox: Mailbox,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self> {
+        let relay_config = relay::Config {
+            max_reservations: config.max_reservations,
+            max_circuits: config.max_circuits,
+            ..relay::Config::default()
+        };
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .context("TCP transport")?
+            .with_quic()
+            .with_behaviour(|key| RelayBehaviour {
+                relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
+                rendezvous: rendezvous::server::Behaviour::new(
+                    rendezvous::server::Config::default(),
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    quire_net::IDENTIFY_PROTOCOL_VERSION.to_owned(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                mailbox: mailbox_behaviour(true),
+            })
+            .context("relay behaviour")?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+            .build();
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .with_context(|| format!("cannot listen on {addr}"))?;
+        }
+        Ok(Self {
+            swarm,
+            mailbox,
+            access: config.access.clone(),
+            metrics,
+            rate: RateLimiter::new(config.puts_per_second),
+            listeners: config.listen.len(),
+            ready: false,
+        })
+    }
+
+    /// Runs until `shutdown` resolves.
+    pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut expire = tokio::time::interval(EXPIRE_EVERY);
+        let mut listening = HashSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.handle(event, &mut listening),
+                _ = expire.tick() => self.expire(),
+                () = &mut shutdown => break,
+            }
+        }
+        tracing::info!("stopping");
+    }
+
+    fn handle(
+        &mut self,
+        event: SwarmEvent<RelayBehaviourEvent>,
+        listening: &mut HashSet<libp2p::core::transport::ListenerId>,
+    ) {
+        let peer_id = *self.swarm.local_peer_id();
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                // What members put in tickets.
+                println!("address {address}/p2p/{peer_id}");
+                listening.insert(listener_id);
+                if !self.ready && listening.len() >= self.listeners {
+                    self.ready = true;
+                    println!("ready");
+                }
+            }
+            SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. } => {
+                let peers = self.swarm.connected_peers().count() as u64;
+                self.metrics.connected_peers.store(peers, Ordering::Relaxed);
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => self.handle_relay(event),
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Rendezvous(
+                rendezvous::server::Event::PeerRegistered { peer, registration },
+            )) => {
+                if self.access.allows(&peer) {
+                    tracing::debug!(%peer, namespace = %registration.namespace, "registered");
+                } else {
+                    self.refuse_connection(peer, "register");
+                }
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Mailbox(
+                request_response::Event::Message {
+                    peer,
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                },
+            )) => self.answer(peer, request, channel),
+            _ => {}
+        }
+    }
+
+    fn handle_relay(&mut self, event: relay::Event) {
+        match event {
+            relay::Event::ReservationReqAccepted { src_peer_id, .. } => {
+                if self.access.allows(&src_peer_id) {
+                    self.metrics.reservations.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(peer = %src_peer_id, "reservation accepted");
+                } else {
+                    self.refuse_connection(src_peer_id, "reserve a relay slot");
+                }
+            }
+            relay::Event::CircuitReqAccepted {
+                src_peer_id,
+                dst_peer_id,
+            } => {
+                if self.access.allows(&src_peer_id) {
+                    self.metrics.circuits.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "circuit opened");
+                } else {
+                    self.refuse_connection(src_peer_id, "open a circuit");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A device the operator did not allow tried to use the relay: disconnect it.
+    fn refuse_connection(&mut self, peer: PeerId, what: &str) {
+        tracing::warn!(%peer, "refused: a device not allowed on this relay tried to {what}");
+        self.metrics.refused(Refusal::NotAllowed);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn answer(
+        &mut self,
+        peer: PeerId,
+        request: MailboxRequest,
+        channel: ResponseChannel<MailboxResponse>,
+    ) {
+        let response = self.serve(peer, request);
+        if let MailboxResponse::Refused { reason, message } = &response {
+            self.metrics.refused(*reason);
+            tracing::info!(%peer, ?reason, "mailbox request refused: {message}");
+        }
+        if self
+            .swarm
+            .behaviour_mut()
+            .mailbox
+            .send_response(channel, response)
+            .is_err()
+        {
+            tracing::debug!(%peer, "the asker went away before the answer");
+        }
+    }
+
+    fn serve(&mut self, peer: PeerId, request: MailboxRequest) -> MailboxResponse {
+        if !self.access.allows(&peer) {
+            return refused(
+                Refusal::NotAllowed,
+                format!(
+                    "this relay serves its team only; ask its operator to allow the device {peer}"
+                ),
+            );
+        }
+        if !self.rate.allow(peer) {
+            return refused(
+                Refusal::RateLimited,
+                "too many requests; try again in a second".into(),
+            );
+        }
+        let sender = peer.to_bytes();
+        let now = now_ms();
+        let result = match request {
+            MailboxRequest::Put { topic, item } => {
+                if item.len() > MAX_MAILBOX_ITEM_BYTES {
+                    return refused(
+                        Refusal::Invalid,
+                        format!("an item is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
+                    );
+                }
+                self.mailbox.put(&topic, &sender, &item, now).map(|seq| {
+                    self.metrics.puts.fetch_add(1, Ordering::Relaxed);
+                    MailboxResponse::Stored { seq }
+                })
+            }
+            MailboxRequest::Get {
+                topic,
+                after,
+                max_bytes,
+            } => {
+                let max = (max_bytes as usize).min(MAX_MAILBOX_RESPONSE_BYTES);
+                self.metrics.gets.fetch_add(1, Ordering::Relaxed);
+                self.mailbox
+                    .get(&topic, after, max)
+                    .map(|(items, more)| MailboxResponse::Items { items, more })
+            }
+            MailboxRequest::Compact {
+                topic,
+                snapshot,
+                supersedes,
+            } => {
+                if snapshot.len() > MAX_MAILBOX_ITEM_BYTES {
+                    return refused(
+                        Refusal::Invalid,
+                        format!("a snapshot is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
+                    );
+                }
+                self.mailbox
+                    .compact(&topic, &sender, &snapshot, supersedes, now)
+                    .map(|seq| {
+                        self.metrics.compactions.fetch_add(1, Ordering::Relaxed);
+                        MailboxResponse::Compacted { seq }
+                    })
+            }
+        };
+        self.refresh_totals();
+        match result {
+            Ok(response) => response,
+            Err(MailboxError::QuotaExceeded(message)) => refused(Refusal::QuotaExceeded, message),
+            Err(MailboxError::Invalid(message)) => refused(Refusal::Invalid, message),
+            Err(e @ MailboxError::Storage(_)) => {
+                tracing::error!("{e}");
+                refused(
+                    Refusal::Unavailable,
+                    "the relay cannot store right now; try again later".into(),
+                )
+            }
+        }
+    }
+
+    fn expire(&mut self) {
+        match self.mailbox.expire(now_ms()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("dropped {n} items past their retention"),
+            Err(e) => tracing::error!("cannot drop expired items: {e}"),
+        }
+        self.refresh_totals();
+    }
+
+    fn refresh_totals(&self) {
+        if let Ok(totals) = self.mailbox.totals() {
+            self.metrics.set_totals(totals);
+        }
+    }
+}
+
+fn refused(reason: Refusal, message: String) -> MailboxResponse {
+    MailboxResponse::Refused { reason, message }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Requests per peer per second: a token bucket holding two seconds' worth.
+struct RateLimiter {
+    per_second: f64,
+    buckets: HashMap<PeerId, (f64, Instant)>,
+}
+
+impl RateLimiter {
+    fn new(per_second: u32) -> Self {
+        Self {
+            per_second: f64::from(per_second.max(1)),
+            buckets: HashMap::new(),
+        }
+    }
+
+    fn allow(&mut self, peer: PeerId) -> bool {
+        let now = Instant::now();
+        let capacity = self.per_second * 2.0;
+        if self.buckets.len() > 10_000 {
+            // Forget peers whose buckets are full again.
+            let per_second = self.per_second;
+            self.buckets.retain(|_, (tokens, at)| {
+                *tokens + at.elapsed().as_secs_f64() * per_second < capacity
+            });
+        }
+        let (tokens, at) = self.buckets.entry(peer).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

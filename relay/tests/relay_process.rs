@@ -1,0 +1,361 @@
+//! The real `quire-relay` binary, driven by real members (`quire-net` nodes) over
+//! loopback: the mailbox keeps what it acknowledged across a clean stop and a
+//! SIGKILL, quotas and rate limits refuse clearly without storing anything partial,
+//! a device the operator did not allow is refused and stores nothing, and /health and
+//! /metrics answer.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, Refusal};
+use quire_net::{Keypair, Multiaddr, NetConfig, NetHandle, Node, PeerId};
+
+/// A running relay; killed when dropped.
+struct Relay {
+    child: Child,
+    peer: PeerId,
+    addr: Multiaddr,
+    http: Option<String>,
+}
+
+impl Relay {
+    fn start(dir: &Path, args: &[String]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quire-relay"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
+            .args(args)
+            .env("QUIRE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut peer, mut addr, mut http) = (None, None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = lines
+                .next()
+                .expect("the relay exited before it was ready")
+                .unwrap();
+            if let Some(id) = line.strip_prefix("quire-relay ") {
+                peer = Some(id.parse().unwrap());
+            } else if let Some(a) = line.strip_prefix("address ") {
+                addr = Some(a.parse().unwrap());
+            } else if let Some(url) = line.strip_prefix("http http://") {
+                http = Some(url.to_owned());
+            } else if line == "ready" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the relay did not get ready");
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            peer: peer.expect("the relay printed its peer id"),
+            addr: addr.expect("the relay printed an address"),
+            http,
+        }
+    }
+
+    fn stop(mut self, signal: &str) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args([signal, &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        if signal == "-TERM" {
+            assert!(status.success(), "a clean stop exits 0: {status}");
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A member: a quire-net node connected to the relay.
+struct Member {
+    key: Keypair,
+    net: NetHandle,
+}
+
+impl Member {
+    fn new() -> Self {
+        Self::with_key(Keypair::generate_ed25519())
+    }
+
+    fn with_key(key: Keypair) -> Self {
+        let mut config = NetConfig::new(key.clone());
+        config.enable_mdns = false;
+        let (net, mut events) = Node::spawn(config).unwrap();
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        Self { key, net }
+    }
+
+    fn peer(&self) -> PeerId {
+        self.key.public().to_peer_id()
+    }
+
+    async fn ask(&self, relay: &Relay, request: MailboxRequest) -> MailboxResponse {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if !self
+                .net
+                .connected_peers()
+                .await
+                .unwrap()
+                .contains(&relay.peer)
+            {
+                let _ = self.net.dial(relay.addr.clone()).await;
+            }
+            match self.net.mailbox(relay.peer, request.clone()).await {
+                Ok(response) => return response,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("asking the relay failed ({e}); again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the relay does not answer: {e}"),
+            }
+        }
+    }
+
+    async fn put(&self, relay: &Relay, topic: [u8; 32], item: &[u8]) -> MailboxResponse {
+        self.ask(
+            relay,
+            MailboxRequest::Put {
+                topic,
+                item: item.to_vec(),
+            },
+        )
+        .await
+    }
+
+    async fn get(&self, relay: &Relay, topic: [u8; 32], after: u64) -> Vec<MailboxItem> {
+        match self
+            .ask(
+                relay,
+                MailboxRequest::Get {
+                    topic,
+                    after,
+                    max_bytes: 1 << 20,
+                },
+            )
+            .await
+        {
+            MailboxResponse::Items { items, more: false } => items,
+            other => panic!("expected items, got {other:?}"),
+        }
+    }
+}
+
+const DOC: [u8; 32] = [7; 32];
+const OTHER_DOC: [u8; 32] = [8; 32];
+
+fn allow(members: &[&Member]) -> Vec<String> {
+    members
+        .iter()
+        .flat_map(|m| ["--allow".to_owned(), m.peer().to_string()])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_items_survive_a_clean_stop_and_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ann, bob) = (Member::new(), Member::new());
+    let args = allow(&[&ann, &bob]);
+
+    let relay = Relay::start(dir.path(), &args);
+    for (i, item) in [b"sealed one", b"sealed two", b"sealed 3!!"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            ann.put(&relay, DOC, *item).await,
+            MailboxResponse::Stored { seq: i as u64 + 1 }
+        );
+    }
+    let peer = relay.peer;
+    relay.stop("-TERM");
+
+    // Same folder, same key: the same relay, with everything it acknowledged.
+    let relay = Relay::start(dir.path(), &args);
+    assert_eq!(relay.peer, peer);
+    let items = bob.get(&relay, DOC, 0).await;
+    assert_eq!(items.iter().map(|i| i.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(items[1].bytes, b"sealed two");
+    assert_eq!(
+        bob.put(&relay, DOC, b"bob's reply").await,
+        MailboxResponse::Stored { seq: 4 }
+    );
+    relay.stop("-KILL");
+
+    let relay = Relay::start(dir.path(), &args);
+    let items = ann.get(&relay, DOC, 3).await;
+    assert_eq!(
+        items,
+        [MailboxItem {
+            seq: 4,
+            bytes: b"bob's reply".to_vec()
+        }]
+    );
+    // A snapshot replaces what it covers.
+    let compacted = ann
+        .ask(
+            &relay,
+            MailboxRequest::Compact {
+                topic: DOC,
+                snapshot: b"snapshot".to_vec(),
+                supersedes: 3,
+            },
+        )
+        .await;
+    assert_eq!(compacted, MailboxResponse::Compacted { seq: 5 });
+    let items = bob.get(&relay, DOC, 0).await;
+    assert_eq!(items.iter().map(|i| i.seq).collect::<Vec<_>>(), [4, 5]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_not_allowed_is_refused_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ann, outsider) = (Member::new(), Member::new());
+    let relay = Relay::start(dir.path(), &allow(&[&ann]));
+    let answer = outsider.put(&relay, DOC, b"let me in").await;
+    let MailboxResponse::Refused { reason, message } = answer else {
+        panic!("an outsider was not refused: {answer:?}");
+    };
+    assert_eq!(reason, Refusal::NotAllowed);
+    assert!(message.contains(&outsider.peer().to_string()), "{message}");
+    let answer = outsider
+        .ask(
+            &relay,
+            MailboxRequest::Get {
+                topic: DOC,
+                after: 0,
+                max_bytes: 1024,
+            },
+        )
+        .await;
+    assert!(matches!(
+        answer,
+        MailboxResponse::Refused {
+            reason: Refusal::NotAllowed,
+            ..
+        }
+    ));
+
+    let db = rusqlite::Connection::open(dir.path().join("mailbox.sqlite")).unwrap();
+    let items: i64 = db
+        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 0);
+    // The team member is served.
+    assert_eq!(
+        ann.put(&relay, DOC, b"sealed").await,
+        MailboxResponse::Stored { seq: 1 }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_quota_refuses_clearly_and_other_documents_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ann = Member::new();
+    let mut args = allow(&[&ann]);
+    args.extend(["--topic-quota-bytes".to_owned(), "1000".to_owned()]);
+    let relay = Relay::start(dir.path(), &args);
+    assert_eq!(
+        ann.put(&relay, DOC, &[1; 600]).await,
+        MailboxResponse::Stored { seq: 1 }
+    );
+    let answer = ann.put(&relay, DOC, &[2; 600]).await;
+    assert!(
+        matches!(&answer, MailboxResponse::Refused { reason: Refusal::QuotaExceeded, message } if message.contains("quota")),
+        "{answer:?}"
+    );
+    let items = ann.get(&relay, DOC, 0).await;
+    assert_eq!(items.len(), 1, "nothing of the refused item is kept");
+    assert_eq!(
+        ann.put(&relay, OTHER_DOC, &[3; 600]).await,
+        MailboxResponse::Stored { seq: 1 }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_rate_limited_and_health_and_metrics_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let ann = Member::new();
+    let mut args = allow(&[&ann]);
+    args.extend(["--puts-per-second", "1", "--http", "127.0.0.1:0"].map(String::from));
+    let relay = Relay::start(dir.path(), &args);
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(ann.put(&relay, DOC, b"x").await);
+    }
+    let limited = answers
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                MailboxResponse::Refused {
+                    reason: Refusal::RateLimited,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(limited >= 1, "{answers:?}");
+    let stored = answers.len() - limited;
+
+    let http = relay
+        .http
+        .clone()
+        .expect("the relay printed its HTTP address");
+    let health = http_get(&http, "/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.contains(&relay.peer.to_string()),
+        "{health}"
+    );
+    let metrics = http_get(&http, "/metrics");
+    assert!(
+        metrics.contains(&format!("quire_relay_mailbox_puts_total {stored}\n")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "quire_relay_refusals_total{{reason=\"rate_limited\"}} {limited}\n"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("quire_relay_connected_peers 1\n"),
+        "{metrics}"
+    );
+    assert!(http_get(&http, "/nothing").starts_with("HTTP/1.1 404"));
+}
+
+#[test]
+fn a_relay_nobody_may_use_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quire-relay"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow"));
+}
+
+fn http_get(host: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
+}
