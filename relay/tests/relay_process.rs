@@ -6,80 +6,17 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::Relay;
+
 use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, Refusal};
-use quire_net::{Keypair, Multiaddr, NetConfig, NetHandle, Node, PeerId};
-
-/// A running relay; killed when dropped.
-struct Relay {
-    child: Child,
-    peer: PeerId,
-    addr: Multiaddr,
-    http: Option<String>,
-}
-
-impl Relay {
-    fn start(dir: &Path, args: &[String]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quire-relay"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0"])
-            .args(args)
-            .env("QUIRE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut peer, mut addr, mut http) = (None, None, None);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let line = lines
-                .next()
-                .expect("the relay exited before it was ready")
-                .unwrap();
-            if let Some(id) = line.strip_prefix("quire-relay ") {
-                peer = Some(id.parse().unwrap());
-            } else if let Some(a) = line.strip_prefix("address ") {
-                addr = Some(a.parse().unwrap());
-            } else if let Some(url) = line.strip_prefix("http http://") {
-                http = Some(url.to_owned());
-            } else if line == "ready" {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the relay did not get ready");
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            peer: peer.expect("the relay printed its peer id"),
-            addr: addr.expect("the relay printed an address"),
-            http,
-        }
-    }
-
-    fn stop(mut self, signal: &str) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args([signal, &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        if signal == "-TERM" {
-            assert!(status.success(), "a clean stop exits 0: {status}");
-        }
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use quire_net::{Keypair, NetConfig, NetHandle, Node, PeerId};
 
 /// A member: a quire-net node connected to the relay.
 struct Member {

@@ -136,6 +136,11 @@ pub(crate) struct DaemonArgs {
     /// Address of a peer or relay to dial at start (repeatable).
     #[arg(long = "peer", value_name = "MULTIADDR")]
     pub(crate) peers: Vec<String>,
+    /// A team relay (repeatable): its mailbox keeps this device's updates for members
+    /// who are offline, and brings theirs; the address ends in /p2p/<relay peer id>,
+    /// as `quire-relay` prints it.
+    #[arg(long = "relay", value_name = "MULTIADDR")]
+    pub(crate) relays: Vec<String>,
     /// Do not look for peers on the local network (mDNS).
     #[arg(long)]
     pub(crate) no_mdns: bool,

@@ -40,6 +40,9 @@ pub struct NodeConfig {
     pub mdns: bool,
     /// Addresses to dial at start (besides those in the tickets of shared documents).
     pub bootstrap: Vec<Multiaddr>,
+    /// Relays whose mailboxes keep updates for offline members (each address ends
+    /// in `/p2p/<relay peer id>`).
+    pub relays: Vec<Multiaddr>,
 }
 
 impl NodeConfig {
@@ -49,6 +52,7 @@ impl NodeConfig {
             listen: default_listen(),
             mdns: true,
             bootstrap: Vec::new(),
+            relays: Vec::new(),
         }
     }
 
@@ -61,6 +65,7 @@ impl NodeConfig {
                 .collect(),
             mdns: false,
             bootstrap: Vec::new(),
+            relays: Vec::new(),
         }
     }
 }

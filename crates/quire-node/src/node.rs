@@ -31,6 +31,10 @@ use crate::wire::{
 
 type Topic = [u8; TOPIC_BYTES];
 
+mod relays;
+pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
+use relays::{RelayResult, Relays};
+
 /// Events buffered for slow subscribers.
 const NODE_EVENT_BUFFER: usize = 4096;
 
@@ -74,6 +78,7 @@ impl SyncNode {
         let (command_tx, commands) = mpsc::channel(256);
         let (events, _) = broadcast::channel(NODE_EVENT_BUFFER);
         let (results_tx, results) = mpsc::channel(256);
+        let (relay_results_tx, relay_results) = mpsc::channel(256);
         let name = engine.display_name().await?;
         let color = engine.color().await?;
         let mut actor = Actor {
@@ -95,6 +100,8 @@ impl SyncNode {
             results_tx,
             results,
             lagged: false,
+            relays: Relays::new(&config.relays, relay_results_tx),
+            relay_results,
         };
         actor.refresh_all().await?;
         for addr in config.bootstrap {
@@ -246,6 +253,8 @@ struct Actor {
     results: mpsc::Receiver<CatchUpResult>,
     /// Local updates were missed: every peer must catch up.
     lagged: bool,
+    relays: Relays,
+    relay_results: mpsc::Receiver<RelayResult>,
 }
 
 impl Actor {
@@ -280,6 +289,7 @@ impl Actor {
                 },
                 Some(event) = self.net_events.recv() => self.handle_net_event(event).await,
                 Some(result) = self.results.recv() => self.handle_catch_up_result(result).await,
+                Some(result) = self.relay_results.recv() => self.handle_relay_result(result).await,
                 _ = tick.tick() => self.on_tick().await,
             }
         };
@@ -487,6 +497,9 @@ impl Actor {
                     origin: Origin::Local,
                     update,
                 } => {
+                    if let Some(&topic) = self.by_id.get(&id) {
+                        self.relays.changed(topic);
+                    }
                     // Transactions that queued up while we were busy go as one
                     // message; a typist at normal speed gets one message each.
                     let (burst, following) = self.drain_local(id, update);
@@ -518,6 +531,17 @@ impl Actor {
                                 self.nudge(topic).await;
                             }
                         }
+                    }
+                }
+                EngineEvent::Changed {
+                    id,
+                    origin: Origin::Peer(_),
+                    ..
+                } => {
+                    // What peers sent goes to the relays too, for members who are
+                    // offline now.
+                    if let Some(&topic) = self.by_id.get(&id) {
+                        self.relays.changed(topic);
                     }
                 }
                 EngineEvent::SharingChanged { id } => self.refresh(id).await,
@@ -712,6 +736,9 @@ impl Actor {
             }
             NetEvent::PeerConnected(peer) => {
                 self.connected.insert(peer);
+                if self.relays.is_relay(&peer) {
+                    self.relays.connected(peer, self.docs.keys().copied());
+                }
                 self.emit(NodeEvent::PeerConnected(peer));
             }
             NetEvent::PeerDisconnected(peer) => {
@@ -1213,6 +1240,9 @@ impl Actor {
     // ---- upkeep ------------------------------------------------------------------
 
     async fn on_tick(&mut self) {
+        if !self.relays.list.is_empty() {
+            self.relay_tick().await;
+        }
         if std::mem::take(&mut self.lagged) {
             if let Err(e) = self.refresh_all().await {
                 tracing::warn!("re-reading shared documents failed: {e}");

@@ -82,6 +82,24 @@ pub enum NodeEvent {
         /// Chunks in the answer.
         total: u32,
     },
+    /// A relay acknowledged an upload of this device's state of a document.
+    RelayStored {
+        /// The document.
+        id: DocumentId,
+        /// The relay.
+        relay: PeerId,
+        /// The item's number in the relay's mailbox.
+        seq: u64,
+    },
+    /// Items were read from a relay's mailbox and applied.
+    RelayFetched {
+        /// The document.
+        id: DocumentId,
+        /// The relay.
+        relay: PeerId,
+        /// How many items were read.
+        items: usize,
+    },
     /// A catch-up exchange with a peer completed.
     Synced {
         /// The document.

@@ -132,14 +132,14 @@ async fn a_device_without_the_key_sees_only_ciphertext_and_cannot_write() {
                 .await
                 .unwrap();
         }
-        if captured.len() >= 6 {
-            break;
-        }
     }
+    // Under load the edits go out merged into fewer messages, so count what matters:
+    // a hello and updates were captured, one long enough to carry the whole secret.
     assert!(
-        captured.len() >= 6,
-        "the outsider saw the traffic ({} messages)",
-        captured.len()
+        captured.len() >= 3 && captured.iter().any(|d| d.len() > SECRET.len() + 64),
+        "the outsider saw the traffic ({} messages, sizes {:?})",
+        captured.len(),
+        captured.iter().map(Vec::len).collect::<Vec<_>>()
     );
     for data in &captured {
         for needle in [SECRET.as_bytes(), b"4471", b"launch code", b"draft"] {

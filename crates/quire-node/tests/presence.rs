@@ -74,8 +74,7 @@ async fn presence_shows_names_cursors_and_typing_and_goodbyes() {
 async fn devices_sync_over_quic_alone() {
     let quic_only = || NodeConfig {
         listen: vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()],
-        mdns: false,
-        bootstrap: Vec::new(),
+        ..NodeConfig::loopback()
     };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Engine::open(EngineConfig::new(dir_a.path())).await.unwrap();

@@ -1,0 +1,452 @@
+//! Relays' mailboxes: how members who are never online together still converge.
+//!
+//! For every shared document and every configured relay, the node
+//! - uploads what the relay lacks from it: the difference between the document's
+//!   state and the state the relay last acknowledged (a state vector kept by the
+//!   engine), sealed with this device's hello as one bundle, at most every
+//!   [`RELAY_UPLOAD_EVERY`] while the document changes, and again after a restart;
+//! - reads what came after the last item it read (a cursor kept by the engine) when
+//!   the relay connects and every [`RELAY_FETCH_EVERY`], and applies it like a
+//!   catch-up answer: hellos are learnt, updates only from writers.
+//!
+//! One request per relay and document is in flight at a time; its result comes back
+//! to the node's loop as a [`RelayResult`].
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use quire_crypto::{Kind, PeerId, Role};
+use quire_engine::Origin;
+use quire_net::Multiaddr;
+use quire_net::mailbox_protocol::{
+    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MailboxItem, MailboxRequest,
+    MailboxResponse,
+};
+use quire_net::multiaddr::Protocol;
+use tokio::sync::mpsc;
+
+use super::{Actor, Topic};
+use crate::status::NodeEvent;
+use crate::wire::{decode_bundle, encode_bundle};
+
+/// Least time between two uploads of one document to one relay.
+pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// How often a relay's mailbox is read anyway (besides when it connects).
+pub const RELAY_FETCH_EVERY: Duration = Duration::from_secs(30);
+
+/// How often an unreachable relay is dialled again.
+const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
+
+/// A relay the node uses.
+pub(crate) struct Relay {
+    pub(crate) peer: PeerId,
+    addr: Multiaddr,
+    last_dial: Option<Instant>,
+}
+
+/// The answer to one mailbox request, back in the node's loop.
+pub(crate) enum RelayResult {
+    Stored {
+        relay: PeerId,
+        topic: Topic,
+        seq: u64,
+        /// The state vector the upload brought the relay to.
+        uploaded: Vec<u8>,
+    },
+    Fetched {
+        relay: PeerId,
+        topic: Topic,
+        items: Vec<MailboxItem>,
+        more: bool,
+    },
+    Failed {
+        relay: PeerId,
+        topic: Topic,
+        upload: bool,
+        error: String,
+    },
+}
+
+/// The node's relays and where each document stands with them.
+pub(crate) struct Relays {
+    pub(crate) list: Vec<Relay>,
+    busy: HashSet<(PeerId, Topic)>,
+    /// Documents changed since they were last uploaded to each relay.
+    dirty: HashSet<(PeerId, Topic)>,
+    /// The state vector each relay acknowledged, per document (loaded lazily).
+    uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
+    last_upload: HashMap<(PeerId, Topic), Instant>,
+    last_fetch: HashMap<(PeerId, Topic), Instant>,
+    pub(crate) results_tx: mpsc::Sender<RelayResult>,
+}
+
+impl Relays {
+    /// The relays at `addrs` (each must end in `/p2p/<peer id>`; others are skipped).
+    pub(crate) fn new(addrs: &[Multiaddr], results_tx: mpsc::Sender<RelayResult>) -> Self {
+        let list = addrs
+            .iter()
+            .filter_map(|addr| match addr.iter().last() {
+                Some(Protocol::P2p(peer)) => Some(Relay {
+                    peer,
+                    addr: addr.clone(),
+                    last_dial: None,
+                }),
+                _ => {
+                    tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
+                    None
+                }
+            })
+            .collect();
+        Self {
+            list,
+            busy: HashSet::new(),
+            dirty: HashSet::new(),
+            uploaded: HashMap::new(),
+            last_upload: HashMap::new(),
+            last_fetch: HashMap::new(),
+            results_tx,
+        }
+    }
+
+    pub(crate) fn is_relay(&self, peer: &PeerId) -> bool {
+        self.list.iter().any(|r| r.peer == *peer)
+    }
+
+    /// The document changed: upload it to every relay (soon).
+    pub(crate) fn changed(&mut self, topic: Topic) {
+        for relay in &self.list {
+            self.dirty.insert((relay.peer, topic));
+        }
+    }
+
+    /// A relay (re)connected: read its mailbox and upload to it now.
+    pub(crate) fn connected(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
+        for topic in topics {
+            self.last_fetch.remove(&(relay, topic));
+            self.dirty.insert((relay, topic));
+        }
+    }
+}
+
+impl Actor {
+    /// Dials relays that are not connected, and starts uploads and reads due.
+    pub(super) async fn relay_tick(&mut self) {
+        let now = Instant::now();
+        let mut dial = Vec::new();
+        for relay in &mut self.relays.list {
+            if !self.connected.contains(&relay.peer)
+                && relay
+                    .last_dial
+                    .is_none_or(|t| now.duration_since(t) >= RELAY_REDIAL_EVERY)
+            {
+                relay.last_dial = Some(now);
+                dial.push(relay.addr.clone());
+            }
+        }
+        for addr in dial {
+            self.dial(addr).await;
+        }
+        let relays: Vec<PeerId> = self
+            .relays
+            .list
+            .iter()
+            .map(|r| r.peer)
+            .filter(|p| self.connected.contains(p))
+            .collect();
+        let topics: Vec<Topic> = self.docs.keys().copied().collect();
+        for relay in relays {
+            for &topic in &topics {
+                let key = (relay, topic);
+                if self.relays.busy.contains(&key) {
+                    continue;
+                }
+                let fetch_due = self
+                    .relays
+                    .last_fetch
+                    .get(&key)
+                    .is_none_or(|t| t.elapsed() >= RELAY_FETCH_EVERY);
+                let upload_due = self.relays.dirty.contains(&key)
+                    && self
+                        .relays
+                        .last_upload
+                        .get(&key)
+                        .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
+                if fetch_due {
+                    self.fetch_from(relay, topic).await;
+                } else if upload_due {
+                    self.upload_to(relay, topic).await;
+                }
+            }
+        }
+    }
+
+    /// Asks `relay` for the items after this device's cursor.
+    async fn fetch_from(&mut self, relay: PeerId, topic: Topic) {
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        let id = doc.id;
+        let cursor = match self.engine.relay_mark(&relay.to_string(), id).await {
+            Ok(mark) => mark.cursor,
+            Err(e) => {
+                tracing::warn!("document {id}: cannot read its relay cursor: {e}");
+                return;
+            }
+        };
+        let key = (relay, topic);
+        self.relays.busy.insert(key);
+        self.relays.last_fetch.insert(key, Instant::now());
+        let request = MailboxRequest::Get {
+            topic,
+            after: cursor,
+            max_bytes: MAX_MAILBOX_RESPONSE_BYTES as u32,
+        };
+        let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
+        tokio::spawn(async move {
+            let result = match net.mailbox(relay, request).await {
+                Ok(MailboxResponse::Items { items, more }) => RelayResult::Fetched {
+                    relay,
+                    topic,
+                    items,
+                    more,
+                },
+                Ok(other) => RelayResult::Failed {
+                    relay,
+                    topic,
+                    upload: false,
+                    error: describe(other),
+                },
+                Err(e) => RelayResult::Failed {
+                    relay,
+                    topic,
+                    upload: false,
+                    error: e.to_string(),
+                },
+            };
+            let _ = tx.send(result).await;
+        });
+    }
+
+    /// Uploads to `relay` what it lacks of the document from this device.
+    async fn upload_to(&mut self, relay: PeerId, topic: Topic) {
+        let key = (relay, topic);
+        self.relays.dirty.remove(&key);
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        let id = doc.id;
+        if doc.role() == Role::Read {
+            return;
+        }
+        let uploaded = match self.relays.uploaded.get(&key) {
+            Some(sv) => sv.clone(),
+            None => match self.engine.relay_mark(&relay.to_string(), id).await {
+                Ok(mark) => mark.uploaded,
+                Err(e) => {
+                    tracing::warn!("document {id}: cannot read its relay mark: {e}");
+                    return;
+                }
+            },
+        };
+        // Nothing acknowledged yet: the difference from the empty state (a state
+        // vector of no clients encodes as one zero byte).
+        let since: &[u8] = if uploaded.is_empty() { &[0] } else { &uploaded };
+        let (now_sv, diff) = match (
+            self.engine.state_vector(id).await,
+            self.engine.diff_since(id, since).await,
+        ) {
+            (Ok(sv), Ok(diff)) => (sv, diff),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("document {id}: cannot compute what the relay lacks: {e}");
+                return;
+            }
+        };
+        if now_sv == uploaded {
+            return;
+        }
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return;
+        };
+        let bundle = match (doc.hello(), doc.seal(Kind::Update, &diff)) {
+            (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("document {id}: cannot seal for the relay: {e}");
+                return;
+            }
+        };
+        if bundle.len() > MAX_MAILBOX_ITEM_BYTES {
+            tracing::warn!(
+                "document {id}: {} bytes to upload exceed the relay's {MAX_MAILBOX_ITEM_BYTES}-byte item limit; members catch up directly instead",
+                bundle.len()
+            );
+            return;
+        }
+        self.relays.busy.insert(key);
+        self.relays.last_upload.insert(key, Instant::now());
+        let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
+        tokio::spawn(async move {
+            let request = MailboxRequest::Put {
+                topic,
+                item: bundle,
+            };
+            let result = match net.mailbox(relay, request).await {
+                Ok(MailboxResponse::Stored { seq }) => RelayResult::Stored {
+                    relay,
+                    topic,
+                    seq,
+                    uploaded: now_sv,
+                },
+                Ok(other) => RelayResult::Failed {
+                    relay,
+                    topic,
+                    upload: true,
+                    error: describe(other),
+                },
+                Err(e) => RelayResult::Failed {
+                    relay,
+                    topic,
+                    upload: true,
+                    error: e.to_string(),
+                },
+            };
+            let _ = tx.send(result).await;
+        });
+    }
+
+    pub(super) async fn handle_relay_result(&mut self, result: RelayResult) {
+        match result {
+            RelayResult::Stored {
+                relay,
+                topic,
+                seq,
+                uploaded,
+            } => {
+                self.relays.busy.remove(&(relay, topic));
+                let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
+                    return;
+                };
+                if let Err(e) = self
+                    .engine
+                    .set_relay_uploaded(&relay.to_string(), id, &uploaded)
+                    .await
+                {
+                    tracing::warn!("document {id}: cannot record the relay's acknowledgement: {e}");
+                }
+                self.relays.uploaded.insert((relay, topic), uploaded);
+                self.emit(NodeEvent::RelayStored { id, relay, seq });
+            }
+            RelayResult::Fetched {
+                relay,
+                topic,
+                items,
+                more,
+            } => {
+                self.relays.busy.remove(&(relay, topic));
+                let applied = self.apply_mailbox_items(relay, topic, &items).await;
+                if let Some(id) = self.docs.get(&topic).map(|d| d.id) {
+                    self.emit(NodeEvent::RelayFetched {
+                        id,
+                        relay,
+                        items: applied,
+                    });
+                }
+                if more {
+                    self.fetch_from(relay, topic).await;
+                }
+            }
+            RelayResult::Failed {
+                relay,
+                topic,
+                upload,
+                error,
+            } => {
+                self.relays.busy.remove(&(relay, topic));
+                if upload {
+                    self.relays.dirty.insert((relay, topic));
+                }
+                let what = if upload { "upload to" } else { "read from" };
+                tracing::warn!("relay {relay}: {what} its mailbox failed: {error}");
+            }
+        }
+    }
+
+    /// Applies mailbox items in order, moving the cursor past each; returns how many
+    /// were read. An item that does not open is skipped (counted as dropped).
+    async fn apply_mailbox_items(
+        &mut self,
+        relay: PeerId,
+        topic: Topic,
+        items: &[MailboxItem],
+    ) -> usize {
+        let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
+            return 0;
+        };
+        // If the relay had all of this device's state, it has it still after these
+        // items (they came from it): no need to upload them back.
+        let key = (relay, topic);
+        let before = self.engine.state_vector(id).await.ok();
+        let was_current = before.is_some() && self.relays.uploaded.get(&key) == before.as_ref();
+        let mut cursor = None;
+        for item in items {
+            cursor = Some(item.seq);
+            let Ok(entries) = decode_bundle(&item.bytes) else {
+                if let Some(doc) = self.docs.get_mut(&topic) {
+                    doc.count_drop(crate::DropReason::Malformed);
+                }
+                continue;
+            };
+            for entry in entries {
+                let Some(doc) = self.docs.get_mut(&topic) else {
+                    return 0;
+                };
+                let opened = match doc.receive_item(entry) {
+                    Ok(Some(opened)) => opened,
+                    Ok(None) => continue,
+                    Err(reason) => {
+                        doc.count_drop(reason);
+                        continue;
+                    }
+                };
+                if opened.kind != Kind::Update {
+                    doc.count_drop(crate::DropReason::Unexpected);
+                    continue;
+                }
+                if let Err(e) = self.engine.submit_update(
+                    id,
+                    &opened.plaintext,
+                    Origin::Relay(relay.to_string()),
+                ) {
+                    tracing::warn!("document {id}: an update from the relay was refused: {e}");
+                }
+            }
+        }
+        if let Some(cursor) = cursor
+            && let Err(e) = self
+                .engine
+                .set_relay_cursor(&relay.to_string(), id, cursor)
+                .await
+        {
+            tracing::warn!("document {id}: cannot record the relay cursor: {e}");
+        }
+        if was_current && let Ok(now) = self.engine.state_vector(id).await {
+            if let Err(e) = self
+                .engine
+                .set_relay_uploaded(&relay.to_string(), id, &now)
+                .await
+            {
+                tracing::warn!("document {id}: cannot record the relay's state: {e}");
+            }
+            self.relays.uploaded.insert(key, now);
+        }
+        items.len()
+    }
+}
+
+/// A relay's answer other than the one expected, in words.
+fn describe(response: MailboxResponse) -> String {
+    match response {
+        MailboxResponse::Refused { reason, message } => format!("refused ({reason:?}): {message}"),
+        other => format!("unexpected answer: {other:?}"),
+    }
+}

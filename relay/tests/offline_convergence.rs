@@ -1,0 +1,184 @@
+//! Two members who are never online at the same time converge through the relay's
+//! mailbox: Ann edits and goes offline; Bob comes online later and gets Ann's edits;
+//! Bob edits and leaves; Ann returns and gets Bob's. Between the turns the relay is
+//! stopped cleanly in one run and killed with SIGKILL in the other, and comes back on
+//! the same folder and address. Real engines on disk, real sync nodes, the real relay
+//! binary.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use quire_engine::{DocumentId, Edit, Engine, EngineConfig, Role};
+use quire_net::Multiaddr;
+use quire_node::{NodeConfig, SyncNode};
+use support::{Relay, free_port};
+
+/// A member's device, online.
+struct Online {
+    engine: Engine,
+    node: SyncNode,
+}
+
+/// Opens the device's engine (waiting while the previous session lets go of it).
+async fn open(dir: &Path) -> Engine {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match Engine::open(EngineConfig::new(dir)).await {
+            Ok(engine) => return engine,
+            Err(quire_engine::EngineError::Busy(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+}
+
+async fn go_online(dir: &Path, relay: &Multiaddr) -> Online {
+    let engine = open(dir).await;
+    let mut config = NodeConfig::loopback();
+    config.relays = vec![relay.clone()];
+    let node = SyncNode::start(engine.clone(), config).await.unwrap();
+    Online { engine, node }
+}
+
+impl Online {
+    async fn go_offline(self) {
+        self.node.shutdown().await.unwrap();
+        self.engine.close().await.unwrap();
+    }
+
+    /// Waits until the relay has acknowledged everything this device has.
+    async fn until_relay_has_everything(&self, relay: &Relay, id: DocumentId) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mark = self
+                .engine
+                .relay_mark(&relay.peer.to_string(), id)
+                .await
+                .unwrap();
+            if mark.uploaded == self.engine.state_vector(id).await.unwrap() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the relay never acknowledged this device's state"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn until_text_has(&self, id: DocumentId, part: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.engine.text(id).await.unwrap_or_default();
+            if text.contains(part) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never got {part:?}; the text is {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn never_online_together(stop_signal: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUIRE_LOG"))
+        .with_test_writer()
+        .try_init();
+    let (ann_dir, bob_dir, relay_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    // Ann makes the document and shares it; Bob joins from the link (both offline).
+    let ann = open(ann_dir.path()).await;
+    let id = ann
+        .create("Plan", "The plan, first draft.\n")
+        .await
+        .unwrap();
+    let port = free_port();
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let bob = open(bob_dir.path()).await;
+    let mut args = vec!["--listen".to_owned(), listen];
+    for peer in [ann.peer_id(), bob.peer_id()] {
+        args.extend(["--allow".to_owned(), peer.to_string()]);
+    }
+    let relay = Relay::start(relay_dir.path(), &args);
+    let link = ann
+        .share(id, Role::Write, vec![relay.addr.to_string()])
+        .await
+        .unwrap();
+    bob.join(&link.to_link()).await.unwrap();
+    for engine in [ann, bob] {
+        engine.close().await.unwrap();
+    }
+
+    // Ann's turn.
+    let ann = go_online(ann_dir.path(), &relay.addr).await;
+    ann.engine
+        .edit(id, Edit::Append("Ann: budget approved.\n".into()))
+        .await
+        .unwrap();
+    ann.until_relay_has_everything(&relay, id).await;
+    ann.go_offline().await;
+
+    let relay = restart(relay, relay_dir.path(), &args, stop_signal);
+
+    // Bob's turn: he gets Ann's edits from the relay, then adds his own.
+    let bob = go_online(bob_dir.path(), &relay.addr).await;
+    bob.until_text_has(id, "Ann: budget approved.").await;
+    bob.engine
+        .edit(id, Edit::Append("Bob: venue booked.\n".into()))
+        .await
+        .unwrap();
+    bob.until_relay_has_everything(&relay, id).await;
+    let bob_text = bob.engine.text(id).await.unwrap();
+    bob.go_offline().await;
+
+    let relay = restart(relay, relay_dir.path(), &args, stop_signal);
+
+    // Ann returns and converges with what Bob left.
+    let ann = go_online(ann_dir.path(), &relay.addr).await;
+    let ann_text = ann.until_text_has(id, "Bob: venue booked.").await;
+    assert_eq!(ann_text, bob_text);
+    assert_eq!(
+        ann_text,
+        "The plan, first draft.\nAnn: budget approved.\nBob: venue booked.\n"
+    );
+    ann.go_offline().await;
+
+    // The relay holds none of it in the clear.
+    let db = std::fs::read(relay_dir.path().join("mailbox.sqlite")).unwrap();
+    let wal = std::fs::read(relay_dir.path().join("mailbox.sqlite-wal")).unwrap_or_default();
+    for phrase in ["budget approved", "venue booked", "first draft"] {
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes.windows(phrase.len()).any(|w| w == phrase.as_bytes()),
+                "the relay's database holds {phrase:?} in the clear"
+            );
+        }
+    }
+    drop(relay);
+}
+
+fn restart(relay: Relay, dir: &Path, args: &[String], signal: &str) -> Relay {
+    relay.stop(signal);
+    Relay::start(dir, args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_never_online_together_converge_across_relay_restarts() {
+    never_online_together("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_never_online_together_converge_across_relay_kills() {
+    never_online_together("-KILL").await;
+}
