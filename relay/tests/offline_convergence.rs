@@ -127,6 +127,12 @@ async fn never_online_together(stop_signal: &str) {
         .await
         .unwrap();
     ann.until_relay_has_everything(&relay, id).await;
+    let status = ann.node.status().await.unwrap();
+    let seen = &status.relays[0];
+    assert!(
+        seen.connected && seen.last_upload.is_some() && seen.error.is_none(),
+        "{seen:?}"
+    );
     ann.go_offline().await;
 
     let relay = restart(relay, relay_dir.path(), &args, stop_signal);
@@ -181,4 +187,36 @@ async fn members_never_online_together_converge_across_relay_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_never_online_together_converge_across_relay_kills() {
     never_online_together("-KILL").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_the_relay_refuses_says_why_in_its_status() {
+    let (dir, relay_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let someone_else = quire_net::Keypair::generate_ed25519().public().to_peer_id();
+    let relay = Relay::start(
+        relay_dir.path(),
+        &["--allow".to_owned(), someone_else.to_string()],
+    );
+    let engine = open(dir.path()).await;
+    let id = engine.create("Notes", "private\n").await.unwrap();
+    engine.share(id, Role::Write, Vec::new()).await.unwrap();
+    engine.close().await.unwrap();
+    drop(engine);
+    let device = go_online(dir.path(), &relay.addr).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let error = loop {
+        let status = device.node.status().await.unwrap();
+        if let Some(error) = status.relays.first().and_then(|r| r.error.clone()) {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "no refusal reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(error.contains("serves its team only"), "{error}");
+    device.go_offline().await;
+    let db = rusqlite::Connection::open(relay_dir.path().join("mailbox.sqlite")).unwrap();
+    let items: i64 = db
+        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 0);
 }

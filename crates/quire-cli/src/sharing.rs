@@ -150,6 +150,13 @@ pub(crate) async fn status(
             "daemon": live.is_some(),
             "peer_id": engine.peer_id().to_string(),
             "connected": live.as_ref().map(|s| s.connected.len()),
+            "relays": live.as_ref().map(|s| s.relays.iter().map(|r| json!({
+                "addr": r.addr.to_string(),
+                "connected": r.connected,
+                "last_upload": r.last_upload,
+                "last_read": r.last_read,
+                "error": r.error,
+            })).collect::<Vec<_>>()).unwrap_or_default(),
             "documents": list,
         }));
         return Ok(());
@@ -164,6 +171,31 @@ pub(crate) async fn status(
             io,
             "daemon: not running (`quire daemon` syncs shared documents)"
         ),
+    }
+    for relay in live.iter().flat_map(|s| &s.relays) {
+        let state = if relay.connected {
+            "connected"
+        } else {
+            "unreachable"
+        };
+        let ago = |at: Option<i64>| {
+            at.map_or_else(
+                || "never".to_owned(),
+                |t| format!("{} s ago", (quire_engine::now_ms() - t).max(0) / 1000),
+            )
+        };
+        outln!(
+            io,
+            "relay {}: {state}; last upload {}, last read {}{}",
+            relay.addr,
+            ago(relay.last_upload),
+            ago(relay.last_read),
+            relay
+                .error
+                .as_ref()
+                .map(|e| format!("; {e}"))
+                .unwrap_or_default()
+        );
     }
     if docs.is_empty() {
         outln!(

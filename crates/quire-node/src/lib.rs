@@ -48,4 +48,4 @@ pub use error::NodeError;
 pub use node::{MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY, SyncNode};
 pub use presence::{Cursor, PeerPresence, Presence};
 pub use quire_net::ConnectionPath;
-pub use status::{DocStatus, NodeEvent, NodeStatus};
+pub use status::{DocStatus, NodeEvent, NodeStatus, RelayStatus};

@@ -482,6 +482,7 @@ impl Actor {
             listen: self.listen.clone(),
             connected,
             paths: HashMap::new(),
+            relays: self.relays.status(&self.connected),
             docs,
         }
     }

@@ -22,6 +22,25 @@ pub struct NodeStatus {
     pub paths: HashMap<PeerId, ConnectionPath>,
     /// Shared documents being synced.
     pub docs: Vec<DocStatus>,
+    /// The relays whose mailboxes the node uses.
+    pub relays: Vec<RelayStatus>,
+}
+
+/// One relay, as the node sees it.
+#[derive(Debug, Clone)]
+pub struct RelayStatus {
+    /// Its address (ending in its peer id).
+    pub addr: Multiaddr,
+    /// Its peer id.
+    pub peer: PeerId,
+    /// Whether it is connected now.
+    pub connected: bool,
+    /// When it last acknowledged an upload, ms since the epoch.
+    pub last_upload: Option<i64>,
+    /// When its mailbox was last read, ms since the epoch.
+    pub last_read: Option<i64>,
+    /// Its last refusal or failure, in words, if the last request failed.
+    pub error: Option<String>,
 }
 
 /// One shared document.

@@ -43,6 +43,9 @@ pub(crate) struct Relay {
     pub(crate) peer: PeerId,
     addr: Multiaddr,
     last_dial: Option<Instant>,
+    last_upload: Option<i64>,
+    last_read: Option<i64>,
+    error: Option<String>,
 }
 
 /// The answer to one mailbox request, back in the node's loop.
@@ -91,6 +94,9 @@ impl Relays {
                     peer,
                     addr: addr.clone(),
                     last_dial: None,
+                    last_upload: None,
+                    last_read: None,
+                    error: None,
                 }),
                 _ => {
                     tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
@@ -106,6 +112,36 @@ impl Relays {
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
             results_tx,
+        }
+    }
+
+    /// Each relay's state, for [`crate::NodeStatus`].
+    pub(crate) fn status(&self, connected: &HashSet<PeerId>) -> Vec<crate::RelayStatus> {
+        self.list
+            .iter()
+            .map(|r| crate::RelayStatus {
+                addr: r.addr.clone(),
+                peer: r.peer,
+                connected: connected.contains(&r.peer),
+                last_upload: r.last_upload,
+                last_read: r.last_read,
+                error: r.error.clone(),
+            })
+            .collect()
+    }
+
+    /// Notes how the last request to `relay` went.
+    fn outcome(&mut self, relay: PeerId, upload: bool, error: Option<String>) {
+        if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
+            if error.is_none() {
+                let now = quire_engine::now_ms();
+                if upload {
+                    r.last_upload = Some(now);
+                } else {
+                    r.last_read = Some(now);
+                }
+            }
+            r.error = error;
         }
     }
 
@@ -323,6 +359,7 @@ impl Actor {
                 uploaded,
             } => {
                 self.relays.busy.remove(&(relay, topic));
+                self.relays.outcome(relay, true, None);
                 let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
                     return;
                 };
@@ -343,6 +380,7 @@ impl Actor {
                 more,
             } => {
                 self.relays.busy.remove(&(relay, topic));
+                self.relays.outcome(relay, false, None);
                 let applied = self.apply_mailbox_items(relay, topic, &items).await;
                 if let Some(id) = self.docs.get(&topic).map(|d| d.id) {
                     self.emit(NodeEvent::RelayFetched {
@@ -367,6 +405,8 @@ impl Actor {
                 }
                 let what = if upload { "upload to" } else { "read from" };
                 tracing::warn!("relay {relay}: {what} its mailbox failed: {error}");
+                let error = format!("{what} its mailbox failed: {error}");
+                self.relays.outcome(relay, upload, Some(error));
             }
         }
     }
