@@ -5,7 +5,7 @@
 //! the same folder and address. Real engines on disk, real sync nodes, the real relay
 //! binary.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
 
