@@ -297,6 +297,7 @@ pub(crate) async fn get_settings(app: State<'_, App>) -> Reply<Settings> {
         display_name,
         color,
         data_folder: app.data_folder.display().to_string(),
+        relays: app.engine.relays().await.map_err(|e| e.to_string())?,
     })
 }
 
@@ -308,6 +309,16 @@ pub(crate) async fn set_settings(app: State<'_, App>, settings: Settings) -> Rep
             "a colour is written #rrggbb, not {:?}",
             settings.color
         ));
+    }
+    let relays = settings
+        .relays
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| quire_node::parse_relay_addr(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if relays.len() > quire_engine::MAX_RELAYS {
+        return Err(format!("at most {} relays", quire_engine::MAX_RELAYS));
     }
     let name = app
         .engine
@@ -321,6 +332,15 @@ pub(crate) async fn set_settings(app: State<'_, App>, settings: Settings) -> Rep
         .map_err(|e| e.to_string())?;
     app.node
         .set_profile(name, Some(color))
+        .await
+        .map_err(|e| e.to_string())?;
+    let texts: Vec<String> = relays.iter().map(ToString::to_string).collect();
+    app.engine
+        .set_relays(&texts)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.node
+        .set_relays(relays)
         .await
         .map_err(|e| e.to_string())?;
     get_settings(app).await

@@ -78,7 +78,14 @@ fn main() -> ExitCode {
     }
     let started = tauri::async_runtime::block_on(async {
         let engine = Engine::open(EngineConfig::new(&dir)).await?;
-        let node = SyncNode::start(engine.clone(), NodeConfig::new()).await?;
+        let mut config = NodeConfig::new();
+        for text in engine.relays().await? {
+            match quire_node::parse_relay_addr(&text) {
+                Ok(addr) => config.relays.push(addr),
+                Err(e) => tracing::warn!("skipping a relay from the settings: {e}"),
+            }
+        }
+        let node = SyncNode::start(engine.clone(), config).await?;
         Ok::<_, Box<dyn std::error::Error>>(App {
             engine,
             node,

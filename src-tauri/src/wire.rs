@@ -91,6 +91,9 @@ pub(crate) struct Settings {
     /// Where the documents are kept (shown; set with `QUIRE_DATA_DIR`).
     #[serde(default)]
     pub(crate) data_folder: String,
+    /// Team relays (addresses ending in `/p2p/<peer id>`).
+    #[serde(default)]
+    pub(crate) relays: Vec<String>,
 }
 
 /// A byte offset into `text` as a UTF-16 offset.

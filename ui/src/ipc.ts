@@ -110,6 +110,8 @@ export interface Settings {
   color: string;
   /** Where the documents are kept (reported by the engine; not settable here). */
   dataFolder?: string;
+  /** Team relays whose mailboxes keep updates for offline members (addresses ending in /p2p/<peer id>). */
+  relays?: string[];
 }
 
 /** Stops listening. */

@@ -4,7 +4,7 @@
  * invite links opened from the system (`open-links`), native menu commands (`menu`,
  * and not running a command twice when one keypress reaches both the page and the
  * menu), the join and settings shortcuts, refused edits in a read-only document, and
- * the data folder in the settings panel.
+ * the data folder and the team relays in the settings panel.
  */
 import { EditorView } from '@codemirror/view';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -328,5 +328,27 @@ describe('settings panel', () => {
     await until(() => $('.data-folder')?.textContent === folder);
     expect(panel().hidden).toBe(false);
     expect($<HTMLInputElement>('input[aria-label="Display name"]')!.value).toBe('Ann');
+  });
+
+  it('keeps the team relays, one per line, and refuses one that is not an address', async () => {
+    const engine = new MemoryEngine();
+    const api = engine.connect();
+    const app = mount(engine, api);
+    await until(() => app.store.getState().loaded);
+    engine.chooseMenu('settings');
+    const relays = () => $<HTMLTextAreaElement>('textarea[aria-label="Relays"]')!;
+    await until(() => relays() !== null);
+    const relay = '/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN';
+    relays().value = `  ${relay}  \n\n`;
+    $<HTMLFormElement>('.settings-form')!.requestSubmit();
+    await until(() => $('.settings-panel [aria-live]')?.textContent === 'Saved.');
+    expect((await api.getSettings()).relays).toEqual([relay]);
+    expect(relays().value).toBe(relay);
+
+    relays().value = `${relay}\nnot an address`;
+    $<HTMLFormElement>('.settings-form')!.requestSubmit();
+    await until(() => !banner().hidden);
+    expect(banner().textContent).toContain('not an address');
+    expect((await api.getSettings()).relays).toEqual([relay]);
   });
 });

@@ -30,16 +30,12 @@ pub(crate) async fn run(dir: &Path, engine: &Engine, args: DaemonArgs) -> Result
         config.listen = parse_addrs(&args.listen, "--listen")?;
     }
     config.bootstrap = parse_addrs(&args.peers, "--peer")?;
-    config.relays = parse_addrs(&args.relays, "--relay")?;
-    if let Some(bad) = config.relays.iter().find(|a| {
-        !matches!(
-            a.iter().last(),
-            Some(quire_net::multiaddr::Protocol::P2p(_))
-        )
-    }) {
-        anyhow::bail!(
-            "--relay {bad}: the address must end in /p2p/<relay peer id>, as quire-relay prints it"
-        );
+    // The relays given here, then those kept in the settings (the app's).
+    for text in args.relays.iter().chain(&engine.relays().await?) {
+        let addr = quire_node::parse_relay_addr(text).context("--relay")?;
+        if !config.relays.contains(&addr) {
+            config.relays.push(addr);
+        }
     }
     config.mdns = !args.no_mdns;
     let node = SyncNode::start(engine.clone(), config)

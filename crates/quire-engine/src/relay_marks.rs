@@ -35,7 +35,51 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Settings key of the relays this device uses (one address per line).
+const RELAYS_KEY: &str = "relays";
+
+/// Most relays kept.
+pub const MAX_RELAYS: usize = 16;
+
+/// Longest relay address kept, in bytes.
+const MAX_RELAY_ADDR_BYTES: usize = 512;
+
 impl Engine {
+    /// The relays this device uses (addresses as the user gave them).
+    pub async fn relays(&self) -> Result<Vec<String>, EngineError> {
+        Ok(self
+            .store()
+            .setting(RELAYS_KEY)?
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default())
+    }
+
+    /// Sets the relays this device uses (blank entries dropped; the caller checks
+    /// that each is an address).
+    pub async fn set_relays(&self, relays: &[String]) -> Result<Vec<String>, EngineError> {
+        let relays: Vec<String> = relays
+            .iter()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        if relays.len() > MAX_RELAYS {
+            return Err(EngineError::InvalidInput(format!(
+                "at most {MAX_RELAYS} relays"
+            )));
+        }
+        if let Some(long) = relays
+            .iter()
+            .find(|r| r.len() > MAX_RELAY_ADDR_BYTES || r.contains('\n'))
+        {
+            return Err(EngineError::InvalidInput(format!(
+                "not a relay address: {long:.40}…"
+            )));
+        }
+        self.write_async(ops::set_setting(RELAYS_KEY.into(), relays.join("\n")))
+            .await?;
+        Ok(relays)
+    }
+
     /// This device's marks at `relay` (its peer id) for document `id`.
     pub async fn relay_mark(&self, relay: &str, id: DocumentId) -> Result<RelayMark, EngineError> {
         let store = self.store();

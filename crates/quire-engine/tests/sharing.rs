@@ -114,3 +114,37 @@ async fn display_names_are_tidied() {
     );
     e.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn relays_and_relay_marks_are_kept_across_a_reopen() {
+    let (dir, engine) = engine().await;
+    let relay =
+        "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    let kept = engine
+        .set_relays(&[format!("  {relay} "), String::new()])
+        .await
+        .unwrap();
+    assert_eq!(kept, [relay]);
+    let too_many: Vec<String> = (0..=quire_engine::MAX_RELAYS)
+        .map(|i| format!("/relay/{i}"))
+        .collect();
+    assert!(matches!(
+        engine.set_relays(&too_many).await,
+        Err(EngineError::InvalidInput(_))
+    ));
+    let id = engine.create("Notes", "x").await.unwrap();
+    let sv = engine.state_vector(id).await.unwrap();
+    engine.set_relay_cursor("relay-a", id, 7).await.unwrap();
+    engine.set_relay_uploaded("relay-a", id, &sv).await.unwrap();
+    engine.close().await.unwrap();
+    drop(engine);
+
+    let engine = Engine::open(EngineConfig::new(dir.path())).await.unwrap();
+    assert_eq!(engine.relays().await.unwrap(), [relay]);
+    let mark = engine.relay_mark("relay-a", id).await.unwrap();
+    assert_eq!((mark.cursor, mark.uploaded), (7, sv));
+    assert_eq!(
+        engine.relay_mark("relay-b", id).await.unwrap(),
+        quire_engine::RelayMark::default()
+    );
+}

@@ -76,6 +76,16 @@ impl Default for NodeConfig {
     }
 }
 
+/// Reads a relay's address: a multiaddr ending in `/p2p/<relay peer id>`.
+pub fn parse_relay_addr(text: &str) -> Result<Multiaddr, crate::NodeError> {
+    let bad = || crate::NodeError::BadRelayAddress(text.to_owned());
+    let addr: Multiaddr = text.trim().parse().map_err(|_| bad())?;
+    match addr.iter().last() {
+        Some(quire_net::multiaddr::Protocol::P2p(_)) => Ok(addr),
+        _ => Err(bad()),
+    }
+}
+
 /// `/ip4/0.0.0.0/tcp/0` and `/ip4/0.0.0.0/udp/0/quic-v1`.
 pub fn default_listen() -> Vec<Multiaddr> {
     ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]

@@ -19,4 +19,9 @@ pub enum NodeError {
     /// The document is not shared or not syncing on this node.
     #[error("document {0} is not being synced; share or join it first")]
     NotSyncing(String),
+    /// A relay address that cannot be used.
+    #[error(
+        "{0:?} is not a relay address: it looks like /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…, as quire-relay prints it"
+    )]
+    BadRelayAddress(String),
 }

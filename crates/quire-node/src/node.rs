@@ -55,6 +55,7 @@ enum Command {
         name: String,
         color: Option<String>,
     },
+    SetRelays(Vec<Multiaddr>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -179,6 +180,14 @@ impl SyncNode {
     pub async fn set_profile(&self, name: String, color: Option<String>) -> Result<(), NodeError> {
         self.commands
             .send(Command::SetProfile { name, color })
+            .await
+            .map_err(|_| NodeError::Stopped)
+    }
+
+    /// Uses these relays from now on (each address ends in `/p2p/<relay peer id>`).
+    pub async fn set_relays(&self, relays: Vec<Multiaddr>) -> Result<(), NodeError> {
+        self.commands
+            .send(Command::SetRelays(relays))
             .await
             .map_err(|_| NodeError::Stopped)
     }
@@ -441,6 +450,16 @@ impl Actor {
                     doc.presence_dirty = true;
                 }
                 self.flush_presence().await;
+            }
+            Command::SetRelays(addrs) => {
+                let topics: Vec<Topic> = self.docs.keys().copied().collect();
+                self.relays.set(&addrs);
+                let relays: Vec<PeerId> = self.relays.list.iter().map(|r| r.peer).collect();
+                for relay in relays {
+                    if self.connected.contains(&relay) {
+                        self.relays.connected(relay, topics.iter().copied());
+                    }
+                }
             }
             Command::Shutdown(_) => {}
         }

@@ -230,7 +230,11 @@ export class MemoryEngine {
       syncStatus: async () => this.sync,
       onSyncStatus: (cb) => listen(w.syncListeners, cb),
       getSettings: async () => this.settings,
-      setSettings: async (s) => (this.settings = { displayName: s.displayName.trim().slice(0, 64), color: s.color }),
+      setSettings: async (s) => {
+        const bad = (s.relays ?? []).find((r) => !/\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(r));
+        if (bad !== undefined) throw new EngineError('set_settings', `${JSON.stringify(bad)} is not a relay address`);
+        return (this.settings = { displayName: s.displayName.trim().slice(0, 64), color: s.color, relays: s.relays ?? [] });
+      },
       takeLinks: async () => this.links.splice(0),
       onOpenLinks: (cb) => listen(w.linkListeners, cb),
       onMenu: (cb) => listen(w.menuListeners, cb),

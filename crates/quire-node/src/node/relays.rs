@@ -87,25 +87,8 @@ pub(crate) struct Relays {
 impl Relays {
     /// The relays at `addrs` (each must end in `/p2p/<peer id>`; others are skipped).
     pub(crate) fn new(addrs: &[Multiaddr], results_tx: mpsc::Sender<RelayResult>) -> Self {
-        let list = addrs
-            .iter()
-            .filter_map(|addr| match addr.iter().last() {
-                Some(Protocol::P2p(peer)) => Some(Relay {
-                    peer,
-                    addr: addr.clone(),
-                    last_dial: None,
-                    last_upload: None,
-                    last_read: None,
-                    error: None,
-                }),
-                _ => {
-                    tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
-                    None
-                }
-            })
-            .collect();
         Self {
-            list,
+            list: relay_list(addrs),
             busy: HashSet::new(),
             dirty: HashSet::new(),
             uploaded: HashMap::new(),
@@ -113,6 +96,16 @@ impl Relays {
             last_fetch: HashMap::new(),
             results_tx,
         }
+    }
+
+    /// Uses the relays at `addrs` from now on (what was learnt of the others goes).
+    pub(crate) fn set(&mut self, addrs: &[Multiaddr]) {
+        self.list = relay_list(addrs);
+        let kept: HashSet<PeerId> = self.list.iter().map(|r| r.peer).collect();
+        self.dirty.retain(|(p, _)| kept.contains(p));
+        self.uploaded.retain(|(p, _), _| kept.contains(p));
+        self.last_upload.retain(|(p, _), _| kept.contains(p));
+        self.last_fetch.retain(|(p, _), _| kept.contains(p));
     }
 
     /// Each relay's state, for [`crate::NodeStatus`].
@@ -481,6 +474,27 @@ impl Actor {
         }
         items.len()
     }
+}
+
+/// The relays at `addrs`; an address without `/p2p/<peer id>` is skipped with a warning.
+fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
+    addrs
+        .iter()
+        .filter_map(|addr| match addr.iter().last() {
+            Some(Protocol::P2p(peer)) => Some(Relay {
+                peer,
+                addr: addr.clone(),
+                last_dial: None,
+                last_upload: None,
+                last_read: None,
+                error: None,
+            }),
+            _ => {
+                tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 /// A relay's answer other than the one expected, in words.
