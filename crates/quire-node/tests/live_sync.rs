@@ -5,6 +5,8 @@
 mod support;
 
 use quire_engine::{Edit, Role};
+use std::time::Duration;
+
 use quire_node::NodeEvent;
 use support::{Peer, converged, eventually};
 
@@ -61,18 +63,22 @@ async fn offline_edits_on_both_sides_merge_on_reconnect() {
     converged(&[&a, &b], id).await;
 
     // Cut the connection, edit on both sides, reconnect.
+    // (Waits for the event, not a state: b redials the link's addresses at once.)
     let b_peer = b.node.peer_id();
+    let mut b_events = b.node.subscribe();
     a.node.net().disconnect(b_peer).await.unwrap();
-    eventually("disconnect", || async {
-        b.node
-            .status()
-            .await
-            .ok()?
-            .connected
-            .is_empty()
-            .then_some(())
+    let a_peer = a.node.peer_id();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(NodeEvent::PeerDisconnected(p)) = b_events.recv().await
+                && p == a_peer
+            {
+                break;
+            }
+        }
     })
-    .await;
+    .await
+    .expect("b saw the disconnect");
     for i in 0..20 {
         a.engine
             .edit(id, Edit::Append(format!("a{i} ")))
