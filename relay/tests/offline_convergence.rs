@@ -1,5 +1,5 @@
 //! Two members who are never online at the same time converge through the relay's
-//! mailbox: Ann edits and goes offline; Bob comes online later and gets Ann's edits;
+//! mailbox (Ann has it in her settings; Bob only knows it from the invite link): Ann edits and goes offline; Bob comes online later and gets Ann's edits;
 //! Bob edits and leaves; Ann returns and gets Bob's. Between the turns the relay is
 //! stopped cleanly in one run and killed with SIGKILL in the other, and comes back on
 //! the same folder and address. Real engines on disk, real sync nodes, the real relay
@@ -37,10 +37,12 @@ async fn open(dir: &Path) -> Engine {
     }
 }
 
-async fn go_online(dir: &Path, relay: &Multiaddr) -> Online {
+/// Goes online; `relay` is a relay of the device's settings (else it uses only the
+/// relays named in its documents' links).
+async fn go_online(dir: &Path, relay: Option<&Multiaddr>) -> Online {
     let engine = open(dir).await;
     let mut config = NodeConfig::loopback();
-    config.relays = vec![relay.clone()];
+    config.relays = relay.into_iter().cloned().collect();
     let node = SyncNode::start(engine.clone(), config).await.unwrap();
     Online { engine, node }
 }
@@ -111,8 +113,9 @@ async fn never_online_together(stop_signal: &str) {
         args.extend(["--allow".to_owned(), peer.to_string()]);
     }
     let relay = Relay::start(relay_dir.path(), &args);
+    // The link names the relay, as the app and the CLI put it there.
     let link = ann
-        .share(id, Role::Write, vec![relay.addr.to_string()])
+        .share(id, Role::Write, vec![format!("{}/p2p-circuit", relay.addr)])
         .await
         .unwrap();
     bob.join(&link.to_link()).await.unwrap();
@@ -121,7 +124,14 @@ async fn never_online_together(stop_signal: &str) {
     }
 
     // Ann's turn.
-    let ann = go_online(ann_dir.path(), &relay.addr).await;
+    let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;
+    // Links Ann makes now name her relay first.
+    let addrs = ann.node.ticket_addrs().await.unwrap();
+    assert_eq!(
+        addrs.first(),
+        Some(&format!("{}/p2p-circuit", relay.addr)),
+        "{addrs:?}"
+    );
     ann.engine
         .edit(id, Edit::Append("Ann: budget approved.\n".into()))
         .await
@@ -138,7 +148,7 @@ async fn never_online_together(stop_signal: &str) {
     let relay = restart(relay, relay_dir.path(), &args, stop_signal);
 
     // Bob's turn: he gets Ann's edits from the relay, then adds his own.
-    let bob = go_online(bob_dir.path(), &relay.addr).await;
+    let bob = go_online(bob_dir.path(), None).await;
     bob.until_text_has(id, "Ann: budget approved.").await;
     bob.engine
         .edit(id, Edit::Append("Bob: venue booked.\n".into()))
@@ -151,7 +161,7 @@ async fn never_online_together(stop_signal: &str) {
     let relay = restart(relay, relay_dir.path(), &args, stop_signal);
 
     // Ann returns and converges with what Bob left.
-    let ann = go_online(ann_dir.path(), &relay.addr).await;
+    let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;
     let ann_text = ann.until_text_has(id, "Bob: venue booked.").await;
     assert_eq!(ann_text, bob_text);
     assert_eq!(
@@ -202,7 +212,7 @@ async fn a_device_the_relay_refuses_says_why_in_its_status() {
     engine.share(id, Role::Write, Vec::new()).await.unwrap();
     engine.close().await.unwrap();
     drop(engine);
-    let device = go_online(dir.path(), &relay.addr).await;
+    let device = go_online(dir.path(), Some(&relay.addr)).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let error = loop {
         let status = device.node.status().await.unwrap();

@@ -138,17 +138,20 @@ impl SyncNode {
         Ok(status)
     }
 
-    /// The addresses to put in an invite: where this node listens, loopback last, at
-    /// most what a ticket holds.
+    /// The addresses to put in an invite: the relays of the settings first (as
+    /// `<relay>/p2p-circuit`, so the joiner uses them for this document), then where
+    /// this node listens, loopback last; at most what a ticket holds.
     pub async fn ticket_addrs(&self) -> Result<Vec<String>, NodeError> {
-        let mut addrs: Vec<String> = self
-            .status()
-            .await?
-            .listen
+        let status = self.status().await?;
+        let mut listen: Vec<String> = status.listen.iter().map(ToString::to_string).collect();
+        listen.sort_by_key(|a| a.contains("/127.0.0.1/") || a.contains("/::1/"));
+        let mut addrs: Vec<String> = status
+            .relays
             .iter()
-            .map(ToString::to_string)
+            .filter(|r| r.for_every_document)
+            .map(|r| format!("{}/p2p-circuit", r.addr))
             .collect();
-        addrs.sort_by_key(|a| a.contains("/127.0.0.1/") || a.contains("/::1/"));
+        addrs.extend(listen);
         addrs.truncate(quire_crypto::MAX_TICKET_ADDRS);
         Ok(addrs)
     }
@@ -368,6 +371,22 @@ impl Actor {
                 }
             })
             .collect();
+        // A relay is named in a link as `<relay address>/p2p-circuit`.
+        let (relay_addrs, addrs): (Vec<Multiaddr>, Vec<Multiaddr>) =
+            addrs.into_iter().partition(|a| {
+                matches!(
+                    a.iter().last(),
+                    Some(quire_net::multiaddr::Protocol::P2pCircuit)
+                )
+            });
+        let relay_addrs: Vec<Multiaddr> = relay_addrs
+            .into_iter()
+            .map(|mut a| {
+                a.pop();
+                a
+            })
+            .collect();
+        self.relays.set_for(topic, relay_addrs);
         let mut doc = doc;
         doc.addrs = addrs.clone();
         doc.last_redial = Some(Instant::now());
@@ -388,6 +407,7 @@ impl Actor {
         };
         self.publish_awareness(topic, None).await;
         self.docs.remove(&topic);
+        self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         let _ = self.net.unsubscribe(topic).await;
     }

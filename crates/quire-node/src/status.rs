@@ -41,6 +41,9 @@ pub struct RelayStatus {
     pub last_read: Option<i64>,
     /// Its last refusal or failure, in words, if the last request failed.
     pub error: Option<String>,
+    /// Whether it is one of the settings' relays (used for every document) rather
+    /// than one named in a document's link.
+    pub for_every_document: bool,
 }
 
 /// One shared document.

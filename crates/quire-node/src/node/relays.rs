@@ -9,6 +9,10 @@
 //!   the relay connects and every [`RELAY_FETCH_EVERY`], and applies it like a
 //!   catch-up answer: hellos are learnt, updates only from writers.
 //!
+//! The relays are those of the device's settings (used for every document) and
+//! those named in a document's invite link (as `<relay address>/p2p-circuit`, used
+//! for that document only).
+//!
 //! One request per relay and document is in flight at a time; its result comes back
 //! to the node's loop as a [`RelayResult`].
 
@@ -46,6 +50,14 @@ pub(crate) struct Relay {
     last_upload: Option<i64>,
     last_read: Option<i64>,
     error: Option<String>,
+    /// The documents it serves; `None`: every document (a relay of the settings).
+    topics: Option<HashSet<Topic>>,
+}
+
+impl Relay {
+    fn serves(&self, topic: &Topic) -> bool {
+        self.topics.as_ref().is_none_or(|t| t.contains(topic))
+    }
 }
 
 /// The answer to one mailbox request, back in the node's loop.
@@ -74,6 +86,10 @@ pub(crate) enum RelayResult {
 /// The node's relays and where each document stands with them.
 pub(crate) struct Relays {
     pub(crate) list: Vec<Relay>,
+    /// The relays of the settings.
+    global: Vec<Multiaddr>,
+    /// The relays named in each document's link.
+    per_doc: HashMap<Topic, Vec<Multiaddr>>,
     busy: HashSet<(PeerId, Topic)>,
     /// Documents changed since they were last uploaded to each relay.
     dirty: HashSet<(PeerId, Topic)>,
@@ -87,20 +103,65 @@ pub(crate) struct Relays {
 impl Relays {
     /// The relays at `addrs` (each must end in `/p2p/<peer id>`; others are skipped).
     pub(crate) fn new(addrs: &[Multiaddr], results_tx: mpsc::Sender<RelayResult>) -> Self {
-        Self {
-            list: relay_list(addrs),
+        let mut relays = Self {
+            list: Vec::new(),
+            global: Vec::new(),
+            per_doc: HashMap::new(),
             busy: HashSet::new(),
             dirty: HashSet::new(),
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
             results_tx,
-        }
+        };
+        relays.set(addrs);
+        relays
     }
 
-    /// Uses the relays at `addrs` from now on (what was learnt of the others goes).
+    /// Uses the relays at `addrs` for every document from now on.
     pub(crate) fn set(&mut self, addrs: &[Multiaddr]) {
-        self.list = relay_list(addrs);
+        self.global = addrs.to_vec();
+        self.rebuild();
+    }
+
+    /// Uses the relays at `addrs` (from its link) for the document on `topic`.
+    pub(crate) fn set_for(&mut self, topic: Topic, addrs: Vec<Multiaddr>) {
+        if addrs.is_empty() {
+            self.per_doc.remove(&topic);
+        } else {
+            self.per_doc.insert(topic, addrs);
+        }
+        self.rebuild();
+    }
+
+    /// Makes the list from the settings' and the links' relays, keeping what was
+    /// learnt of relays still in it.
+    fn rebuild(&mut self) {
+        let mut list: Vec<Relay> = relay_list(&self.global);
+        for (topic, addrs) in &self.per_doc {
+            for relay in relay_list(addrs) {
+                match list.iter_mut().find(|r| r.peer == relay.peer) {
+                    Some(known) => {
+                        if let Some(topics) = &mut known.topics {
+                            topics.insert(*topic);
+                        }
+                    }
+                    None => list.push(Relay {
+                        topics: Some(HashSet::from([*topic])),
+                        ..relay
+                    }),
+                }
+            }
+        }
+        for relay in &mut list {
+            if let Some(old) = self.list.iter().find(|r| r.peer == relay.peer) {
+                relay.last_dial = old.last_dial;
+                relay.last_upload = old.last_upload;
+                relay.last_read = old.last_read;
+                relay.error = old.error.clone();
+            }
+        }
+        self.list = list;
         let kept: HashSet<PeerId> = self.list.iter().map(|r| r.peer).collect();
         self.dirty.retain(|(p, _)| kept.contains(p));
         self.uploaded.retain(|(p, _), _| kept.contains(p));
@@ -119,6 +180,7 @@ impl Relays {
                 last_upload: r.last_upload,
                 last_read: r.last_read,
                 error: r.error.clone(),
+                for_every_document: r.topics.is_none(),
             })
             .collect()
     }
@@ -144,14 +206,18 @@ impl Relays {
 
     /// The document changed: upload it to every relay (soon).
     pub(crate) fn changed(&mut self, topic: Topic) {
-        for relay in &self.list {
+        for relay in self.list.iter().filter(|r| r.serves(&topic)) {
             self.dirty.insert((relay.peer, topic));
         }
     }
 
     /// A relay (re)connected: read its mailbox and upload to it now.
     pub(crate) fn connected(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
-        for topic in topics {
+        let Some(known) = self.list.iter().find(|r| r.peer == relay) else {
+            return;
+        };
+        let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
+        for topic in served {
             self.last_fetch.remove(&(relay, topic));
             self.dirty.insert((relay, topic));
         }
@@ -176,36 +242,37 @@ impl Actor {
         for addr in dial {
             self.dial(addr).await;
         }
-        let relays: Vec<PeerId> = self
+        let pairs: Vec<(PeerId, Topic)> = self
             .relays
             .list
             .iter()
-            .map(|r| r.peer)
-            .filter(|p| self.connected.contains(p))
+            .filter(|r| self.connected.contains(&r.peer))
+            .flat_map(|r| {
+                self.docs
+                    .keys()
+                    .filter(|t| r.serves(t))
+                    .map(move |t| (r.peer, *t))
+            })
             .collect();
-        let topics: Vec<Topic> = self.docs.keys().copied().collect();
-        for relay in relays {
-            for &topic in &topics {
-                let key = (relay, topic);
-                if self.relays.busy.contains(&key) {
-                    continue;
-                }
-                let fetch_due = self
+        for key @ (relay, topic) in pairs {
+            if self.relays.busy.contains(&key) {
+                continue;
+            }
+            let fetch_due = self
+                .relays
+                .last_fetch
+                .get(&key)
+                .is_none_or(|t| t.elapsed() >= RELAY_FETCH_EVERY);
+            let upload_due = self.relays.dirty.contains(&key)
+                && self
                     .relays
-                    .last_fetch
+                    .last_upload
                     .get(&key)
-                    .is_none_or(|t| t.elapsed() >= RELAY_FETCH_EVERY);
-                let upload_due = self.relays.dirty.contains(&key)
-                    && self
-                        .relays
-                        .last_upload
-                        .get(&key)
-                        .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
-                if fetch_due {
-                    self.fetch_from(relay, topic).await;
-                } else if upload_due {
-                    self.upload_to(relay, topic).await;
-                }
+                    .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
+            if fetch_due {
+                self.fetch_from(relay, topic).await;
+            } else if upload_due {
+                self.upload_to(relay, topic).await;
             }
         }
     }
@@ -488,6 +555,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 last_upload: None,
                 last_read: None,
                 error: None,
+                topics: None,
             }),
             _ => {
                 tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
