@@ -24,6 +24,7 @@ pub(crate) struct Metrics {
     pub(crate) items: AtomicU64,
     pub(crate) bytes: AtomicU64,
     pub(crate) topics: AtomicU64,
+    pub(crate) topics_joined: AtomicU64,
 }
 
 impl Metrics {
@@ -109,6 +110,12 @@ impl Metrics {
             "counter",
             "Relayed circuits opened.",
             get(&self.circuits),
+        );
+        one(
+            "quire_relay_gossip_topics",
+            "gauge",
+            "Documents whose live updates the relay forwards.",
+            get(&self.topics_joined),
         );
         let _ = writeln!(
             out,

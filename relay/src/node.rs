@@ -1,7 +1,10 @@
 //! The relay's libp2p node: circuit relay v2 (peers behind NAT reserve a slot and are
 //! reached through it, then upgrade with DCUtR where the NATs allow), a rendezvous
 //! point (members register under their documents' topic hashes and find each other),
-//! identify and ping, and the mailbox protocol. Devices not allowed by the operator
+//! identify and ping, the mailbox protocol, and gossipsub: the relay joins the topic
+//! of every document its members use the mailbox for, so live updates pass through
+//! it between members who cannot reach each other directly (it cannot open them; the
+//! members check every message). Devices not allowed by the operator
 //! get a clear refusal from the mailbox and are disconnected when they try to reserve
 //! a slot, open a circuit or register; they store nothing.
 
@@ -15,7 +18,7 @@ use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{PeerId, Swarm, identify, noise, ping, relay, rendezvous, tcp, yamux};
+use libp2p::{PeerId, Swarm, gossipsub, identify, noise, ping, relay, rendezvous, tcp, yamux};
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MailboxBehaviour, MailboxRequest,
     MailboxResponse, Refusal, mailbox_behaviour,
@@ -37,7 +40,11 @@ struct RelayBehaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mailbox: MailboxBehaviour,
+    gossipsub: gossipsub::Behaviour,
 }
+
+/// Most document topics the relay joins.
+const MAX_TOPICS: usize = 10_000;
 
 /// The running node.
 pub(crate) struct RelayNode {
@@ -48,6 +55,7 @@ pub(crate) struct RelayNode {
     rate: RateLimiter,
     listeners: usize,
     ready: bool,
+    topics: HashSet<[u8; 32]>,
 }
 
 impl RelayNode {
@@ -63,6 +71,8 @@ impl RelayNode {
             max_circuits: config.max_circuits,
             ..relay::Config::default()
         };
+        let gossip = quire_net::gossip_behaviour(quire_net::DEFAULT_MAX_MESSAGE_BYTES, false)
+            .context("gossipsub")?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -83,6 +93,7 @@ impl RelayNode {
                 )),
                 ping: ping::Behaviour::default(),
                 mailbox: mailbox_behaviour(true),
+                gossipsub: gossip,
             })
             .context("relay behaviour")?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
@@ -100,6 +111,7 @@ impl RelayNode {
             rate: RateLimiter::new(config.puts_per_second),
             listeners: config.listen.len(),
             ready: false,
+            topics: HashSet::new(),
         })
     }
 
@@ -234,6 +246,12 @@ impl RelayNode {
                 "too many requests; try again in a second".into(),
             );
         }
+        let topic = match &request {
+            MailboxRequest::Put { topic, .. }
+            | MailboxRequest::Get { topic, .. }
+            | MailboxRequest::Compact { topic, .. } => *topic,
+        };
+        self.join_topic(topic);
         let sender = peer.to_bytes();
         let now = now_ms();
         let result = match request {
@@ -291,6 +309,25 @@ impl RelayNode {
                     "the relay cannot store right now; try again later".into(),
                 )
             }
+        }
+    }
+
+    /// Joins a document's gossip topic (once), to forward its live updates.
+    fn join_topic(&mut self, topic: [u8; 32]) {
+        if self.topics.contains(&topic) || self.topics.len() >= MAX_TOPICS {
+            return;
+        }
+        let gossip = &mut self.swarm.behaviour_mut().gossipsub;
+        let name = quire_net::topic_for(&topic);
+        match gossip.subscribe(&name) {
+            Ok(_) => {
+                let _ = gossip.set_topic_params(name, quire_net::topic_score_params());
+                self.topics.insert(topic);
+                self.metrics
+                    .topics_joined
+                    .store(self.topics.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!("cannot join a document's gossip: {e}"),
         }
     }
 

@@ -12,82 +12,8 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use quire_engine::{DocumentId, Edit, Engine, EngineConfig, Role};
-use quire_net::Multiaddr;
-use quire_node::{NodeConfig, SyncNode};
-use support::{Relay, free_port};
-
-/// A member's device, online.
-struct Online {
-    engine: Engine,
-    node: SyncNode,
-}
-
-/// Opens the device's engine (waiting while the previous session lets go of it).
-async fn open(dir: &Path) -> Engine {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match Engine::open(EngineConfig::new(dir)).await {
-            Ok(engine) => return engine,
-            Err(quire_engine::EngineError::Busy(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("cannot open {}: {e}", dir.display()),
-        }
-    }
-}
-
-/// Goes online; `relay` is a relay of the device's settings (else it uses only the
-/// relays named in its documents' links).
-async fn go_online(dir: &Path, relay: Option<&Multiaddr>) -> Online {
-    let engine = open(dir).await;
-    let mut config = NodeConfig::loopback();
-    config.relays = relay.into_iter().cloned().collect();
-    let node = SyncNode::start(engine.clone(), config).await.unwrap();
-    Online { engine, node }
-}
-
-impl Online {
-    async fn go_offline(self) {
-        self.node.shutdown().await.unwrap();
-        self.engine.close().await.unwrap();
-    }
-
-    /// Waits until the relay has acknowledged everything this device has.
-    async fn until_relay_has_everything(&self, relay: &Relay, id: DocumentId) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let mark = self
-                .engine
-                .relay_mark(&relay.peer.to_string(), id)
-                .await
-                .unwrap();
-            if mark.uploaded == self.engine.state_vector(id).await.unwrap() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the relay never acknowledged this device's state"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn until_text_has(&self, id: DocumentId, part: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = self.engine.text(id).await.unwrap_or_default();
-            if text.contains(part) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never got {part:?}; the text is {text:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
+use quire_engine::{Edit, Role};
+use support::{Relay, free_port, go_online, open};
 
 async fn never_online_together(stop_signal: &str) {
     let _ = tracing_subscriber::fmt()

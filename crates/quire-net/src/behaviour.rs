@@ -56,7 +56,7 @@ impl QuireBehaviour {
     pub(crate) fn new(config: &NetConfig) -> Result<Self> {
         let keypair: &Keypair = &config.keypair;
         let peer_id = keypair.public().to_peer_id();
-        let gossipsub = gossipsub_behaviour(config.max_message_bytes)?;
+        let gossipsub = gossip_behaviour(config.max_message_bytes, true)?;
         let mdns = if config.enable_mdns {
             let mdns = mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
                 .map_err(|e| NetError::Behaviour(format!("mDNS: {e}")))?;
@@ -78,11 +78,19 @@ impl QuireBehaviour {
     }
 }
 
-fn gossipsub_behaviour(max_message_bytes: usize) -> Result<gossipsub::Behaviour> {
-    let config = gossipsub::ConfigBuilder::default()
+/// Quire's gossipsub: anonymous messages (our envelopes carry their own signatures),
+/// content-addressed ids, size cap and peer scoring. A member `validate`s every
+/// message (opens its envelope) before it is forwarded; a relay, which holds no keys,
+/// forwards what arrives.
+pub fn gossip_behaviour(max_message_bytes: usize, validate: bool) -> Result<gossipsub::Behaviour> {
+    let mut builder = gossipsub::ConfigBuilder::default();
+    builder
         .heartbeat_interval(GOSSIP_HEARTBEAT_INTERVAL)
-        .validation_mode(gossipsub::ValidationMode::Anonymous)
-        .validate_messages()
+        .validation_mode(gossipsub::ValidationMode::Anonymous);
+    if validate {
+        builder.validate_messages();
+    }
+    let config = builder
         .max_transmit_size(max_message_bytes.saturating_add(GOSSIP_FRAME_OVERHEAD_BYTES))
         .message_id_fn(|message: &gossipsub::Message| {
             MessageId::from(blake3::hash(&message.data).as_bytes().to_vec())
@@ -120,7 +128,7 @@ const FIRST_DELIVERIES_CAP: f64 = 20.0;
 /// cannot buy forgiveness: one rejected message (-20) wipes out all credit (and puts
 /// a new peer below the gossip threshold), two (-80) put any peer below the publish
 /// threshold, three (-180) onto the graylist.
-pub(crate) fn topic_score_params() -> gossipsub::TopicScoreParams {
+pub fn topic_score_params() -> gossipsub::TopicScoreParams {
     gossipsub::TopicScoreParams {
         topic_weight: 1.0,
         time_in_mesh_weight: TIME_IN_MESH_WEIGHT,
@@ -145,7 +153,7 @@ pub const TOPIC_NAME_BYTES: usize = 16;
 
 /// The gossipsub topic for a 32-byte topic hash: the first [`TOPIC_NAME_BYTES`] as
 /// unpadded base64url.
-pub(crate) fn topic_for(topic: &[u8; 32]) -> IdentTopic {
+pub fn topic_for(topic: &[u8; 32]) -> IdentTopic {
     IdentTopic::new(base64url(topic.get(..TOPIC_NAME_BYTES).unwrap_or(topic)))
 }
 
@@ -203,6 +211,7 @@ mod tests {
 
     #[test]
     fn gossipsub_builds_with_our_limits() {
-        assert!(gossipsub_behaviour(crate::DEFAULT_MAX_MESSAGE_BYTES).is_ok());
+        assert!(gossip_behaviour(crate::DEFAULT_MAX_MESSAGE_BYTES, true).is_ok());
+        assert!(gossip_behaviour(crate::DEFAULT_MAX_MESSAGE_BYTES, false).is_ok());
     }
 }

@@ -849,7 +849,14 @@ impl Actor {
         };
         let id = doc.id;
         match doc.receive_gossip(data) {
-            Incoming::Session => Validation::Accept,
+            Incoming::Session => {
+                // A member speaking through a relay may have left things in its
+                // mailbox (it announces itself after its first upload): read it.
+                if self.relays.is_relay(&from) {
+                    self.relays.fetch_soon(from, topic);
+                }
+                Validation::Accept
+            }
             Incoming::Update {
                 sender,
                 seq,
@@ -940,6 +947,11 @@ impl Actor {
     // ---- catch-up: asking --------------------------------------------------------
 
     async fn start_catch_up(&mut self, topic: Topic, peer: PeerId, force: bool) {
+        if self.relays.is_relay(&peer) {
+            // A relay forwards gossip but answers no catch-up: read its mailbox.
+            self.relays.fetch_soon(peer, topic);
+            return;
+        }
         let Some(doc) = self.docs.get(&topic) else {
             return;
         };

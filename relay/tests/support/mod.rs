@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use quire_engine::{DocumentId, Engine, EngineConfig};
 use quire_net::{Multiaddr, PeerId};
+use quire_node::{NodeConfig, SyncNode};
 
 /// A running relay; killed when dropped.
 pub struct Relay {
@@ -86,4 +88,76 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A member's device, online.
+pub struct Online {
+    pub engine: Engine,
+    pub node: SyncNode,
+}
+
+/// Opens the device's engine (waiting while the previous session lets go of it).
+pub async fn open(dir: &Path) -> Engine {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match Engine::open(EngineConfig::new(dir)).await {
+            Ok(engine) => return engine,
+            Err(quire_engine::EngineError::Busy(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+}
+
+/// Goes online; `relay` is a relay of the device's settings (else it uses only the
+/// relays named in its documents' links).
+pub async fn go_online(dir: &Path, relay: Option<&Multiaddr>) -> Online {
+    let engine = open(dir).await;
+    let mut config = NodeConfig::loopback();
+    config.relays = relay.into_iter().cloned().collect();
+    let node = SyncNode::start(engine.clone(), config).await.unwrap();
+    Online { engine, node }
+}
+
+impl Online {
+    pub async fn go_offline(self) {
+        self.node.shutdown().await.unwrap();
+        self.engine.close().await.unwrap();
+    }
+
+    /// Waits until the relay has acknowledged everything this device has.
+    pub async fn until_relay_has_everything(&self, relay: &Relay, id: DocumentId) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mark = self
+                .engine
+                .relay_mark(&relay.peer.to_string(), id)
+                .await
+                .unwrap();
+            if mark.uploaded == self.engine.state_vector(id).await.unwrap() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the relay never acknowledged this device's state"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn until_text_has(&self, id: DocumentId, part: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.engine.text(id).await.unwrap_or_default();
+            if text.contains(part) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never got {part:?}; the text is {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

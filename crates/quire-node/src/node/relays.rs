@@ -97,6 +97,8 @@ pub(crate) struct Relays {
     uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
+    /// Documents whose first upload since the relay connected has been announced.
+    announced: HashSet<(PeerId, Topic)>,
     pub(crate) results_tx: mpsc::Sender<RelayResult>,
 }
 
@@ -112,6 +114,7 @@ impl Relays {
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
+            announced: HashSet::new(),
             results_tx,
         };
         relays.set(addrs);
@@ -200,6 +203,11 @@ impl Relays {
         }
     }
 
+    /// Reads the relay's mailbox for the document at the next tick.
+    pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
+        self.last_fetch.remove(&(relay, topic));
+    }
+
     pub(crate) fn is_relay(&self, peer: &PeerId) -> bool {
         self.list.iter().any(|r| r.peer == *peer)
     }
@@ -218,6 +226,7 @@ impl Relays {
         };
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
         for topic in served {
+            self.announced.remove(&(relay, topic));
             self.last_fetch.remove(&(relay, topic));
             self.dirty.insert((relay, topic));
         }
@@ -432,6 +441,11 @@ impl Actor {
                 }
                 self.relays.uploaded.insert((relay, topic), uploaded);
                 self.emit(NodeEvent::RelayStored { id, relay, seq });
+                // Members online through the same relay read its mailbox when they hear
+                // this device's hello through it: say it once the mailbox has our state.
+                if self.relays.announced.insert((relay, topic)) {
+                    self.publish_hello(topic).await;
+                }
             }
             RelayResult::Fetched {
                 relay,
