@@ -39,6 +39,13 @@ pub(crate) enum MailboxError {
     Storage(#[from] rusqlite::Error),
 }
 
+/// One item to keep: its topic, its sender and its sealed bytes.
+pub(crate) struct Put<'a> {
+    pub(crate) topic: &'a [u8; 32],
+    pub(crate) sender: &'a [u8],
+    pub(crate) item: &'a [u8],
+}
+
 /// What the mailbox holds in all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
@@ -89,6 +96,7 @@ impl Mailbox {
     }
 
     /// Keeps `item` from `sender` in `topic`; returns its sequence number once durable.
+    #[cfg(test)]
     pub(crate) fn put(
         &mut self,
         topic: &[u8; 32],
@@ -96,19 +104,51 @@ impl Mailbox {
         item: &[u8],
         now_ms: i64,
     ) -> Result<u64, MailboxError> {
+        let mut results = self.put_many(
+            &[Put {
+                topic,
+                sender,
+                item,
+            }],
+            now_ms,
+        )?;
+        results
+            .pop()
+            .unwrap_or(Err(MailboxError::Invalid("nothing to put".into())))
+    }
+
+    /// Keeps several items in one durable commit (what arrived together): each gets
+    /// its sequence number or its own refusal (a quota), and the whole batch fails
+    /// only if storage does.
+    pub(crate) fn put_many(
+        &mut self,
+        batch: &[Put<'_>],
+        now_ms: i64,
+    ) -> Result<Vec<Result<u64, MailboxError>>, MailboxError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let len = item.len() as u64;
-        check_quotas(&tx, &self.limits, topic, sender, len, 0)?;
-        let seq = next_seq(&tx, topic)?;
-        tx.execute(
-            "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&topic[..], seq as i64, sender, item, now_ms],
-        )?;
-        add_usage(&tx, topic, sender, len as i64, seq + 1)?;
+        let mut results = Vec::with_capacity(batch.len());
+        for put in batch {
+            let len = put.item.len() as u64;
+            match check_quotas(&tx, &self.limits, put.topic, put.sender, len, 0) {
+                Ok(()) => {}
+                Err(e @ MailboxError::QuotaExceeded(_)) => {
+                    results.push(Err(e));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let seq = next_seq(&tx, put.topic)?;
+            tx.execute(
+                "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&put.topic[..], seq as i64, put.sender, put.item, now_ms],
+            )?;
+            add_usage(&tx, put.topic, put.sender, len as i64, seq + 1)?;
+            results.push(Ok(seq));
+        }
         tx.commit()?;
-        Ok(seq)
+        Ok(results)
     }
 
     /// The items of `topic` after `after`, oldest first, up to `max_bytes` (at least
@@ -413,6 +453,41 @@ mod tests {
         assert_eq!(seqs(&items), vec![3, 4]);
         assert_eq!(m.totals().unwrap().bytes, 70);
         assert_eq!(m.put(&T1, b"ann", &[1; 30], 0).unwrap(), 5);
+    }
+
+    #[test]
+    fn a_group_commit_answers_each_item_and_refuses_only_what_is_over_quota() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        let batch = [
+            Put {
+                topic: &T1,
+                sender: b"ann",
+                item: &[1; 60],
+            },
+            Put {
+                topic: &T1,
+                sender: b"bob",
+                item: &[2; 50],
+            },
+            Put {
+                topic: &T1,
+                sender: b"bob",
+                item: &[3; 30],
+            },
+            Put {
+                topic: &T2,
+                sender: b"bob",
+                item: &[4; 10],
+            },
+        ];
+        let results = m.put_many(&batch, 0).unwrap();
+        assert!(matches!(results[0], Ok(1)));
+        assert!(matches!(results[1], Err(MailboxError::QuotaExceeded(_))));
+        assert!(matches!(results[2], Ok(2)));
+        assert!(matches!(results[3], Ok(1)));
+        let (items, _) = m.get(&T1, 0, 1000).unwrap();
+        assert_eq!(items.iter().map(|i| i.bytes[0]).collect::<Vec<_>>(), [1, 3]);
     }
 
     #[test]

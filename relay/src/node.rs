@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -25,8 +25,19 @@ use quire_net::mailbox_protocol::{
 };
 
 use crate::config::{Access, Config};
-use crate::mailbox::{Mailbox, MailboxError};
+use crate::mailbox::{Mailbox, MailboxError, Put};
 use crate::metrics::Metrics;
+
+/// How often the mailbox's totals are read for /metrics.
+const TOTALS_EVERY: Duration = Duration::from_secs(1);
+
+/// A put waiting for the next group commit.
+struct PendingPut {
+    peer: PeerId,
+    topic: [u8; 32],
+    item: Vec<u8>,
+    channel: ResponseChannel<MailboxResponse>,
+}
 
 /// How often items past their retention are dropped.
 const EXPIRE_EVERY: Duration = Duration::from_secs(600);
@@ -56,6 +67,8 @@ pub(crate) struct RelayNode {
     listeners: usize,
     ready: bool,
     topics: HashSet<[u8; 32]>,
+    /// Puts that arrived together, committed as one.
+    pending_puts: Vec<PendingPut>,
 }
 
 impl RelayNode {
@@ -112,21 +125,32 @@ impl RelayNode {
             listeners: config.listen.len(),
             ready: false,
             topics: HashSet::new(),
+            pending_puts: Vec::new(),
         })
     }
 
     /// Runs until `shutdown` resolves.
     pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         let mut expire = tokio::time::interval(EXPIRE_EVERY);
+        let mut totals = tokio::time::interval(TOTALS_EVERY);
         let mut listening = HashSet::new();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.handle(event, &mut listening),
+                event = self.swarm.select_next_some() => {
+                    self.handle(event, &mut listening);
+                    // Whatever else is ready now joins the same commit.
+                    while let Some(Some(event)) = self.swarm.next().now_or_never() {
+                        self.handle(event, &mut listening);
+                    }
+                    self.commit_puts();
+                }
                 _ = expire.tick() => self.expire(),
+                _ = totals.tick() => self.refresh_totals(),
                 () = &mut shutdown => break,
             }
         }
+        self.commit_puts();
         tracing::info!("stopping");
     }
 
@@ -215,7 +239,30 @@ impl RelayNode {
         request: MailboxRequest,
         channel: ResponseChannel<MailboxResponse>,
     ) {
-        let response = self.serve(peer, request);
+        let response = match self.check(peer, &request) {
+            Some(refusal) => refusal,
+            None => match request {
+                MailboxRequest::Put { topic, item } => {
+                    self.pending_puts.push(PendingPut {
+                        peer,
+                        topic,
+                        item,
+                        channel,
+                    });
+                    return;
+                }
+                other => self.serve(peer, other),
+            },
+        };
+        self.respond(peer, channel, response);
+    }
+
+    fn respond(
+        &mut self,
+        peer: PeerId,
+        channel: ResponseChannel<MailboxResponse>,
+        response: MailboxResponse,
+    ) {
         if let MailboxResponse::Refused { reason, message } = &response {
             self.metrics.refused(*reason);
             tracing::info!(%peer, ?reason, "mailbox request refused: {message}");
@@ -231,41 +278,85 @@ impl RelayNode {
         }
     }
 
-    fn serve(&mut self, peer: PeerId, request: MailboxRequest) -> MailboxResponse {
+    /// Commits the puts that arrived together in one transaction, and answers each.
+    fn commit_puts(&mut self) {
+        if self.pending_puts.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_puts);
+        let senders: Vec<Vec<u8>> = pending.iter().map(|p| p.peer.to_bytes()).collect();
+        let batch: Vec<Put<'_>> = pending
+            .iter()
+            .zip(&senders)
+            .map(|(p, sender)| Put {
+                topic: &p.topic,
+                sender,
+                item: &p.item,
+            })
+            .collect();
+        let results = self.mailbox.put_many(&batch, now_ms());
+        drop(batch);
+        let responses: Vec<MailboxResponse> = match results {
+            Ok(results) => results
+                .into_iter()
+                .map(|result| match result {
+                    Ok(seq) => {
+                        self.metrics.puts.fetch_add(1, Ordering::Relaxed);
+                        MailboxResponse::Stored { seq }
+                    }
+                    Err(e) => refusal_of(e),
+                })
+                .collect(),
+            // Storage failed: nothing of the group was kept, and each asker is told.
+            Err(e) => {
+                let response = refusal_of(e);
+                pending.iter().map(|_| response.clone()).collect()
+            }
+        };
+        for (put, response) in pending.into_iter().zip(responses) {
+            self.respond(put.peer, put.channel, response);
+        }
+    }
+
+    /// A refusal for a request that may not go ahead: not allowed, too many, too
+    /// large. Joins the request's document topic otherwise.
+    fn check(&mut self, peer: PeerId, request: &MailboxRequest) -> Option<MailboxResponse> {
         if !self.access.allows(&peer) {
-            return refused(
+            return Some(refused(
                 Refusal::NotAllowed,
                 format!(
                     "this relay serves its team only; ask its operator to allow the device {peer}"
                 ),
-            );
+            ));
         }
         if !self.rate.allow(peer) {
-            return refused(
+            return Some(refused(
                 Refusal::RateLimited,
                 "too many requests; try again in a second".into(),
-            );
+            ));
         }
-        let topic = match &request {
-            MailboxRequest::Put { topic, .. }
-            | MailboxRequest::Get { topic, .. }
-            | MailboxRequest::Compact { topic, .. } => *topic,
+        let (topic, size) = match request {
+            MailboxRequest::Put { topic, item } => (*topic, item.len()),
+            MailboxRequest::Get { topic, .. } => (*topic, 0),
+            MailboxRequest::Compact {
+                topic, snapshot, ..
+            } => (*topic, snapshot.len()),
         };
+        if size > MAX_MAILBOX_ITEM_BYTES {
+            return Some(refused(
+                Refusal::Invalid,
+                format!("an item is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
+            ));
+        }
         self.join_topic(topic);
-        let sender = peer.to_bytes();
-        let now = now_ms();
+        None
+    }
+
+    /// Answers a checked get or compaction (puts go through [`Self::commit_puts`]).
+    fn serve(&mut self, peer: PeerId, request: MailboxRequest) -> MailboxResponse {
         let result = match request {
-            MailboxRequest::Put { topic, item } => {
-                if item.len() > MAX_MAILBOX_ITEM_BYTES {
-                    return refused(
-                        Refusal::Invalid,
-                        format!("an item is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
-                    );
-                }
-                self.mailbox.put(&topic, &sender, &item, now).map(|seq| {
-                    self.metrics.puts.fetch_add(1, Ordering::Relaxed);
-                    MailboxResponse::Stored { seq }
-                })
+            MailboxRequest::Put { .. } => {
+                Err(MailboxError::Invalid("puts are committed in groups".into()))
             }
             MailboxRequest::Get {
                 topic,
@@ -282,34 +373,15 @@ impl RelayNode {
                 topic,
                 snapshot,
                 supersedes,
-            } => {
-                if snapshot.len() > MAX_MAILBOX_ITEM_BYTES {
-                    return refused(
-                        Refusal::Invalid,
-                        format!("a snapshot is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
-                    );
-                }
-                self.mailbox
-                    .compact(&topic, &sender, &snapshot, supersedes, now)
-                    .map(|seq| {
-                        self.metrics.compactions.fetch_add(1, Ordering::Relaxed);
-                        MailboxResponse::Compacted { seq }
-                    })
-            }
+            } => self
+                .mailbox
+                .compact(&topic, &peer.to_bytes(), &snapshot, supersedes, now_ms())
+                .map(|seq| {
+                    self.metrics.compactions.fetch_add(1, Ordering::Relaxed);
+                    MailboxResponse::Compacted { seq }
+                }),
         };
-        self.refresh_totals();
-        match result {
-            Ok(response) => response,
-            Err(MailboxError::QuotaExceeded(message)) => refused(Refusal::QuotaExceeded, message),
-            Err(MailboxError::Invalid(message)) => refused(Refusal::Invalid, message),
-            Err(e @ MailboxError::Storage(_)) => {
-                tracing::error!("{e}");
-                refused(
-                    Refusal::Unavailable,
-                    "the relay cannot store right now; try again later".into(),
-                )
-            }
-        }
+        result.unwrap_or_else(refusal_of)
     }
 
     /// Joins a document's gossip topic (once), to forward its live updates.
@@ -343,6 +415,21 @@ impl RelayNode {
     fn refresh_totals(&self) {
         if let Ok(totals) = self.mailbox.totals() {
             self.metrics.set_totals(totals);
+        }
+    }
+}
+
+/// The answer for a mailbox error.
+fn refusal_of(error: MailboxError) -> MailboxResponse {
+    match error {
+        MailboxError::QuotaExceeded(message) => refused(Refusal::QuotaExceeded, message),
+        MailboxError::Invalid(message) => refused(Refusal::Invalid, message),
+        MailboxError::Storage(e) => {
+            tracing::error!("mailbox storage failed: {e}");
+            refused(
+                Refusal::Unavailable,
+                "the relay cannot store right now; try again later".into(),
+            )
         }
     }
 }

@@ -5,8 +5,10 @@
 //!   persisted) and through bare yrs.
 //! - `open`: cold opens of a document with its full editing history.
 //! - `sync`: live sync between nodes on loopback, against y-websocket.
+//! - `relay`: the relay's mailbox throughput (against bare SQLite) and memory.
 
 mod open;
+mod relay_bench;
 mod stats;
 mod sync_bench;
 mod trace;
@@ -68,6 +70,15 @@ enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "paced,full,fanout,yws")]
         parts: Vec<String>,
     },
+    /// The relay's mailbox throughput and memory per connection.
+    Relay {
+        /// The relay binary (`cargo build --release -p quire-relay`).
+        #[arg(long, default_value = "target/release/quire-relay")]
+        relay_bin: PathBuf,
+        /// Members connected in the memory run.
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -89,6 +100,7 @@ fn main() -> Result<()> {
                 yws,
                 parts,
             } => sync_bench::run(&cli.traces, &yws, rate, count, fanout, &parts).await,
+            Bench::Relay { relay_bin, members } => relay_bench::run(&relay_bin, members).await,
         }
     })?;
     let text = serde_json::to_string_pretty(&result)?;
