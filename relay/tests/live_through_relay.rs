@@ -10,33 +10,15 @@ mod support;
 
 use std::time::Duration;
 
-use quire_engine::{Edit, Role};
+use quire_engine::Edit;
 use quire_node::NodeEvent;
-use support::{Online, Relay, go_online, open};
+use support::{Online, Team, go_online};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_who_cannot_reach_each_other_edit_live_through_the_relay() {
-    let (ann_dir, bob_dir, relay_dir) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let ann = open(ann_dir.path()).await;
-    let id = ann.create("Minutes", "Agenda.\n").await.unwrap();
-    let bob = open(bob_dir.path()).await;
-    let mut args = Vec::new();
-    for peer in [ann.peer_id(), bob.peer_id()] {
-        args.extend(["--allow".to_owned(), peer.to_string()]);
-    }
-    let relay = Relay::start(relay_dir.path(), &args);
-    let link = ann
-        .share(id, Role::Write, vec![format!("{}/p2p-circuit", relay.addr)])
-        .await
-        .unwrap();
-    bob.join(&link.to_link()).await.unwrap();
-    for engine in [ann, bob] {
-        engine.close().await.unwrap();
-    }
+    let team = Team::new("Minutes", "Agenda.\n", Vec::new()).await;
+    let (id, relay) = (team.id, &team.relay);
+    let (ann_dir, bob_dir) = (&team.ann_dir, &team.bob_dir);
 
     // Ann has the team relay in her settings; Bob knows it only from the link.
     let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;

@@ -13,41 +13,24 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use quire_engine::{Edit, Role};
-use support::{Relay, free_port, go_online, open};
+use support::{Relay, Team, free_port, go_online, open};
 
 async fn never_online_together(stop_signal: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUIRE_LOG"))
         .with_test_writer()
         .try_init();
-    let (ann_dir, bob_dir, relay_dir) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
     // Ann makes the document and shares it; Bob joins from the link (both offline).
-    let ann = open(ann_dir.path()).await;
-    let id = ann
-        .create("Plan", "The plan, first draft.\n")
-        .await
-        .unwrap();
-    let port = free_port();
-    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
-    let bob = open(bob_dir.path()).await;
-    let mut args = vec!["--listen".to_owned(), listen];
-    for peer in [ann.peer_id(), bob.peer_id()] {
-        args.extend(["--allow".to_owned(), peer.to_string()]);
-    }
-    let relay = Relay::start(relay_dir.path(), &args);
-    // The link names the relay, as the app and the CLI put it there.
-    let link = ann
-        .share(id, Role::Write, vec![format!("{}/p2p-circuit", relay.addr)])
-        .await
-        .unwrap();
-    bob.join(&link.to_link()).await.unwrap();
-    for engine in [ann, bob] {
-        engine.close().await.unwrap();
-    }
+    // The relay comes back on the same address after each restart.
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let team = Team::new(
+        "Plan",
+        "The plan, first draft.\n",
+        vec!["--listen".to_owned(), listen],
+    )
+    .await;
+    let (id, args, relay) = (team.id, team.args.clone(), team.relay);
+    let (ann_dir, bob_dir, relay_dir) = (&team.ann_dir, &team.bob_dir, &team.relay_dir);
 
     // Ann's turn.
     let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;

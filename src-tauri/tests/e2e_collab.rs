@@ -6,10 +6,8 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::json;
-use support::{Driver, Session};
+use support::Session;
 
 fn ready(session: &Session, name: &str) {
     session.wait_for(
@@ -30,17 +28,12 @@ fn contains(text: &str) -> String {
 
 #[test]
 fn two_apps_joined_by_a_link_edit_together_and_see_each_other() {
-    if !support::tools_present() {
+    let Some(apps) = support::TwoApps::start() else {
         return;
-    }
+    };
     let shots = support::shots();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (display, _xvfb) = support::display();
-    let (driver_a, driver_b) = (
-        Driver::start(&display, a_dir.path()),
-        Driver::start(&display, b_dir.path()),
-    );
-    let app = Path::new(env!("CARGO_BIN_EXE_quire-app"));
+    let (driver_a, driver_b) = (&apps.driver_a, &apps.driver_b);
+    let app = support::app();
 
     let ann = Session::start(driver_a.port, app);
     ready(&ann, "Ann");

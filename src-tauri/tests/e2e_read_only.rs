@@ -8,41 +8,29 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Driver, Session};
+use support::Session;
 
 const TEXT: &str = "Minutes of the meeting. Only Ann writes here.";
 const LATER: &str = " Decision: ship on Friday.";
 
 #[test]
 fn a_read_only_link_opened_from_outside_lets_bob_read_but_not_edit() {
-    if !support::tools_present() {
+    let Some(apps) = support::TwoApps::start() else {
         return;
-    }
+    };
     let shots = support::shots();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (display, _xvfb) = support::display();
-    let (driver_a, driver_b) = (
-        Driver::start(&display, a_dir.path()),
-        Driver::start(&display, b_dir.path()),
-    );
-    let app = Path::new(env!("CARGO_BIN_EXE_quire-app"));
+    let (driver_a, driver_b) = (&apps.driver_a, &apps.driver_b);
+    let app = support::app();
 
     let ann = Session::start(driver_a.port, app);
     ann.set_name("Ann");
     ann.create_document();
     ann.type_into(".cm-content", TEXT);
     ann.wait_for_text("Ann's text", |t| t.contains(TEXT));
-    ann.click_button(".doc-header", "Share");
-    ann.click_button(".share-panel", "Read-only link");
-    let link = ann.wait_for(
-        "the invite link",
-        "const i = document.querySelector('.share-panel input[aria-label=\"Invite link\"]'); return i && i.value;",
-    );
-    let link = link.as_str().unwrap().to_owned();
+    let link = ann.share_link(true);
 
     // Bob's app runs; the link is opened by launching the app again with it.
     let bob = Session::start(driver_b.port, app);
@@ -53,8 +41,8 @@ fn a_read_only_link_opened_from_outside_lets_bob_read_but_not_edit() {
     );
     let second = Command::new(app)
         .arg(&link)
-        .env("QUIRE_DATA_DIR", b_dir.path())
-        .env("DISPLAY", &display)
+        .env("QUIRE_DATA_DIR", apps.b_dir.path())
+        .env("DISPLAY", &apps.display)
         .output()
         .unwrap();
     assert!(

@@ -7,10 +7,8 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::json;
-use support::{Driver, Session};
+use support::Session;
 
 const DRAFT: &str = "First draft: keep it short.";
 const LATER_ANN: &str = " Ann's second thoughts.";
@@ -18,17 +16,12 @@ const LATER_BOB: &str = "Bob's rewrite. ";
 
 #[test]
 fn restoring_a_version_in_the_history_panel_shows_in_both_apps() {
-    if !support::tools_present() {
+    let Some(apps) = support::TwoApps::start() else {
         return;
-    }
+    };
     let shots = support::shots();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (display, _xvfb) = support::display();
-    let (driver_a, driver_b) = (
-        Driver::start(&display, a_dir.path()),
-        Driver::start(&display, b_dir.path()),
-    );
-    let app = Path::new(env!("CARGO_BIN_EXE_quire-app"));
+    let (driver_a, driver_b) = (&apps.driver_a, &apps.driver_b);
+    let app = support::app();
 
     let ann = Session::start(driver_a.port, app);
     ann.set_name("Ann");
@@ -50,13 +43,7 @@ fn restoring_a_version_in_the_history_panel_shows_in_both_apps() {
     ann.screenshot(&shots.join("restore-1-version-saved.png"));
 
     // Bob joins with an edit link made in the share panel; both write more.
-    ann.click_button(".doc-header", "Share");
-    ann.click_button(".share-panel", "Edit link");
-    let link = ann.wait_for(
-        "the invite link",
-        "const i = document.querySelector('.share-panel input[aria-label=\"Invite link\"]'); return i && i.value;",
-    );
-    let link = link.as_str().unwrap().to_owned();
+    let link = ann.share_link(false);
     let bob = Session::start(driver_b.port, app);
     bob.set_name("Bob");
     bob.join_with_form(&link);

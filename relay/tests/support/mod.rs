@@ -161,3 +161,53 @@ impl Online {
         }
     }
 }
+
+/// Ann's new document, shared with Bob by an invite link that names the team relay
+/// (as the app and the CLI put it there); both devices offline again.
+pub struct Team {
+    pub relay: Relay,
+    pub id: DocumentId,
+    /// The relay's arguments (to start it again the same way).
+    pub args: Vec<String>,
+    pub ann_dir: tempfile::TempDir,
+    pub bob_dir: tempfile::TempDir,
+    pub relay_dir: tempfile::TempDir,
+}
+
+impl Team {
+    /// Makes the document with `text`; the relay allows both devices and gets `args`.
+    pub async fn new(title: &str, text: &str, mut args: Vec<String>) -> Self {
+        let (ann_dir, bob_dir, relay_dir) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let ann = open(ann_dir.path()).await;
+        let id = ann.create(title, text).await.unwrap();
+        let bob = open(bob_dir.path()).await;
+        for peer in [ann.peer_id(), bob.peer_id()] {
+            args.extend(["--allow".to_owned(), peer.to_string()]);
+        }
+        let relay = Relay::start(relay_dir.path(), &args);
+        let link = ann
+            .share(
+                id,
+                quire_engine::Role::Write,
+                vec![format!("{}/p2p-circuit", relay.addr)],
+            )
+            .await
+            .unwrap();
+        bob.join(&link.to_link()).await.unwrap();
+        for engine in [ann, bob] {
+            engine.close().await.unwrap();
+        }
+        Self {
+            relay,
+            id,
+            args,
+            ann_dir,
+            bob_dir,
+            relay_dir,
+        }
+    }
+}

@@ -418,3 +418,59 @@ impl Session {
         );
     }
 }
+
+/// Two apps side by side on one virtual display, each with its own data folder and
+/// tauri-driver.
+pub struct TwoApps {
+    pub driver_a: Driver,
+    pub driver_b: Driver,
+    pub display: String,
+    _xvfb: Running,
+    pub a_dir: tempfile::TempDir,
+    pub b_dir: tempfile::TempDir,
+}
+
+impl TwoApps {
+    /// Starts the display and both drivers; `None` where the end-to-end tools are
+    /// missing and `QUIRE_E2E=skip` allows it.
+    pub fn start() -> Option<Self> {
+        if !tools_present() {
+            return None;
+        }
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (display, xvfb) = display();
+        Some(Self {
+            driver_a: Driver::start(&display, a_dir.path()),
+            driver_b: Driver::start(&display, b_dir.path()),
+            display,
+            _xvfb: xvfb,
+            a_dir,
+            b_dir,
+        })
+    }
+}
+
+/// The app binary under test.
+pub fn app() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_quire-app"))
+}
+
+impl Session {
+    /// Makes an invite link in the share panel of the open document.
+    pub fn share_link(&self, read_only: bool) -> String {
+        self.click_button(".doc-header", "Share");
+        self.click_button(
+            ".share-panel",
+            if read_only {
+                "Read-only link"
+            } else {
+                "Edit link"
+            },
+        );
+        let link = self.wait_for(
+            "the invite link",
+            "const i = document.querySelector('.share-panel input[aria-label=\"Invite link\"]'); return i && i.value;",
+        );
+        link.as_str().unwrap().to_owned()
+    }
+}
