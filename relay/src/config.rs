@@ -14,6 +14,9 @@
 //! puts_per_second = 50
 //! max_reservations = 128
 //! max_circuits = 64
+//! circuit_minutes = 30
+//! circuit_mb = 64
+//! external = ["/dns4/relay.example.org/tcp/4001"]
 //! ```
 
 use std::net::SocketAddr;
@@ -76,6 +79,16 @@ pub(crate) struct Args {
     /// Relayed circuits open at once.
     #[arg(long, env = "QUIRE_RELAY_MAX_CIRCUITS")]
     pub(crate) max_circuits: Option<usize>,
+    /// Minutes a relayed circuit may last (members try to go direct long before).
+    #[arg(long, env = "QUIRE_RELAY_CIRCUIT_MINUTES")]
+    pub(crate) circuit_minutes: Option<u64>,
+    /// Megabytes a relayed circuit may carry each way.
+    #[arg(long, env = "QUIRE_RELAY_CIRCUIT_MB")]
+    pub(crate) circuit_mb: Option<u64>,
+    /// The relay's public address, as members reach it (repeat for several); given to
+    /// members with their reservations. Default: the addresses it listens on.
+    #[arg(long, env = "QUIRE_RELAY_EXTERNAL", value_delimiter = ',')]
+    pub(crate) external: Vec<Multiaddr>,
 }
 
 /// The file's keys (all optional).
@@ -94,6 +107,9 @@ struct FileConfig {
     puts_per_second: Option<u32>,
     max_reservations: Option<usize>,
     max_circuits: Option<usize>,
+    circuit_minutes: Option<u64>,
+    circuit_mb: Option<u64>,
+    external: Option<Vec<String>>,
 }
 
 /// Who may use the relay.
@@ -127,6 +143,10 @@ pub(crate) struct Config {
     pub(crate) puts_per_second: u32,
     pub(crate) max_reservations: usize,
     pub(crate) max_circuits: usize,
+    pub(crate) circuit_duration: Duration,
+    pub(crate) circuit_bytes: u64,
+    /// Announced public addresses (empty: the listen addresses as they come up).
+    pub(crate) external: Vec<Multiaddr>,
 }
 
 impl Config {
@@ -147,15 +167,14 @@ impl Config {
         let listen = if !args.listen.is_empty() {
             args.listen
         } else if let Some(texts) = file.listen {
-            texts
-                .iter()
-                .map(|t| {
-                    t.parse()
-                        .with_context(|| format!("listen: {t:?} is not a multiaddr"))
-                })
-                .collect::<Result<_>>()?
+            parse_addrs("listen", &texts)?
         } else {
             default_listen()
+        };
+        let external = if !args.external.is_empty() {
+            args.external
+        } else {
+            parse_addrs("external", &file.external.unwrap_or_default())?
         };
         let mut allowed = args.allow;
         for text in file.allow.unwrap_or_default() {
@@ -202,8 +221,23 @@ impl Config {
                 .or(file.max_reservations)
                 .unwrap_or(128),
             max_circuits: args.max_circuits.or(file.max_circuits).unwrap_or(64),
+            circuit_duration: Duration::from_secs(
+                60 * args.circuit_minutes.or(file.circuit_minutes).unwrap_or(30),
+            ),
+            circuit_bytes: args.circuit_mb.or(file.circuit_mb).unwrap_or(64) * MB,
+            external,
         })
     }
+}
+
+fn parse_addrs(key: &str, texts: &[String]) -> Result<Vec<Multiaddr>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse()
+                .with_context(|| format!("{key}: {t:?} is not a multiaddr"))
+        })
+        .collect()
 }
 
 fn default_listen() -> Vec<Multiaddr> {
@@ -266,6 +300,9 @@ mod tests {
         .unwrap();
         assert_eq!(config.limits.peer_bytes, 256 * 1024 * 1024);
         assert_eq!(config.max_circuits, 64);
+        assert_eq!(config.circuit_duration, Duration::from_secs(30 * 60));
+        assert_eq!(config.circuit_bytes, 64 * 1024 * 1024);
+        assert!(config.external.is_empty());
     }
 
     #[test]

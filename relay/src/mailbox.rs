@@ -140,9 +140,7 @@ impl Mailbox {
                 Err(e) => return Err(e),
             }
             let seq = next_seq(&tx, put.topic)?;
-            tx.execute(
-                "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![&put.topic[..], seq as i64, put.sender, put.item, now_ms],
+            tx.prepare_cached("INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![&put.topic[..], seq as i64, put.sender, put.item, now_ms],
             )?;
             add_usage(&tx, put.topic, put.sender, len as i64, seq + 1)?;
             results.push(Ok(seq));
@@ -212,10 +210,10 @@ impl Mailbox {
             snapshot.len() as u64,
             freed,
         )?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&topic[..], seq as i64, sender, snapshot, now_ms],
-        )?;
+        )?
+        .execute(params![&topic[..], seq as i64, sender, snapshot, now_ms])?;
         add_usage(&tx, topic, sender, snapshot.len() as i64, seq + 1)?;
         tx.commit()?;
         Ok(seq)
@@ -227,11 +225,9 @@ impl Mailbox {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM items WHERE stored_at < ?1",
-            [cutoff],
-            |r| r.get(0),
-        )?;
+        let before: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM items WHERE stored_at < ?1")?
+            .query_row([cutoff], |r| r.get(0))?;
         remove_where(&tx, "stored_at < ?1", params![cutoff])?;
         tx.commit()?;
         Ok(before as u64)
@@ -256,11 +252,8 @@ impl Mailbox {
 /// The topic's next sequence number (1 for a new topic).
 fn next_seq(tx: &rusqlite::Transaction<'_>, topic: &[u8; 32]) -> Result<u64, MailboxError> {
     let next: Option<i64> = tx
-        .query_row(
-            "SELECT next_seq FROM topics WHERE topic = ?1",
-            [&topic[..]],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT next_seq FROM topics WHERE topic = ?1")?
+        .query_row([&topic[..]], |r| r.get(0))
         .optional()?;
     Ok(next.map_or(1, |n| n as u64))
 }
@@ -276,11 +269,8 @@ fn check_quotas(
     freed: u64,
 ) -> Result<(), MailboxError> {
     let topic_used: i64 = tx
-        .query_row(
-            "SELECT bytes FROM topics WHERE topic = ?1",
-            [&topic[..]],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT bytes FROM topics WHERE topic = ?1")?
+        .query_row([&topic[..]], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
     let topic_used = (topic_used as u64).saturating_sub(freed);
@@ -292,11 +282,8 @@ fn check_quotas(
         )));
     }
     let sender_used: i64 = tx
-        .query_row(
-            "SELECT bytes FROM senders WHERE sender = ?1",
-            [sender],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT bytes FROM senders WHERE sender = ?1")?
+        .query_row([sender], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
     if sender_used as u64 + len > limits.peer_bytes {
@@ -318,16 +305,16 @@ fn add_usage(
     len: i64,
     next_seq: u64,
 ) -> Result<(), MailboxError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO topics (topic, next_seq, bytes) VALUES (?1, ?2, ?3)
          ON CONFLICT (topic) DO UPDATE SET next_seq = ?2, bytes = bytes + ?3",
-        params![&topic[..], next_seq as i64, len],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![&topic[..], next_seq as i64, len])?;
+    tx.prepare_cached(
         "INSERT INTO senders (sender, bytes) VALUES (?1, ?2)
          ON CONFLICT (sender) DO UPDATE SET bytes = bytes + ?2",
-        params![sender, len],
-    )?;
+    )?
+    .execute(params![sender, len])?;
     Ok(())
 }
 
@@ -347,14 +334,10 @@ fn remove_where(
         while let Some(row) = rows.next()? {
             let (topic, sender, bytes): (Vec<u8>, Vec<u8>, i64) =
                 (row.get(0)?, row.get(1)?, row.get(2)?);
-            tx.execute(
-                "UPDATE topics SET bytes = bytes - ?2 WHERE topic = ?1",
-                params![topic, bytes],
-            )?;
-            tx.execute(
-                "UPDATE senders SET bytes = bytes - ?2 WHERE sender = ?1",
-                params![sender, bytes],
-            )?;
+            tx.prepare_cached("UPDATE topics SET bytes = bytes - ?2 WHERE topic = ?1")?
+                .execute(params![topic, bytes])?;
+            tx.prepare_cached("UPDATE senders SET bytes = bytes - ?2 WHERE sender = ?1")?
+                .execute(params![sender, bytes])?;
             freed += bytes as u64;
         }
     }

@@ -15,6 +15,7 @@ mod identity;
 mod mailbox;
 mod metrics;
 mod node;
+mod team_only;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -20,22 +20,24 @@ use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{PeerId, Swarm, gossipsub, identify, noise, ping, relay, rendezvous, tcp, yamux};
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MailboxBehaviour, MailboxRequest,
-    MailboxResponse, Refusal, mailbox_behaviour,
+    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxBehaviour,
+    MailboxRequest, MailboxResponse, PutItem, Refusal, mailbox_behaviour,
 };
 
 use crate::config::{Access, Config};
 use crate::mailbox::{Mailbox, MailboxError, Put};
 use crate::metrics::Metrics;
+use crate::team_only::TeamOnly;
 
 /// How often the mailbox's totals are read for /metrics.
 const TOTALS_EVERY: Duration = Duration::from_secs(1);
 
-/// A put waiting for the next group commit.
+/// A put request (one item, or several) waiting for the next group commit.
 struct PendingPut {
     peer: PeerId,
-    topic: [u8; 32],
-    item: Vec<u8>,
+    items: Vec<PutItem>,
+    /// Whether it was a [`MailboxRequest::PutMany`] (answered with every outcome).
+    many: bool,
     channel: ResponseChannel<MailboxResponse>,
 }
 
@@ -47,7 +49,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(NetworkBehaviour)]
 struct RelayBehaviour {
     relay: relay::Behaviour,
-    rendezvous: rendezvous::server::Behaviour,
+    rendezvous: TeamOnly<rendezvous::server::Behaviour>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mailbox: MailboxBehaviour,
@@ -65,6 +67,8 @@ pub(crate) struct RelayNode {
     metrics: Arc<Metrics>,
     rate: RateLimiter,
     listeners: usize,
+    /// Whether the listen addresses are the ones given to members (no `external`).
+    announce_listen_addrs: bool,
     ready: bool,
     topics: HashSet<[u8; 32]>,
     /// Puts that arrived together, committed as one.
@@ -79,11 +83,25 @@ impl RelayNode {
         mailbox: Mailbox,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
-        let relay_config = relay::Config {
+        let mut relay_config = relay::Config {
             max_reservations: config.max_reservations,
             max_circuits: config.max_circuits,
+            max_circuit_duration: config.circuit_duration,
+            max_circuit_bytes: config.circuit_bytes,
             ..relay::Config::default()
         };
+        // Outsiders get no slot and open no circuit: the relay denies the request
+        // (the device stays connected, so the mailbox can tell it why in words).
+        relay_config.reservation_rate_limiters.push(Self::team_only(
+            &config.access,
+            &metrics,
+            "reserve a relay slot",
+        ));
+        relay_config.circuit_src_rate_limiters.push(Self::team_only(
+            &config.access,
+            &metrics,
+            "open a circuit",
+        ));
         let gossip = quire_net::gossip_behaviour(quire_net::DEFAULT_MAX_MESSAGE_BYTES, false)
             .context("gossipsub")?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -97,8 +115,9 @@ impl RelayNode {
             .with_quic()
             .with_behaviour(|key| RelayBehaviour {
                 relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
-                rendezvous: rendezvous::server::Behaviour::new(
-                    rendezvous::server::Config::default(),
+                rendezvous: TeamOnly::new(
+                    rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
+                    config.access.clone(),
                 ),
                 identify: identify::Behaviour::new(identify::Config::new(
                     quire_net::IDENTIFY_PROTOCOL_VERSION.to_owned(),
@@ -111,6 +130,14 @@ impl RelayNode {
             .context("relay behaviour")?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
+        // Relaying is what this node is for, whatever it knows of its own addresses.
+        swarm
+            .behaviour_mut()
+            .relay
+            .set_status(Some(relay::Status::Enable));
+        for addr in &config.external {
+            swarm.add_external_address(addr.clone());
+        }
         for addr in &config.listen {
             swarm
                 .listen_on(addr.clone())
@@ -123,6 +150,7 @@ impl RelayNode {
             metrics,
             rate: RateLimiter::new(config.puts_per_second),
             listeners: config.listen.len(),
+            announce_listen_addrs: config.external.is_empty(),
             ready: false,
             topics: HashSet::new(),
             pending_puts: Vec::new(),
@@ -167,6 +195,9 @@ impl RelayNode {
             } => {
                 // What members put in tickets.
                 println!("address {address}/p2p/{peer_id}");
+                if self.announce_listen_addrs {
+                    self.swarm.add_external_address(address);
+                }
                 listening.insert(listener_id);
                 if !self.ready && listening.len() >= self.listeners {
                     self.ready = true;
@@ -226,6 +257,23 @@ impl RelayNode {
         }
     }
 
+    /// A gate for the circuit relay that lets only the team's devices through.
+    fn team_only(
+        access: &Access,
+        metrics: &Arc<Metrics>,
+        what: &'static str,
+    ) -> Box<dyn relay::RateLimiter> {
+        let (access, metrics) = (access.clone(), Arc::clone(metrics));
+        Box::new(move |peer: PeerId, _: &libp2p::Multiaddr, _: Instant| {
+            let allowed = access.allows(&peer);
+            if !allowed {
+                tracing::warn!(%peer, "refused: a device not allowed on this relay tried to {what}");
+                metrics.refused(Refusal::NotAllowed);
+            }
+            allowed
+        })
+    }
+
     /// A device the operator did not allow tried to use the relay: disconnect it.
     fn refuse_connection(&mut self, peer: PeerId, what: &str) {
         tracing::warn!(%peer, "refused: a device not allowed on this relay tried to {what}");
@@ -245,8 +293,17 @@ impl RelayNode {
                 MailboxRequest::Put { topic, item } => {
                     self.pending_puts.push(PendingPut {
                         peer,
-                        topic,
-                        item,
+                        items: vec![PutItem { topic, item }],
+                        many: false,
+                        channel,
+                    });
+                    return;
+                }
+                MailboxRequest::PutMany { items } => {
+                    self.pending_puts.push(PendingPut {
+                        peer,
+                        items,
+                        many: true,
                         channel,
                     });
                     return;
@@ -288,15 +345,18 @@ impl RelayNode {
         let batch: Vec<Put<'_>> = pending
             .iter()
             .zip(&senders)
-            .map(|(p, sender)| Put {
-                topic: &p.topic,
-                sender,
-                item: &p.item,
+            .flat_map(|(p, sender)| {
+                p.items.iter().map(move |i| Put {
+                    topic: &i.topic,
+                    sender,
+                    item: &i.item,
+                })
             })
             .collect();
         let results = self.mailbox.put_many(&batch, now_ms());
+        let total = batch.len();
         drop(batch);
-        let responses: Vec<MailboxResponse> = match results {
+        let mut outcomes: std::vec::IntoIter<MailboxResponse> = match results {
             Ok(results) => results
                 .into_iter()
                 .map(|result| match result {
@@ -306,14 +366,29 @@ impl RelayNode {
                     }
                     Err(e) => refusal_of(e),
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into_iter(),
             // Storage failed: nothing of the group was kept, and each asker is told.
-            Err(e) => {
-                let response = refusal_of(e);
-                pending.iter().map(|_| response.clone()).collect()
-            }
+            Err(e) => vec![refusal_of(e); total].into_iter(),
         };
-        for (put, response) in pending.into_iter().zip(responses) {
+        for put in pending {
+            let mine: Vec<MailboxResponse> = outcomes.by_ref().take(put.items.len()).collect();
+            let response = if put.many {
+                // (A refused single put is counted when it is answered.)
+                for outcome in &mine {
+                    if let MailboxResponse::Refused { reason, .. } = outcome {
+                        self.metrics.refused(*reason);
+                    }
+                }
+                MailboxResponse::StoredMany { results: mine }
+            } else {
+                mine.into_iter().next().unwrap_or_else(|| {
+                    refused(
+                        Refusal::Unavailable,
+                        "the relay lost track of the put".into(),
+                    )
+                })
+            };
             self.respond(put.peer, put.channel, response);
         }
     }
@@ -335,27 +410,41 @@ impl RelayNode {
                 "too many requests; try again in a second".into(),
             ));
         }
-        let (topic, size) = match request {
-            MailboxRequest::Put { topic, item } => (*topic, item.len()),
-            MailboxRequest::Get { topic, .. } => (*topic, 0),
+        let (topics, size): (Vec<[u8; 32]>, usize) = match request {
+            MailboxRequest::Put { topic, item } => (vec![*topic], item.len()),
+            MailboxRequest::PutMany { items } => {
+                if items.is_empty() || items.len() > MAX_PUT_BATCH {
+                    return Some(refused(
+                        Refusal::Invalid,
+                        format!("a batch holds 1 to {MAX_PUT_BATCH} items"),
+                    ));
+                }
+                (
+                    items.iter().map(|i| i.topic).collect(),
+                    items.iter().map(|i| i.item.len()).sum(),
+                )
+            }
+            MailboxRequest::Get { topic, .. } => (vec![*topic], 0),
             MailboxRequest::Compact {
                 topic, snapshot, ..
-            } => (*topic, snapshot.len()),
+            } => (vec![*topic], snapshot.len()),
         };
         if size > MAX_MAILBOX_ITEM_BYTES {
             return Some(refused(
                 Refusal::Invalid,
-                format!("an item is at most {MAX_MAILBOX_ITEM_BYTES} bytes"),
+                format!("a request carries at most {MAX_MAILBOX_ITEM_BYTES} bytes of items"),
             ));
         }
-        self.join_topic(topic);
+        for topic in topics {
+            self.join_topic(topic);
+        }
         None
     }
 
     /// Answers a checked get or compaction (puts go through [`Self::commit_puts`]).
     fn serve(&mut self, peer: PeerId, request: MailboxRequest) -> MailboxResponse {
         let result = match request {
-            MailboxRequest::Put { .. } => {
+            MailboxRequest::Put { .. } | MailboxRequest::PutMany { .. } => {
                 Err(MailboxError::Invalid("puts are committed in groups".into()))
             }
             MailboxRequest::Get {

@@ -1,8 +1,10 @@
-//! Live editing through the relay: Ann and Bob are online at the same time but cannot
-//! reach each other (Bob's invite link names only the relay; no mDNS; neither dials
-//! the other). The relay joins the document's gossip, so each keystroke passes
-//! through it: each side applies the other's edits as live gossip messages (not from
-//! the mailbox), and the two never connect directly.
+//! Live editing through the relay when no circuit can be had: Ann and Bob are online
+//! at the same time but cannot reach each other (Bob's invite link names only the
+//! relay; no mDNS; neither dials the other) and the relay has no reservation slot to
+//! give (`--max-reservations 0`), so they cannot meet through it either. The relay
+//! joins the document's gossip, so each keystroke passes through it: each side
+//! applies the other's edits as live gossip messages (not from the mailbox), and the
+//! two never connect. (`traversal.rs` is the usual case: they meet through the relay.)
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,7 +18,8 @@ use support::{Online, Team, go_online};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_who_cannot_reach_each_other_edit_live_through_the_relay() {
-    let team = Team::new("Minutes", "Agenda.\n", Vec::new()).await;
+    let no_slots = vec!["--max-reservations".to_owned(), "0".to_owned()];
+    let team = Team::new("Minutes", "Agenda.\n", no_slots).await;
     let (id, relay) = (team.id, &team.relay);
     let (ann_dir, bob_dir) = (&team.ann_dir, &team.bob_dir);
 

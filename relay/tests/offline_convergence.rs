@@ -132,6 +132,14 @@ async fn a_device_the_relay_refuses_says_why_in_its_status() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(error.contains("serves its team only"), "{error}");
+    // Nor does it get a slot to be reached through the relay.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = device.node.status().await.unwrap();
+    assert!(
+        !status.relays[0].reachable_through,
+        "{:?}",
+        status.relays[0]
+    );
     device.go_offline().await;
     let db = rusqlite::Connection::open(relay_dir.path().join("mailbox.sqlite")).unwrap();
     let items: i64 = db

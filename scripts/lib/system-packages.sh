@@ -2,11 +2,11 @@
 # (as root) or listed for the user to install. Sourced by scripts/test and scripts/run.
 
 # The desktop app (Tauri 2 on WebKitGTK 4.1), its end-to-end test (a WebDriver for
-# WebKitGTK and a virtual display), and the namespace test (`ip`).
+# WebKitGTK and a virtual display), the namespace tests (`ip`, `ping`) and their NAT routers (`iptables`).
 QUIRE_APT_PACKAGES=(
     libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev librsvg2-dev
     libxdo-dev libssl-dev libayatana-appindicator3-dev build-essential pkg-config file
-    webkit2gtk-driver xvfb iproute2
+    webkit2gtk-driver xvfb iproute2 iptables iputils-ping
 )
 
 ensure_system_packages() {

@@ -5,7 +5,8 @@
 //!   persisted) and through bare yrs.
 //! - `open`: cold opens of a document with its full editing history.
 //! - `sync`: live sync between nodes on loopback, against y-websocket.
-//! - `relay`: the relay's mailbox throughput (against bare SQLite) and memory.
+//! - `relay`: the relay's mailbox throughput (against bare SQLite), memory per
+//!   connection, and live latency through it (against a direct connection).
 
 mod open;
 mod relay_bench;
@@ -70,7 +71,7 @@ enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "paced,full,fanout,yws")]
         parts: Vec<String>,
     },
-    /// The relay's mailbox throughput and memory per connection.
+    /// The relay's mailbox throughput, memory per connection and live latency.
     Relay {
         /// The relay binary (`cargo build --release -p quire-relay`).
         #[arg(long, default_value = "target/release/quire-relay")]
@@ -78,6 +79,9 @@ enum Bench {
         /// Members connected in the memory run.
         #[arg(long, default_value_t = 1000)]
         members: usize,
+        /// Parts to run: any of mailbox, memory, live.
+        #[arg(long, value_delimiter = ',', default_value = "mailbox,memory,live")]
+        parts: Vec<String>,
     },
 }
 
@@ -100,7 +104,19 @@ fn main() -> Result<()> {
                 yws,
                 parts,
             } => sync_bench::run(&cli.traces, &yws, rate, count, fanout, &parts).await,
-            Bench::Relay { relay_bin, members } => relay_bench::run(&relay_bin, members).await,
+            Bench::Relay {
+                relay_bin,
+                members,
+                parts,
+            } => {
+                let wants = |part: &str| parts.iter().any(|p| p == part);
+                let parts = relay_bench::Parts {
+                    mailbox: wants("mailbox"),
+                    memory: wants("memory"),
+                    live: wants("live"),
+                };
+                relay_bench::run(&relay_bin, &cli.traces, members, &parts).await
+            }
         }
     })?;
     let text = serde_json::to_string_pretty(&result)?;

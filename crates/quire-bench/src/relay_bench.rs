@@ -1,10 +1,17 @@
 //! `quire-bench relay`: the `quire-relay` binary on loopback.
 //!
-//! - mailbox: a member puts small sealed-size items (32 requests in flight), then
-//!   reads them all back; updates per second, against bare SQLite doing the same
-//!   durable inserts (`synchronous=FULL`, one transaction each) in the same run;
+//! - mailbox: a member puts small sealed-size items, one per request (32 requests in
+//!   flight), then 64 per request (`PutMany`, 4 in flight), then reads them all
+//!   back; updates per second and per second of the relay's CPU, against bare
+//!   SQLite doing the same durable inserts (`synchronous=FULL`, one transaction
+//!   each) in the same run;
 //! - memory: the relay's resident memory idle, and with N members connected (each a
-//!   real libp2p node: noise, yamux, identify, ping), per connection.
+//!   real libp2p node: noise, yamux, identify, ping), per connection;
+//! - live: two members (engines on disk, sync nodes) who reach each other only
+//!   through the relay's gossip (it gives no reservation slots, so they cannot meet
+//!   through a circuit either) replay the automerge-paper trace, paced and at full
+//!   speed; per transaction, the time from the writer's local transaction to its
+//!   durable apply at the reader, against the same runs directly connected.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,16 +19,25 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse};
+use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse, PutItem};
 use quire_net::{Keypair, Multiaddr, NetConfig, NetHandle, Node, PeerId};
 use serde_json::{Value, json};
 
-/// Items put in the throughput run.
-const ITEMS: usize = 5_000;
+use crate::sync_bench::{Via, paced};
+use crate::trace::Trace;
+
+/// Items put in each throughput run, one per request and batched.
+const ITEMS: usize = 10_000;
+const BATCHED_ITEMS: usize = 100_000;
 /// Bytes per item: a sealed keystroke update is about 120.
 const ITEM_BYTES: usize = 120;
 /// Requests in flight at once.
 const IN_FLIGHT: usize = 32;
+/// Items per request in the batched run (`PutMany`, as a member uploading several
+/// documents at once sends them).
+const BATCH: usize = 64;
+/// Batched requests in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 struct Relay {
     child: Child,
@@ -36,7 +52,7 @@ impl Drop for Relay {
     }
 }
 
-fn start_relay(bin: &Path, dir: &Path) -> Result<Relay> {
+fn start_relay(bin: &Path, dir: &Path, extra: &[&str]) -> Result<Relay> {
     let mut child = Command::new(bin)
         .arg("--data-dir")
         .arg(dir)
@@ -47,6 +63,7 @@ fn start_relay(bin: &Path, dir: &Path) -> Result<Relay> {
             "--puts-per-second",
             "1000000",
         ])
+        .args(extra)
         .env("QUIRE_LOG", "error")
         .stdout(Stdio::piped())
         .spawn()
@@ -93,6 +110,17 @@ async fn member(relay: &Relay) -> Result<NetHandle> {
     Ok(net)
 }
 
+/// CPU time (user + system) a process has used so far, in seconds (Linux).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    // Clock ticks are 100 per second on Linux.
+    Some((utime + stime) as f64 / 100.0)
+}
+
 /// Resident memory of a process, in kilobytes (Linux).
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -102,23 +130,52 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-async fn mailbox_throughput(relay: &Relay) -> Result<Value> {
-    let net = member(relay).await?;
-    let (topic, peer) = ([9u8; 32], relay.peer);
+/// Puts `count` items into `topic`, `batch` per request (`1`: plain puts), with
+/// `in_flight` requests at once; the rate, and the relay's CPU time for them.
+async fn put_run(
+    net: &NetHandle,
+    relay: &Relay,
+    topic: [u8; 32],
+    (count, batch, in_flight): (usize, usize, usize),
+) -> Result<Value> {
+    let (peer, pid) = (relay.peer, relay.child.id());
+    let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
     let mut pending = tokio::task::JoinSet::new();
-    for i in 0..ITEMS {
-        if pending.len() >= IN_FLIGHT {
+    let items: Vec<Vec<u8>> = (0..count)
+        .map(|i| vec![(i % 251) as u8; ITEM_BYTES])
+        .collect();
+    for chunk in items.chunks(batch) {
+        if pending.len() >= in_flight {
             pending.join_next().await.context("put")???;
         }
         let net = net.clone();
-        let item = vec![(i % 251) as u8; ITEM_BYTES];
+        let request = if let [item] = chunk {
+            MailboxRequest::Put {
+                topic,
+                item: item.clone(),
+            }
+        } else {
+            MailboxRequest::PutMany {
+                items: chunk
+                    .iter()
+                    .map(|item| PutItem {
+                        topic,
+                        item: item.clone(),
+                    })
+                    .collect(),
+            }
+        };
         pending.spawn(async move {
-            match net
-                .mailbox(peer, MailboxRequest::Put { topic, item })
-                .await?
-            {
+            match net.mailbox(peer, request).await? {
                 MailboxResponse::Stored { .. } => Ok::<_, anyhow::Error>(()),
+                MailboxResponse::StoredMany { results }
+                    if results
+                        .iter()
+                        .all(|r| matches!(r, MailboxResponse::Stored { .. })) =>
+                {
+                    Ok(())
+                }
                 other => bail!("put refused: {other:?}"),
             }
         });
@@ -126,7 +183,31 @@ async fn mailbox_throughput(relay: &Relay) -> Result<Value> {
     while let Some(done) = pending.join_next().await {
         done??;
     }
-    let put = start.elapsed();
+    let elapsed = start.elapsed();
+    let cpu = cpu_seconds(pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    Ok(json!({
+        "items": count,
+        "items_per_request": batch,
+        "requests_in_flight": in_flight,
+        "puts_per_s": count as f64 / elapsed.as_secs_f64(),
+        "relay_cpu_s": cpu,
+        "puts_per_relay_cpu_s": cpu.map(|cpu| count as f64 / cpu.max(0.01)),
+    }))
+}
+
+async fn mailbox_throughput(relay: &Relay) -> Result<Value> {
+    let net = member(relay).await?;
+    let topic = [9u8; 32];
+    let single = put_run(&net, relay, topic, (ITEMS, 1, IN_FLIGHT)).await?;
+    let batched = put_run(
+        &net,
+        relay,
+        [10u8; 32],
+        (BATCHED_ITEMS, BATCH, BATCHES_IN_FLIGHT),
+    )
+    .await?;
     let start = Instant::now();
     let (mut after, mut read) = (0, 0);
     loop {
@@ -149,10 +230,9 @@ async fn mailbox_throughput(relay: &Relay) -> Result<Value> {
     let get = start.elapsed();
     net.shutdown().await?;
     Ok(json!({
-        "items": ITEMS,
         "item_bytes": ITEM_BYTES,
-        "in_flight": IN_FLIGHT,
-        "puts_per_s": ITEMS as f64 / put.as_secs_f64(),
+        "puts": single,
+        "puts_batched": batched,
         "gets_items_per_s": read as f64 / get.as_secs_f64(),
     }))
 }
@@ -197,14 +277,68 @@ async fn memory(relay: &Relay, members: usize) -> Result<Value> {
     }))
 }
 
-pub(crate) async fn run(relay_bin: &Path, members: usize) -> Result<Value> {
+/// Transactions in the paced live runs, and their rate.
+const LIVE_PACED: (usize, f64) = (3000, 200.0);
+/// Transactions in the full-speed live runs.
+const LIVE_FULL_SPEED: usize = 3_000;
+
+async fn live_latency(relay_bin: &Path, traces: &Path) -> Result<(Value, Value)> {
     let dir = tempfile::tempdir()?;
-    let relay = start_relay(relay_bin, dir.path())?;
-    let mailbox = mailbox_throughput(&relay).await?;
-    let baseline = sqlite_baseline(dir.path())?;
-    let memory = memory(&relay, members).await?;
+    let relay = start_relay(relay_bin, dir.path(), &["--max-reservations", "0"])?;
+    let trace = Trace::load(&traces.join("automerge-paper.json.gz"))?;
+    // Data folders on the real disk (durable commits are part of the figure).
+    let root = tempfile::tempdir_in(std::env::current_dir()?)?;
+    let (count, rate) = LIVE_PACED;
+    let mut relayed = serde_json::Map::new();
+    let mut direct = serde_json::Map::new();
+    for (name, rate, count) in [
+        ("paced", rate, count),
+        ("full_speed", f64::INFINITY, LIVE_FULL_SPEED),
+    ] {
+        let via_relay = Via::Relay(&relay.addr);
+        relayed.insert(
+            name.into(),
+            paced(root.path(), &trace, 1, rate, count, via_relay).await?,
+        );
+        direct.insert(
+            name.into(),
+            paced(root.path(), &trace, 1, rate, count, Via::Direct).await?,
+        );
+    }
+    Ok((Value::Object(relayed), Value::Object(direct)))
+}
+
+/// Which parts run.
+pub(crate) struct Parts {
+    pub(crate) mailbox: bool,
+    pub(crate) memory: bool,
+    pub(crate) live: bool,
+}
+
+pub(crate) async fn run(
+    relay_bin: &Path,
+    traces: &Path,
+    members: usize,
+    parts: &Parts,
+) -> Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let relay = start_relay(relay_bin, dir.path(), &[])?;
+    let (mut mailbox, mut baseline, mut memory_use) = (Value::Null, Value::Null, Value::Null);
+    if parts.mailbox {
+        mailbox = mailbox_throughput(&relay).await?;
+        baseline = sqlite_baseline(dir.path())?;
+    }
+    if parts.memory {
+        memory_use = memory(&relay, members).await?;
+    }
+    drop(relay);
+    let (live, live_direct) = if parts.live {
+        live_latency(relay_bin, traces).await?
+    } else {
+        (Value::Null, Value::Null)
+    };
     Ok(json!({
-        "relay": { "mailbox": mailbox, "memory": memory },
-        "baseline": { "sqlite_durable_inserts": baseline },
+        "relay": { "mailbox": mailbox, "memory": memory_use, "live_through_relay": live },
+        "baseline": { "sqlite_durable_inserts": baseline, "live_direct": live_direct },
     }))
 }

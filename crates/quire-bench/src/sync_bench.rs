@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use quire_engine::{Edit, Engine, EngineConfig, Role};
+use quire_net::Multiaddr;
 use quire_node::{NodeConfig, NodeEvent, SyncNode};
 use serde_json::{Value, json};
 
@@ -30,10 +31,13 @@ struct Device {
 }
 
 impl Device {
-    async fn start(root: &Path) -> Result<Self> {
+    /// A device on loopback; `relay`: a team relay in its settings.
+    async fn start(root: &Path, relay: Option<&Multiaddr>) -> Result<Self> {
         let dir = tempfile::tempdir_in(root)?;
         let engine = Engine::open(EngineConfig::new(dir.path())).await?;
-        let node = SyncNode::start(engine.clone(), NodeConfig::loopback()).await?;
+        let mut config = NodeConfig::loopback();
+        config.relays.extend(relay.cloned());
+        let node = SyncNode::start(engine.clone(), config).await?;
         Ok(Self {
             _dir: dir,
             engine,
@@ -59,30 +63,48 @@ impl Device {
     }
 }
 
+/// How the devices of a run reach each other.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Via<'a> {
+    /// Directly: the link names the writer's addresses.
+    Direct,
+    /// Only through this team relay: it is in the writer's settings and the only
+    /// address in the link (as `<relay>/p2p-circuit`).
+    Relay(&'a Multiaddr),
+}
+
 /// A writer and `receivers` devices that joined its document and caught up.
 async fn network(
     root: &Path,
     receivers: usize,
     start: &str,
+    via: Via<'_>,
 ) -> Result<(Device, Vec<Device>, quire_engine::DocumentId)> {
-    let writer = Device::start(root).await?;
+    let relay = match via {
+        Via::Direct => None,
+        Via::Relay(addr) => Some(addr),
+    };
+    let writer = Device::start(root, relay).await?;
     let id = writer.engine.create("bench", start).await?;
-    let link = writer
-        .engine
-        .share(id, Role::Write, writer.addrs().await?)
-        .await?
-        .to_link();
+    let addrs = match relay {
+        None => writer.addrs().await?,
+        Some(addr) => vec![format!("{addr}/p2p-circuit")],
+    };
+    let link = writer.engine.share(id, Role::Write, addrs).await?.to_link();
     let mut others = Vec::new();
     for _ in 0..receivers {
-        let device = Device::start(root).await?;
+        let device = Device::start(root, None).await?;
         device.engine.join(&link).await?;
         others.push(device);
     }
     for device in &others {
         wait_for_text(&device.engine, id, start, Duration::from_secs(60)).await?;
     }
-    // Let gossipsub build its mesh (one heartbeat) before measuring.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Let gossipsub build its mesh (one heartbeat) before measuring; through a
+    // relay, the relay joins the document's topic at the members' first mailbox
+    // requests, then meshes.
+    let settle = if relay.is_some() { 4000 } else { 1500 };
+    tokio::time::sleep(Duration::from_millis(settle)).await;
     Ok((writer, others, id))
 }
 
@@ -150,24 +172,58 @@ fn lo_bytes() -> Option<u64> {
         .ok()
 }
 
-async fn paced(
+/// Replays `count` transactions at `rate` per second (`f64::INFINITY`: as fast as
+/// the writer can) and times each one until it is durable at every receiver.
+pub(crate) async fn paced(
     root: &Path,
     trace: &Trace,
     receivers: usize,
     rate: f64,
     count: usize,
+    via: Via<'_>,
 ) -> Result<Value> {
-    let (writer, others, id) = network(root, receivers, &trace.start_content).await?;
+    let (writer, others, id) = network(root, receivers, &trace.start_content, via).await?;
     let watchers: Vec<_> = others.iter().map(watch_durable_applies).collect();
     let mut raw = Vec::with_capacity(count);
     let mut local_changes = writer.engine.subscribe();
+    // Read while the run goes (at full speed there are more messages than the
+    // broadcast channel holds).
     let mut published = writer.node.subscribe();
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let collector = tokio::spawn({
+        let sent = std::sync::Arc::clone(&sent);
+        async move {
+            loop {
+                match published.recv().await {
+                    Ok(NodeEvent::Published {
+                        seq, transactions, ..
+                    }) => {
+                        if let Ok(mut sent) = sent.lock() {
+                            sent.push((seq, transactions));
+                        }
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        }
+    });
     let lo_before = lo_bytes();
-    let interval = Duration::from_secs_f64(1.0 / rate);
+    let interval = if rate.is_finite() {
+        Duration::from_secs_f64(1.0 / rate)
+    } else {
+        Duration::ZERO
+    };
     let start = tokio::time::Instant::now();
     let mut sent_at = Vec::with_capacity(count);
     for (i, txn) in trace.txns.iter().take(count).enumerate() {
-        tokio::time::sleep_until(start + interval * i as u32).await;
+        if interval.is_zero() {
+            if i % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        } else {
+            tokio::time::sleep_until(start + interval * i as u32).await;
+        }
         sent_at.push(Instant::now());
         let _receipt = writer
             .engine
@@ -179,33 +235,31 @@ async fn paced(
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let lo_after = lo_bytes();
-    while let Ok(event) = local_changes.try_recv() {
-        if let quire_engine::EngineEvent::Changed { update, .. } = event {
-            raw.push(update.len());
+    loop {
+        match local_changes.try_recv() {
+            Ok(quire_engine::EngineEvent::Changed { update, .. }) => raw.push(update.len()),
+            Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
         }
     }
+    let status = writer.node.status().await?;
+    let doc = status.docs.first().context("writer status")?;
+    let (live, sealed_bytes) = (doc.live_sent, doc.sent_bytes);
+    writer.stop().await?;
     // Which message (by sequence number) carried each transaction (queued
     // transactions go as one).
-    let mut message_of = Vec::with_capacity(count);
-    let mut messages: usize = 0;
-    while let Ok(event) = published.try_recv() {
-        if let NodeEvent::Published {
-            seq, transactions, ..
-        } = event
-        {
-            message_of.extend(std::iter::repeat_n(seq, transactions));
-            messages += 1;
-        }
-    }
+    collector.abort();
+    let sent = sent.lock().map(|s| s.clone()).unwrap_or_default();
+    let messages = sent.len();
+    let message_of: Vec<u64> = sent
+        .iter()
+        .flat_map(|(seq, n)| std::iter::repeat_n(*seq, *n))
+        .collect();
     ensure!(
         message_of.len() == count,
         "published {} of {count} transactions",
         message_of.len()
     );
-    let status = writer.node.status().await?;
-    let doc = status.docs.first().context("writer status")?;
-    let (live, sealed_bytes) = (doc.live_sent, doc.sent_bytes);
-    writer.stop().await?;
     let (mut latencies, mut applied_latencies) = (Vec::new(), Vec::new());
     // A message a receiver got by catch-up instead of live gossip has no live time.
     let mut not_live = 0;
@@ -223,7 +277,7 @@ async fn paced(
     let raw_avg = raw.iter().sum::<usize>() as f64 / raw.len().max(1) as f64;
     Ok(json!({
         "receivers": receivers,
-        "rate_per_s": rate,
+        "rate_per_s": if rate.is_finite() { json!(rate) } else { json!("full speed") },
         "transactions": count,
         "gossip_messages": messages,
         "messages_not_received_live": not_live,
@@ -242,7 +296,7 @@ async fn paced(
 }
 
 async fn full_speed(root: &Path, trace: &Trace) -> Result<Value> {
-    let (writer, mut others, id) = network(root, 1, &trace.start_content).await?;
+    let (writer, mut others, id) = network(root, 1, &trace.start_content, Via::Direct).await?;
     let receiver = others.pop().context("receiver")?;
     let start = Instant::now();
     let engine = writer.engine.clone();
@@ -326,7 +380,7 @@ pub(crate) async fn run(
     // Data folders on the real disk (durable commits are part of the figure).
     let root = tempfile::tempdir_in(std::env::current_dir()?)?;
     let paced_two = if wants("paced") {
-        paced(root.path(), &trace, 1, rate, count).await?
+        paced(root.path(), &trace, 1, rate, count, Via::Direct).await?
     } else {
         Value::Null
     };
@@ -339,7 +393,7 @@ pub(crate) async fn run(
         Value::Null
     };
     let fan_out = if wants("fanout") && fanout > 1 {
-        paced(root.path(), &trace, fanout - 1, rate, count).await?
+        paced(root.path(), &trace, fanout - 1, rate, count, Via::Direct).await?
     } else {
         Value::Null
     };

@@ -153,6 +153,7 @@ pub(crate) async fn status(
             "relays": live.as_ref().map(|s| s.relays.iter().map(|r| json!({
                 "addr": r.addr.to_string(),
                 "connected": r.connected,
+                "reachable_through": r.reachable_through,
                 "last_upload": r.last_upload,
                 "last_read": r.last_read,
                 "error": r.error,
@@ -173,7 +174,9 @@ pub(crate) async fn status(
         ),
     }
     for relay in live.iter().flat_map(|s| &s.relays) {
-        let state = if relay.connected {
+        let state = if relay.reachable_through {
+            "connected, other members can reach this device through it"
+        } else if relay.connected {
             "connected"
         } else {
             "unreachable"

@@ -25,6 +25,7 @@ use crate::{
     sync_protocol::{
         MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
     },
+    traversal::{REGISTRATION_REFRESH, Traversal},
 };
 
 /// What the network tells the engine.
@@ -78,6 +79,15 @@ pub enum NetEvent {
         /// The 32-byte topic hash.
         topic: [u8; 32],
     },
+    /// A relay accepted this node's reservation: peers can reach it through the relay.
+    Reserved(PeerId),
+    /// DCUtR tried to turn a connection through a relay into a direct one.
+    HolePunch {
+        /// The peer at the other end.
+        peer: PeerId,
+        /// Whether a direct connection now exists.
+        direct: bool,
+    },
 }
 
 /// The engine's verdict on a gossip message.
@@ -122,6 +132,10 @@ enum Command {
         reply: oneshot::Sender<Result<MailboxResponse>>,
     },
     Disconnect(PeerId, oneshot::Sender<bool>),
+    Reserve(Multiaddr, oneshot::Sender<Result<()>>),
+    Register(PeerId, [u8; 32]),
+    Unregister(PeerId, [u8; 32]),
+    Discover(PeerId, [u8; 32]),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -232,9 +246,41 @@ impl NetHandle {
         self.ask(|tx| Command::Disconnect(peer, tx)).await
     }
 
+    /// Listens through the relay at `addr` (ending in `/p2p/<relay>`): the relay is
+    /// dialled if needed and a slot reserved, so peers behind other NATs can reach
+    /// this node through it. A no-op while a reservation there is held or pending;
+    /// call it again after the relay reconnects. [`NetEvent::Reserved`] follows.
+    pub async fn reserve(&self, addr: Multiaddr) -> Result<()> {
+        self.ask(|tx| Command::Reserve(addr, tx)).await?
+    }
+
+    /// Keeps this node registered at `relay`'s rendezvous point under `topic`, from
+    /// now on (renewed until [`Self::unregister`]).
+    pub async fn register(&self, relay: PeerId, topic: [u8; 32]) -> Result<()> {
+        self.tell(Command::Register(relay, topic)).await
+    }
+
+    /// Withdraws the registration under `topic` at `relay`.
+    pub async fn unregister(&self, relay: PeerId, topic: [u8; 32]) -> Result<()> {
+        self.tell(Command::Unregister(relay, topic)).await
+    }
+
+    /// Asks `relay` who is registered under `topic`, and dials those not connected
+    /// (directly if they are reachable, else through their circuit).
+    pub async fn discover(&self, relay: PeerId, topic: [u8; 32]) -> Result<()> {
+        self.tell(Command::Discover(relay, topic)).await
+    }
+
     /// Stops the actor and closes every connection.
     pub async fn shutdown(&self) -> Result<()> {
         self.ask(Command::Shutdown).await
+    }
+
+    async fn tell(&self, command: Command) -> Result<()> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| NetError::Stopped)
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
@@ -255,7 +301,6 @@ impl Node {
     /// Builds the swarm, binds the listen addresses and spawns the actor on the
     /// current tokio runtime.
     pub fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>)> {
-        let behaviour = QuireBehaviour::new(&config)?;
         let mut swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
             .with_tokio()
             .with_tcp(
@@ -265,7 +310,12 @@ impl Node {
             )
             .map_err(|e| NetError::Transport(e.to_string()))?
             .with_quic()
-            .with_behaviour(|_| behaviour)
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_behaviour(|_, relay_client| {
+                QuireBehaviour::new(&config, relay_client)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })
             .map_err(|e| NetError::Behaviour(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
             .build();
@@ -291,6 +341,8 @@ impl Node {
             discovered: HashMap::new(),
             connections: HashMap::new(),
             topics: HashMap::new(),
+            traversal: Traversal::default(),
+            reported_direct: std::collections::HashSet::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -325,6 +377,10 @@ struct Actor {
     connections: HashMap<PeerId, HashMap<ConnectionId, ConnectionPath>>,
     /// The topic hash behind each gossipsub topic we joined (names are shortened).
     topics: HashMap<TopicHash, [u8; 32]>,
+    /// Reservations and registrations at relays.
+    traversal: Traversal,
+    /// Peers whose connection through a relay became direct (reported once).
+    reported_direct: std::collections::HashSet<PeerId>,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -334,9 +390,12 @@ impl Actor {
     async fn run(mut self) {
         let mut redial = tokio::time::interval(REDIAL_DISCOVERED_INTERVAL);
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut refresh = tokio::time::interval(REGISTRATION_REFRESH);
+        refresh.tick().await;
         loop {
             tokio::select! {
                 _ = redial.tick() => self.redial_discovered(),
+                _ = refresh.tick() => self.traversal.refresh(&mut self.swarm),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown(ack)) => {
                         let _ = ack.send(());
@@ -432,6 +491,18 @@ impl Actor {
             Command::Disconnect(peer, tx) => {
                 let _ = tx.send(self.swarm.disconnect_peer_id(peer).is_ok());
             }
+            Command::Reserve(addr, tx) => {
+                let _ = tx.send(self.traversal.reserve(&mut self.swarm, addr));
+            }
+            Command::Register(relay, topic) => {
+                self.traversal.register(&mut self.swarm, relay, topic);
+            }
+            Command::Unregister(relay, topic) => {
+                self.traversal.unregister(&mut self.swarm, relay, topic);
+            }
+            Command::Discover(relay, topic) => {
+                self.traversal.discover(&mut self.swarm, relay, topic);
+            }
             // Handled in `run`, which owns the loop.
             Command::Shutdown(ack) => {
                 let _ = ack.send(());
@@ -506,10 +577,19 @@ impl Actor {
                 } else {
                     ConnectionPath::of(endpoint.get_remote_address())
                 };
-                self.connections
-                    .entry(peer_id)
-                    .or_default()
-                    .insert(connection_id, path);
+                let conns = self.connections.entry(peer_id).or_default();
+                // A direct connection to a peer reached through a relay: the hole punch
+                // worked (whichever side's dial made it).
+                let upgraded = path != ConnectionPath::Relayed
+                    && conns.values().any(|p| *p == ConnectionPath::Relayed);
+                conns.insert(connection_id, path);
+                if upgraded && self.reported_direct.insert(peer_id) {
+                    tracing::info!(peer = %peer_id, "the connection through the relay is now direct (hole punched)");
+                    self.notify(NetEvent::HolePunch {
+                        peer: peer_id,
+                        direct: true,
+                    });
+                }
                 if num_established.get() == 1 {
                     self.notify(NetEvent::PeerConnected(peer_id));
                 }
@@ -525,6 +605,8 @@ impl Actor {
                 }
                 if num_established == 0 {
                     self.connections.remove(&peer_id);
+                    self.reported_direct.remove(&peer_id);
+                    self.traversal.disconnected(&mut self.swarm, peer_id);
                     self.notify(NetEvent::PeerDisconnected(peer_id));
                 }
             }
@@ -547,6 +629,26 @@ impl Actor {
                         }
                     }
                 }
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::RelayClient(event)) => {
+                if let Some(event) = self.traversal.on_relay_client(&mut self.swarm, event) {
+                    self.notify(event);
+                }
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Rendezvous(event)) => {
+                self.traversal.on_rendezvous(&mut self.swarm, event);
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Dcutr(event)) => {
+                // A hole punch whose direct connection is already reported (made by
+                // the other side's simultaneous dial, which DCUtR on this side may
+                // count as a failed attempt) says nothing new.
+                let peer = event.remote_peer_id;
+                if !self.reported_direct.contains(&peer) {
+                    self.notify(Traversal::on_dcutr(event));
+                }
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                self.traversal.listener_closed(listener_id);
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, %error, "outgoing connection failed");

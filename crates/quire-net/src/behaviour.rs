@@ -1,4 +1,6 @@
-//! The composed libp2p behaviour: gossipsub, `/quire/sync/1`, mDNS, identify, ping.
+//! The composed libp2p behaviour: gossipsub, `/quire/sync/1`, the mailbox client,
+//! mDNS, identify, ping, and the relay client, rendezvous client and DCUtR that get a
+//! member through NATs (see [`crate::traversal`]).
 //!
 //! Gossipsub runs without its own signatures ([`gossipsub::MessageAuthenticity::Anonymous`]):
 //! every payload is already a sealed, signed envelope that the engine checks, and
@@ -11,10 +13,11 @@
 use std::time::Duration;
 
 use libp2p::{
+    dcutr,
     gossipsub::{self, IdentTopic, MessageId},
     identify,
     identity::Keypair,
-    mdns, ping,
+    mdns, ping, relay, rendezvous,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
@@ -49,11 +52,15 @@ pub(crate) struct QuireBehaviour {
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
+    pub(crate) relay_client: relay::client::Behaviour,
+    pub(crate) rendezvous: rendezvous::client::Behaviour,
+    pub(crate) dcutr: dcutr::Behaviour,
 }
 
 impl QuireBehaviour {
-    /// Builds every protocol from the node's config.
-    pub(crate) fn new(config: &NetConfig) -> Result<Self> {
+    /// Builds every protocol from the node's config, around the relay client the
+    /// swarm builder made with its transport.
+    pub(crate) fn new(config: &NetConfig, relay_client: relay::client::Behaviour) -> Result<Self> {
         let keypair: &Keypair = &config.keypair;
         let peer_id = keypair.public().to_peer_id();
         let gossipsub = gossip_behaviour(config.max_message_bytes, true)?;
@@ -74,6 +81,9 @@ impl QuireBehaviour {
                 keypair.public(),
             )),
             ping: ping::Behaviour::default(),
+            relay_client,
+            rendezvous: rendezvous::client::Behaviour::new(keypair.clone()),
+            dcutr: dcutr::Behaviour::new(peer_id),
         })
     }
 }

@@ -13,6 +13,11 @@
 //!   bytes per keystroke. Message ids hash the data. Validation is manual, so nothing
 //!   is forwarded before the engine accepts it, and peer scoring penalises peers
 //!   that send rejected messages.
+//! - Through a team relay ([`NetHandle::reserve`], [`NetHandle::register`],
+//!   [`NetHandle::discover`]): a reservation so peers behind other NATs reach this
+//!   node through the relay's circuit, registrations under each document's topic at
+//!   the relay's rendezvous point, discovery and dialling of the other members, and
+//!   DCUtR hole punching to make those connections direct where the NATs allow.
 //! - `/quire/sync/1` ([`SYNC_PROTOCOL`]): request-response with opaque payloads for
 //!   catch-up, capped at [`MAX_SYNC_PAYLOAD_BYTES`] each way. Larger state is chunked
 //!   by the caller.
@@ -58,6 +63,7 @@ mod error;
 pub mod mailbox_protocol;
 mod path;
 mod sync_protocol;
+mod traversal;
 
 pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
 pub use behaviour::{
@@ -77,3 +83,4 @@ pub use sync_protocol::{
     MAX_CONCURRENT_SYNC_STREAMS, MAX_SYNC_PAYLOAD_BYTES, SYNC_FRAME_OVERHEAD_BYTES, SYNC_PROTOCOL,
     SYNC_REPLY_TIMEOUT, SYNC_REQUEST_TIMEOUT,
 };
+pub use traversal::{REGISTRATION_REFRESH, REGISTRATION_TTL, namespace_for};

@@ -5,6 +5,9 @@
 //! The relay only ever sees sealed bytes and topic hashes. A member puts what it
 //! publishes, gets what came after the last sequence number it has seen, and may
 //! replace everything up to a sequence number with one sealed snapshot (compaction).
+//! Several puts may travel as one request ([`MailboxRequest::PutMany`]): each
+//! request costs the relay a stream, so a member with several documents to upload
+//! sends them together.
 //! Every payload is capped ([`MAX_MAILBOX_ITEM_BYTES`], [`MAX_MAILBOX_RESPONSE_BYTES`])
 //! by the codec on receipt, before anything is decoded.
 
@@ -25,6 +28,9 @@ pub const MAX_MAILBOX_ITEM_BYTES: usize = 8 * 1024 * 1024;
 /// Largest answer to a get: 8 MiB of items (more come with the next get).
 pub const MAX_MAILBOX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
+/// Most items in one [`MailboxRequest::PutMany`].
+pub const MAX_PUT_BATCH: usize = 64;
+
 /// Room for the CBOR framing around payloads.
 const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
 
@@ -42,6 +48,14 @@ pub enum MailboxRequest {
         /// The sealed envelope.
         #[serde(with = "serde_bytes")]
         item: Vec<u8>,
+    },
+    /// Keep several sealed envelopes (of one topic or several) in one request: at
+    /// most [`MAX_PUT_BATCH`] items of at most [`MAX_MAILBOX_ITEM_BYTES`] in all.
+    /// The answer is [`MailboxResponse::StoredMany`], one outcome per item in order;
+    /// an item refused (say, over its topic's quota) does not stop the others.
+    PutMany {
+        /// The items, in the order they are kept.
+        items: Vec<PutItem>,
     },
     /// The items after sequence number `after`, oldest first, up to `max_bytes`.
     Get {
@@ -64,6 +78,17 @@ pub enum MailboxRequest {
         /// The last sequence number the snapshot covers.
         supersedes: u64,
     },
+}
+
+/// One item of a [`MailboxRequest::PutMany`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutItem {
+    /// The topic hash.
+    #[serde(with = "serde_bytes")]
+    pub topic: [u8; 32],
+    /// The sealed envelope.
+    #[serde(with = "serde_bytes")]
+    pub item: Vec<u8>,
 }
 
 /// One kept item.
@@ -98,6 +123,12 @@ pub enum MailboxResponse {
     Stored {
         /// Its sequence number.
         seq: u64,
+    },
+    /// The outcome of each item of a [`MailboxRequest::PutMany`], in order: each
+    /// is [`Self::Stored`] or [`Self::Refused`].
+    StoredMany {
+        /// One per item.
+        results: Vec<MailboxResponse>,
     },
     /// Items after the asked sequence number.
     Items {

@@ -31,6 +31,10 @@ pub const REDIAL_MEMBERS: Duration = Duration::from_secs(15);
 /// How often the node looks after presence, retries and caches.
 pub const TICK: Duration = Duration::from_millis(50);
 
+/// Items read from a relay's mailbox for a document after which a writer compacts
+/// them into one snapshot (see [`NodeConfig::relay_compact_after`]).
+pub const RELAY_COMPACT_AFTER: u64 = 256;
+
 /// How the node is set up.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -43,6 +47,9 @@ pub struct NodeConfig {
     /// Relays whose mailboxes keep updates for offline members (each address ends
     /// in `/p2p/<relay peer id>`).
     pub relays: Vec<Multiaddr>,
+    /// A writer replaces a relay's items of a document with one sealed snapshot of
+    /// it once it has read this many items there since the last snapshot.
+    pub relay_compact_after: u64,
 }
 
 impl NodeConfig {
@@ -53,6 +60,7 @@ impl NodeConfig {
             mdns: true,
             bootstrap: Vec::new(),
             relays: Vec::new(),
+            relay_compact_after: RELAY_COMPACT_AFTER,
         }
     }
 
@@ -66,6 +74,7 @@ impl NodeConfig {
             mdns: false,
             bootstrap: Vec::new(),
             relays: Vec::new(),
+            relay_compact_after: RELAY_COMPACT_AFTER,
         }
     }
 }

@@ -101,7 +101,7 @@ impl SyncNode {
             results_tx,
             results,
             lagged: false,
-            relays: Relays::new(&config.relays, relay_results_tx),
+            relays: Relays::new(&config.relays, config.relay_compact_after, relay_results_tx),
             relay_results,
         };
         actor.refresh_all().await?;
@@ -783,6 +783,7 @@ impl Actor {
             }
             NetEvent::PeerDisconnected(peer) => {
                 self.connected.remove(&peer);
+                self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
                 let mut left = Vec::new();
                 for doc in self.docs.values_mut() {
@@ -838,6 +839,10 @@ impl Actor {
                 request,
                 reply,
             } => self.answer_catch_up(peer, topic, &request, reply).await,
+            NetEvent::Reserved(relay) => self.relays.reserved(relay),
+            NetEvent::HolePunch { peer, direct } => {
+                self.emit(NodeEvent::HolePunch { peer, direct });
+            }
             NetEvent::Discovered(_) => {}
             _ => {}
         }

@@ -35,6 +35,9 @@ pub struct RelayStatus {
     pub peer: PeerId,
     /// Whether it is connected now.
     pub connected: bool,
+    /// Whether it holds a slot for this device, so members behind other NATs can
+    /// reach it through the relay.
+    pub reachable_through: bool,
     /// When it last acknowledged an upload, ms since the epoch.
     pub last_upload: Option<i64>,
     /// When its mailbox was last read, ms since the epoch.
@@ -81,6 +84,14 @@ pub struct DocStatus {
 pub enum NodeEvent {
     /// A connection to a peer opened.
     PeerConnected(PeerId),
+    /// Hole punching was tried on a connection through a relay: `direct` says
+    /// whether the peer is now connected directly.
+    HolePunch {
+        /// The peer.
+        peer: PeerId,
+        /// Whether a direct connection now exists.
+        direct: bool,
+    },
     /// The last connection to a peer closed.
     PeerDisconnected(PeerId),
     /// A member's presence changed (`None`: it left or went silent).
@@ -111,6 +122,16 @@ pub enum NodeEvent {
         /// The relay.
         relay: PeerId,
         /// The item's number in the relay's mailbox.
+        seq: u64,
+    },
+    /// This device replaced a relay's items of a document with one sealed snapshot.
+    RelayCompacted {
+        /// The document.
+        id: DocumentId,
+        /// The relay.
+        relay: PeerId,
+        /// The snapshot's number in the relay's mailbox (the items up to the last
+        /// one read before it are gone).
         seq: u64,
     },
     /// Items were read from a relay's mailbox and applied.

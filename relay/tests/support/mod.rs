@@ -16,13 +16,29 @@ use quire_node::{NodeConfig, SyncNode};
 pub struct Relay {
     child: Child,
     pub peer: PeerId,
+    /// The first address it printed.
     pub addr: Multiaddr,
+    /// Every address it printed.
+    pub addrs: Vec<Multiaddr>,
     pub http: Option<String>,
 }
 
 impl Relay {
     pub fn start(dir: &Path, args: &[String]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_quire-relay"));
+        Self::start_in(None, dir, args)
+    }
+
+    /// Starts it inside the network namespace `netns` (with `ip netns exec`).
+    pub fn start_in(netns: Option<&str>, dir: &Path, args: &[String]) -> Self {
+        let bin = env!("CARGO_BIN_EXE_quire-relay");
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
         command.arg("--data-dir").arg(dir);
         if !args.iter().any(|a| a == "--listen") {
             command.args(["--listen", "/ip4/127.0.0.1/tcp/0"]);
@@ -35,7 +51,7 @@ impl Relay {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut peer, mut addr, mut http) = (None, None, None);
+        let (mut peer, mut addrs, mut http) = (None, Vec::new(), None);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let line = lines
@@ -45,7 +61,7 @@ impl Relay {
             if let Some(id) = line.strip_prefix("quire-relay ") {
                 peer = Some(id.parse().unwrap());
             } else if let Some(a) = line.strip_prefix("address ") {
-                addr = Some(a.parse().unwrap());
+                addrs.push(a.parse().unwrap());
             } else if let Some(url) = line.strip_prefix("http http://") {
                 http = Some(url.to_owned());
             } else if line == "ready" {
@@ -57,7 +73,11 @@ impl Relay {
         Self {
             child,
             peer: peer.expect("the relay printed its peer id"),
-            addr: addr.expect("the relay printed an address"),
+            addr: addrs
+                .first()
+                .cloned()
+                .expect("the relay printed an address"),
+            addrs,
             http,
         }
     }
@@ -113,9 +133,14 @@ pub async fn open(dir: &Path) -> Engine {
 /// Goes online; `relay` is a relay of the device's settings (else it uses only the
 /// relays named in its documents' links).
 pub async fn go_online(dir: &Path, relay: Option<&Multiaddr>) -> Online {
-    let engine = open(dir).await;
     let mut config = NodeConfig::loopback();
     config.relays = relay.into_iter().cloned().collect();
+    go_online_with(dir, config).await
+}
+
+/// Goes online with `config`.
+pub async fn go_online_with(dir: &Path, config: NodeConfig) -> Online {
+    let engine = open(dir).await;
     let node = SyncNode::start(engine.clone(), config).await.unwrap();
     Online { engine, node }
 }

@@ -4,14 +4,27 @@
 //! - uploads what the relay lacks from it: the difference between the document's
 //!   state and the state the relay last acknowledged (a state vector kept by the
 //!   engine), sealed with this device's hello as one bundle, at most every
-//!   [`RELAY_UPLOAD_EVERY`] while the document changes, and again after a restart;
+//!   [`RELAY_UPLOAD_EVERY`] while the document changes, and again after a restart
+//!   (the documents due at one relay go in one request);
 //! - reads what came after the last item it read (a cursor kept by the engine) when
 //!   the relay connects and every [`RELAY_FETCH_EVERY`], and applies it like a
-//!   catch-up answer: hellos are learnt, updates only from writers.
+//!   catch-up answer: hellos are learnt, updates only from writers;
+//! - once it has read [`crate::NodeConfig::relay_compact_after`] items of a document
+//!   there since the last snapshot (and is a writer), replaces the items it has read
+//!   with one sealed snapshot of the document, so the mailbox stays small and a
+//!   newcomer reads one item instead of hundreds. Items that came after the last one
+//!   it read stay.
 //!
 //! The relays are those of the device's settings (used for every document) and
 //! those named in a document's invite link (as `<relay address>/p2p-circuit`, used
 //! for that document only).
+//!
+//! Each connected relay also gets the node through NATs: the node reserves a slot
+//! there (members behind other NATs reach it through the relay's circuit), keeps
+//! each document it serves registered at the relay's rendezvous point under the
+//! document's topic, and looks up the other members there whenever it reads the
+//! mailbox; those found are dialled, and DCUtR makes the connection direct where
+//! the NATs allow.
 //!
 //! One request per relay and document is in flight at a time; its result comes back
 //! to the node's loop as a [`RelayResult`].
@@ -23,8 +36,8 @@ use quire_crypto::{Kind, PeerId, Role};
 use quire_engine::Origin;
 use quire_net::Multiaddr;
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MailboxItem, MailboxRequest,
-    MailboxResponse,
+    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxItem, MailboxRequest,
+    MailboxResponse, PutItem,
 };
 use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
@@ -47,6 +60,10 @@ pub(crate) struct Relay {
     pub(crate) peer: PeerId,
     addr: Multiaddr,
     last_dial: Option<Instant>,
+    /// A reservation was asked for since it connected.
+    reserving: bool,
+    /// The relay holds a reservation for this device.
+    reachable_through: bool,
     last_upload: Option<i64>,
     last_read: Option<i64>,
     error: Option<String>,
@@ -60,8 +77,17 @@ impl Relay {
     }
 }
 
-/// The answer to one mailbox request, back in the node's loop.
+/// What the engine gave for one document to upload: the state vector the relay
+/// acknowledged, the document's state vector now, and the difference between them.
+pub(crate) type Diffed = Result<(Vec<u8>, Vec<u8>, Vec<u8>), String>;
+
+/// The answer to one mailbox request (or to the engine's part of an upload), back
+/// in the node's loop.
 pub(crate) enum RelayResult {
+    Diffed {
+        relay: PeerId,
+        diffs: Vec<(Topic, Diffed)>,
+    },
     Stored {
         relay: PeerId,
         topic: Topic,
@@ -74,6 +100,13 @@ pub(crate) enum RelayResult {
         topic: Topic,
         items: Vec<MailboxItem>,
         more: bool,
+    },
+    Compacted {
+        relay: PeerId,
+        topic: Topic,
+        seq: u64,
+        /// The state vector of the snapshot (everything this device had).
+        uploaded: Vec<u8>,
     },
     Failed {
         relay: PeerId,
@@ -99,12 +132,23 @@ pub(crate) struct Relays {
     last_fetch: HashMap<(PeerId, Topic), Instant>,
     /// Documents whose first upload since the relay connected has been announced.
     announced: HashSet<(PeerId, Topic)>,
+    /// Documents registered at each relay's rendezvous point.
+    registered: HashSet<(PeerId, Topic)>,
+    /// Items read after which a writer compacts.
+    compact_after: u64,
+    /// The number of the last snapshot this device made or saw made, per relay and
+    /// document (0: none since the node started).
+    compacted: HashMap<(PeerId, Topic), u64>,
     pub(crate) results_tx: mpsc::Sender<RelayResult>,
 }
 
 impl Relays {
     /// The relays at `addrs` (each must end in `/p2p/<peer id>`; others are skipped).
-    pub(crate) fn new(addrs: &[Multiaddr], results_tx: mpsc::Sender<RelayResult>) -> Self {
+    pub(crate) fn new(
+        addrs: &[Multiaddr],
+        compact_after: u64,
+        results_tx: mpsc::Sender<RelayResult>,
+    ) -> Self {
         let mut relays = Self {
             list: Vec::new(),
             global: Vec::new(),
@@ -115,6 +159,9 @@ impl Relays {
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
             announced: HashSet::new(),
+            registered: HashSet::new(),
+            compact_after: compact_after.max(1),
+            compacted: HashMap::new(),
             results_tx,
         };
         relays.set(addrs);
@@ -159,6 +206,8 @@ impl Relays {
         for relay in &mut list {
             if let Some(old) = self.list.iter().find(|r| r.peer == relay.peer) {
                 relay.last_dial = old.last_dial;
+                relay.reserving = old.reserving;
+                relay.reachable_through = old.reachable_through;
                 relay.last_upload = old.last_upload;
                 relay.last_read = old.last_read;
                 relay.error = old.error.clone();
@@ -180,6 +229,7 @@ impl Relays {
                 addr: r.addr.clone(),
                 peer: r.peer,
                 connected: connected.contains(&r.peer),
+                reachable_through: r.reachable_through,
                 last_upload: r.last_upload,
                 last_read: r.last_read,
                 error: r.error.clone(),
@@ -219,6 +269,22 @@ impl Relays {
         }
     }
 
+    /// The relay holds a slot for this device now.
+    pub(crate) fn reserved(&mut self, relay: PeerId) {
+        if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
+            r.reachable_through = true;
+        }
+    }
+
+    /// The relay's connection closed: its reservation is gone, and is asked for again
+    /// when it reconnects.
+    pub(crate) fn disconnected(&mut self, relay: PeerId) {
+        if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
+            r.reserving = false;
+            r.reachable_through = false;
+        }
+    }
+
     /// A relay (re)connected: read its mailbox and upload to it now.
     pub(crate) fn connected(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
         let Some(known) = self.list.iter().find(|r| r.peer == relay) else {
@@ -251,6 +317,7 @@ impl Actor {
         for addr in dial {
             self.dial(addr).await;
         }
+        self.traversal_tick().await;
         let pairs: Vec<(PeerId, Topic)> = self
             .relays
             .list
@@ -263,6 +330,7 @@ impl Actor {
                     .map(move |t| (r.peer, *t))
             })
             .collect();
+        let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
             if self.relays.busy.contains(&key) {
                 continue;
@@ -279,10 +347,63 @@ impl Actor {
                     .get(&key)
                     .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
             if fetch_due {
+                // Also ask who else of the document's members the relay knows (they
+                // are dialled, through the relay if need be).
+                let _ = self.net.discover(relay, topic).await;
                 self.fetch_from(relay, topic).await;
             } else if upload_due {
-                self.upload_to(relay, topic).await;
+                uploads.entry(relay).or_default().push(topic);
             }
+        }
+        for (relay, topics) in uploads {
+            self.upload_to(relay, topics).await;
+        }
+    }
+
+    /// Reserves a slot at each newly connected relay, and brings the registrations
+    /// at the relays' rendezvous points in line with the documents each one serves.
+    async fn traversal_tick(&mut self) {
+        let mut reserve = Vec::new();
+        for relay in &mut self.relays.list {
+            if self.connected.contains(&relay.peer) && !relay.reserving {
+                relay.reserving = true;
+                reserve.push(relay.addr.clone());
+            }
+        }
+        for addr in reserve {
+            if let Err(e) = self.net.reserve(addr.clone()).await {
+                tracing::warn!("cannot reserve a slot at the relay {addr}: {e}");
+            }
+        }
+        let wanted: HashSet<(PeerId, Topic)> = self
+            .relays
+            .list
+            .iter()
+            .flat_map(|r| {
+                self.docs
+                    .keys()
+                    .filter(|t| r.serves(t))
+                    .map(move |t| (r.peer, *t))
+            })
+            .collect();
+        let added: Vec<(PeerId, Topic)> = wanted
+            .difference(&self.relays.registered)
+            .copied()
+            .collect();
+        let removed: Vec<(PeerId, Topic)> = self
+            .relays
+            .registered
+            .difference(&wanted)
+            .copied()
+            .collect();
+        for (relay, topic) in added {
+            if self.net.register(relay, topic).await.is_ok() {
+                self.relays.registered.insert((relay, topic));
+            }
+        }
+        for (relay, topic) in removed {
+            let _ = self.net.unregister(relay, topic).await;
+            self.relays.registered.remove(&(relay, topic));
         }
     }
 
@@ -333,51 +454,111 @@ impl Actor {
         });
     }
 
-    /// Uploads to `relay` what it lacks of the document from this device.
-    async fn upload_to(&mut self, relay: PeerId, topic: Topic) {
-        let key = (relay, topic);
-        self.relays.dirty.remove(&key);
-        let Some(doc) = self.docs.get(&topic) else {
-            return;
-        };
-        let id = doc.id;
-        if doc.role() == Role::Read {
+    /// Starts uploading to `relay` what it lacks of each of these documents from
+    /// this device. The engine is asked for the differences in a task of its own (a
+    /// document being typed into at full speed keeps the engine busy, and the node
+    /// must go on publishing meanwhile); [`RelayResult::Diffed`] brings them back
+    /// to be sealed and sent.
+    async fn upload_to(&mut self, relay: PeerId, topics: Vec<Topic>) {
+        let mut wanted = Vec::new();
+        for topic in topics {
+            let key = (relay, topic);
+            self.relays.dirty.remove(&key);
+            let Some(doc) = self.docs.get(&topic) else {
+                continue;
+            };
+            if doc.role() == Role::Read {
+                continue;
+            }
+            self.relays.busy.insert(key);
+            self.relays.last_upload.insert(key, Instant::now());
+            wanted.push((topic, doc.id, self.relays.uploaded.get(&key).cloned()));
+        }
+        if wanted.is_empty() {
             return;
         }
-        let uploaded = match self.relays.uploaded.get(&key) {
-            Some(sv) => sv.clone(),
-            None => match self.engine.relay_mark(&relay.to_string(), id).await {
-                Ok(mark) => mark.uploaded,
-                Err(e) => {
-                    tracing::warn!("document {id}: cannot read its relay mark: {e}");
-                    return;
+        let (engine, tx) = (self.engine.clone(), self.relays.results_tx.clone());
+        tokio::spawn(async move {
+            let mut diffs = Vec::new();
+            for (topic, id, uploaded) in wanted {
+                let uploaded = match uploaded {
+                    Some(sv) => Ok(sv),
+                    None => engine
+                        .relay_mark(&relay.to_string(), id)
+                        .await
+                        .map(|mark| mark.uploaded),
+                };
+                let diff = match uploaded {
+                    Ok(uploaded) => {
+                        // Nothing acknowledged yet: the difference from the empty state
+                        // (a state vector of no clients encodes as one zero byte).
+                        let since: &[u8] = if uploaded.is_empty() { &[0] } else { &uploaded };
+                        match (
+                            engine.state_vector(id).await,
+                            engine.diff_since(id, since).await,
+                        ) {
+                            (Ok(sv), Ok(diff)) => Ok((uploaded, sv, diff)),
+                            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                diffs.push((topic, diff));
+            }
+            let _ = tx.send(RelayResult::Diffed { relay, diffs }).await;
+        });
+    }
+
+    /// Seals the differences the engine gave for an upload to `relay` and puts them:
+    /// one put for one document, batches of up to [`MAX_PUT_BATCH`] for several.
+    fn seal_uploads(&mut self, relay: PeerId, diffs: Vec<(Topic, Diffed)>) {
+        let mut ready: Vec<(Topic, Vec<u8>, Vec<u8>)> = Vec::new();
+        for (topic, diff) in diffs {
+            match self.seal_upload(topic, diff) {
+                Some((bundle, sv)) => ready.push((topic, bundle, sv)),
+                None => {
+                    self.relays.busy.remove(&(relay, topic));
                 }
-            },
-        };
-        // Nothing acknowledged yet: the difference from the empty state (a state
-        // vector of no clients encodes as one zero byte).
-        let since: &[u8] = if uploaded.is_empty() { &[0] } else { &uploaded };
-        let (now_sv, diff) = match (
-            self.engine.state_vector(id).await,
-            self.engine.diff_since(id, since).await,
-        ) {
-            (Ok(sv), Ok(diff)) => (sv, diff),
-            (Err(e), _) | (_, Err(e)) => {
+            }
+        }
+        let mut batch: Vec<(Topic, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut batch_bytes = 0;
+        for upload in ready {
+            if batch.len() == MAX_PUT_BATCH
+                || (!batch.is_empty() && batch_bytes + upload.1.len() > MAX_MAILBOX_ITEM_BYTES)
+            {
+                self.send_uploads(relay, std::mem::take(&mut batch));
+                batch_bytes = 0;
+            }
+            batch_bytes += upload.1.len();
+            batch.push(upload);
+        }
+        if !batch.is_empty() {
+            self.send_uploads(relay, batch);
+        }
+    }
+
+    /// The sealed bundle (hello and update) of a document's difference, and the
+    /// state vector it brings the relay to; `None` when there is nothing to upload
+    /// (or it cannot be).
+    fn seal_upload(&mut self, topic: Topic, diff: Diffed) -> Option<(Vec<u8>, Vec<u8>)> {
+        let doc = self.docs.get_mut(&topic)?;
+        let id = doc.id;
+        let (uploaded, now_sv, diff) = match diff {
+            Ok(diff) => diff,
+            Err(e) => {
                 tracing::warn!("document {id}: cannot compute what the relay lacks: {e}");
-                return;
+                return None;
             }
         };
         if now_sv == uploaded {
-            return;
+            return None;
         }
-        let Some(doc) = self.docs.get_mut(&topic) else {
-            return;
-        };
         let bundle = match (doc.hello(), doc.seal(Kind::Update, &diff)) {
             (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("document {id}: cannot seal for the relay: {e}");
-                return;
+                return None;
             }
         };
         if bundle.len() > MAX_MAILBOX_ITEM_BYTES {
@@ -385,34 +566,134 @@ impl Actor {
                 "document {id}: {} bytes to upload exceed the relay's {MAX_MAILBOX_ITEM_BYTES}-byte item limit; members catch up directly instead",
                 bundle.len()
             );
+            return None;
+        }
+        Some((bundle, now_sv))
+    }
+
+    /// Puts prepared uploads to `relay` (one request) and reports each outcome.
+    fn send_uploads(&mut self, relay: PeerId, uploads: Vec<(Topic, Vec<u8>, Vec<u8>)>) {
+        let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
+        tokio::spawn(async move {
+            let (request, meta): (MailboxRequest, Vec<(Topic, Vec<u8>)>) = if uploads.len() == 1 {
+                let mut uploads = uploads;
+                let Some((topic, item, sv)) = uploads.pop() else {
+                    return;
+                };
+                (MailboxRequest::Put { topic, item }, vec![(topic, sv)])
+            } else {
+                let meta = uploads.iter().map(|(t, _, sv)| (*t, sv.clone())).collect();
+                let items = uploads
+                    .into_iter()
+                    .map(|(topic, item, _)| PutItem { topic, item })
+                    .collect();
+                (MailboxRequest::PutMany { items }, meta)
+            };
+            let outcomes: Vec<Result<u64, String>> = match net.mailbox(relay, request).await {
+                Ok(MailboxResponse::Stored { seq }) => vec![Ok(seq)],
+                Ok(MailboxResponse::StoredMany { results }) => results
+                    .into_iter()
+                    .map(|r| match r {
+                        MailboxResponse::Stored { seq } => Ok(seq),
+                        other => Err(describe(other)),
+                    })
+                    .collect(),
+                Ok(other) => vec![Err(describe(other)); meta.len()],
+                Err(e) => vec![Err(e.to_string()); meta.len()],
+            };
+            let mut outcomes = outcomes.into_iter();
+            for (topic, uploaded) in meta {
+                let result = match outcomes.next() {
+                    Some(Ok(seq)) => RelayResult::Stored {
+                        relay,
+                        topic,
+                        seq,
+                        uploaded,
+                    },
+                    Some(Err(error)) => RelayResult::Failed {
+                        relay,
+                        topic,
+                        upload: true,
+                        error,
+                    },
+                    None => RelayResult::Failed {
+                        relay,
+                        topic,
+                        upload: true,
+                        error: "the relay answered fewer items than were put".into(),
+                    },
+                };
+                let _ = tx.send(result).await;
+            }
+        });
+    }
+
+    /// Replaces the relay's items of the document up to `last` (all read and
+    /// applied here) with one sealed snapshot of everything this device has.
+    async fn compact(&mut self, relay: PeerId, topic: Topic, last: u64) {
+        let key = (relay, topic);
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        let id = doc.id;
+        if doc.role() == Role::Read || self.relays.busy.contains(&key) {
+            return;
+        }
+        let (sv, state) = match (
+            self.engine.state_vector(id).await,
+            self.engine.diff_since(id, &[0]).await,
+        ) {
+            (Ok(sv), Ok(state)) => (sv, state),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("document {id}: cannot make a snapshot for the relay: {e}");
+                return;
+            }
+        };
+        let Some(doc) = self.docs.get_mut(&topic) else {
+            return;
+        };
+        let snapshot = match (doc.hello(), doc.seal(Kind::Update, &state)) {
+            (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
+                return;
+            }
+        };
+        if snapshot.len() > MAX_MAILBOX_ITEM_BYTES {
+            tracing::info!(
+                "document {id}: its {}-byte snapshot exceeds the relay's item limit; its items stay",
+                snapshot.len()
+            );
+            // Do not try again before as many more items have come.
+            self.relays.compacted.insert(key, last);
             return;
         }
         self.relays.busy.insert(key);
-        self.relays.last_upload.insert(key, Instant::now());
         let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {
-            let request = MailboxRequest::Put {
+            let request = MailboxRequest::Compact {
                 topic,
-                item: bundle,
+                snapshot,
+                supersedes: last,
             };
             let result = match net.mailbox(relay, request).await {
-                Ok(MailboxResponse::Stored { seq }) => RelayResult::Stored {
+                Ok(MailboxResponse::Compacted { seq }) => RelayResult::Compacted {
                     relay,
                     topic,
                     seq,
-                    uploaded: now_sv,
+                    uploaded: sv,
                 },
                 Ok(other) => RelayResult::Failed {
                     relay,
                     topic,
-                    upload: true,
-                    error: describe(other),
+                    upload: false,
+                    error: format!("compaction: {}", describe(other)),
                 },
                 Err(e) => RelayResult::Failed {
                     relay,
                     topic,
-                    upload: true,
-                    error: e.to_string(),
+                    upload: false,
+                    error: format!("compaction: {e}"),
                 },
             };
             let _ = tx.send(result).await;
@@ -421,6 +702,7 @@ impl Actor {
 
     pub(super) async fn handle_relay_result(&mut self, result: RelayResult) {
         match result {
+            RelayResult::Diffed { relay, diffs } => self.seal_uploads(relay, diffs),
             RelayResult::Stored {
                 relay,
                 topic,
@@ -465,7 +747,37 @@ impl Actor {
                 }
                 if more {
                     self.fetch_from(relay, topic).await;
+                } else if let Some(last) = items.last().map(|i| i.seq) {
+                    let since = self.relays.compacted.get(&(relay, topic)).copied();
+                    if last >= since.unwrap_or(0) + self.relays.compact_after {
+                        self.compact(relay, topic, last).await;
+                    }
                 }
+            }
+            RelayResult::Compacted {
+                relay,
+                topic,
+                seq,
+                uploaded,
+            } => {
+                self.relays.busy.remove(&(relay, topic));
+                self.relays.outcome(relay, true, None);
+                self.relays.compacted.insert((relay, topic), seq);
+                let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
+                    return;
+                };
+                tracing::info!(
+                    "document {id}: compacted the relay {relay}'s items into snapshot {seq}"
+                );
+                if let Err(e) = self
+                    .engine
+                    .set_relay_uploaded(&relay.to_string(), id, &uploaded)
+                    .await
+                {
+                    tracing::warn!("document {id}: cannot record the relay's acknowledgement: {e}");
+                }
+                self.relays.uploaded.insert((relay, topic), uploaded);
+                self.emit(NodeEvent::RelayCompacted { id, relay, seq });
             }
             RelayResult::Failed {
                 relay,
@@ -566,6 +878,8 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 peer,
                 addr: addr.clone(),
                 last_dial: None,
+                reserving: false,
+                reachable_through: false,
                 last_upload: None,
                 last_read: None,
                 error: None,

@@ -1,0 +1,461 @@
+//! NAT traversal across real network namespaces.
+//!
+//! ```text
+//!   ann 10.1.0.2 ── NAT router A ── 198.51.100.0/24 ─┐
+//!                  (masquerade)                     "internet": the relay
+//!   bob 10.2.0.2 ── NAT router B ── 203.0.113.0/24 ──┘  (198.51.100.1, 203.0.113.1)
+//! ```
+//!
+//! Each member runs `quire daemon` behind its own NAT router (iptables masquerade; a
+//! router answers nothing it was not asked for), and knows only the relay, from the
+//! invite link. Neither can reach the other's address. They find each other at the
+//! relay's rendezvous point, connect through its circuit, and edit live; the test
+//! reports whether DCUtR hole punching made the connection direct. Run twice: behind
+//! port-preserving NATs (home routers: the punch can work) and behind symmetric
+//! NATs (random ports: it cannot, and they stay on the relay).
+//!
+//! Needs root (namespaces, iptables): elsewhere it says why and does nothing.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Relay, open};
+
+/// How the NAT routers map ports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nat {
+    /// Like most home routers: a connection keeps its inside port where it can, so
+    /// the address the relay sees is the one a hole punch needs.
+    PortPreserving,
+    /// Every new connection gets a random outside port (as some carrier-grade and
+    /// corporate NATs do): the address the relay sees is useless to anyone else,
+    /// so hole punching cannot work and the members stay on the relay.
+    Symmetric,
+}
+
+/// The namespaces of the picture above; removed on drop.
+struct Internet {
+    tag: u32,
+}
+
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Internet {
+    const HOSTS: [&'static str; 5] = ["pub", "ra", "rb", "ann", "bob"];
+
+    fn ns(&self, host: &str) -> String {
+        format!("qn-{host}-{}", self.tag)
+    }
+
+    fn build(nat: Nat) -> Result<Self, String> {
+        let net = Self {
+            tag: (std::process::id() % 10_000) * 10 + nat as u32,
+        };
+        for host in Self::HOSTS {
+            run("ip", &["netns", "add", &net.ns(host)])?;
+            run("ip", &["-n", &net.ns(host), "link", "set", "lo", "up"])?;
+        }
+        let t = net.tag;
+        // (host, its end, address) -- (host, its end, address)
+        let links = [
+            (("pub", "198.51.100.1/24"), ("ra", "198.51.100.2/24")),
+            (("pub", "203.0.113.1/24"), ("rb", "203.0.113.2/24")),
+            (("ra", "10.1.0.1/24"), ("ann", "10.1.0.2/24")),
+            (("rb", "10.2.0.1/24"), ("bob", "10.2.0.2/24")),
+        ];
+        for (i, ((h1, a1), (h2, a2))) in links.iter().enumerate() {
+            let (d1, d2) = (format!("qn{i}a{t}"), format!("qn{i}b{t}"));
+            run(
+                "ip",
+                &["link", "add", &d1, "type", "veth", "peer", "name", &d2],
+            )?;
+            for (host, dev, addr) in [(h1, &d1, a1), (h2, &d2, a2)] {
+                let ns = net.ns(host);
+                run("ip", &["link", "set", dev, "netns", &ns])?;
+                run("ip", &["-n", &ns, "addr", "add", addr, "dev", dev])?;
+                run("ip", &["-n", &ns, "link", "set", dev, "up"])?;
+            }
+        }
+        for (host, gateway) in [
+            ("ra", "198.51.100.1"),
+            ("rb", "203.0.113.1"),
+            ("ann", "10.1.0.1"),
+            ("bob", "10.2.0.1"),
+        ] {
+            run(
+                "ip",
+                &[
+                    "-n",
+                    &net.ns(host),
+                    "route",
+                    "add",
+                    "default",
+                    "via",
+                    gateway,
+                ],
+            )?;
+        }
+        for router in ["pub", "ra", "rb"] {
+            net.exec_ok(router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        }
+        // Each NAT router rewrites what leaves towards the internet to its own
+        // address, and lets in only what answers it.
+        for (router, outside) in [("ra", "qn0b"), ("rb", "qn1b")] {
+            let outside = format!("{outside}{t}");
+            let mut masquerade = vec![
+                "iptables",
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-o",
+                &outside,
+                "-j",
+                "MASQUERADE",
+            ];
+            if nat == Nat::Symmetric {
+                masquerade.push("--random-fully");
+            }
+            net.exec_ok(router, &masquerade)?;
+            // Like a home router: what nobody inside asked for is dropped silently
+            // (no reset), whether it is for the inside or for the router itself.
+            for chain in ["FORWARD", "INPUT"] {
+                net.exec_ok(
+                    router,
+                    &[
+                        "iptables",
+                        "-A",
+                        chain,
+                        "-i",
+                        &outside,
+                        "-m",
+                        "conntrack",
+                        "--ctstate",
+                        "NEW",
+                        "-j",
+                        "DROP",
+                    ],
+                )?;
+            }
+        }
+        Ok(net)
+    }
+
+    fn exec(&self, host: &str, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns(host), program]);
+        cmd
+    }
+
+    fn exec_ok(&self, host: &str, args: &[&str]) -> Result<(), String> {
+        let mut full = vec!["netns", "exec"];
+        let ns = self.ns(host);
+        full.push(&ns);
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+}
+
+impl Drop for Internet {
+    fn drop(&mut self) {
+        for host in Self::HOSTS {
+            let _ = run("ip", &["netns", "del", &self.ns(host)]);
+        }
+    }
+}
+
+/// The `quire` binary, built next to `quire-relay` by `cargo test --workspace`.
+fn quire_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_quire-relay")).with_file_name("quire");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p quire-cli` (`cargo test --workspace` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A member's `quire daemon` in its namespace; stopped with SIGTERM on drop.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(net: &Internet, host: &str, data: &Path) -> Self {
+        let log = data.with_extension("log");
+        let mut child = net
+            .exec(host, quire_bin().to_str().unwrap())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["daemon", "--no-mdns", "--listen", "/ip4/0.0.0.0/tcp/0"])
+            .env("QUIRE_LOG", "info,libp2p_dcutr=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(
+            lines.by_ref().map_while(Result::ok).any(|l| l == "ready"),
+            "{host}'s daemon did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, log }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = run("kill", &["-TERM", &self.child.id().to_string()]);
+        let _ = self.child.wait();
+    }
+}
+
+fn quire(net: &Internet, host: &str, data: &Path, args: &[&str]) -> Output {
+    net.exec(host, quire_bin().to_str().unwrap())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("EDITOR", "false")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The path (`direct`, `relayed`, ...) of `host`'s connection to `peer`, if any.
+fn path_to(net: &Internet, host: &str, data: &Path, peer: &str) -> Option<String> {
+    let out = quire(net, host, data, &["--json", "peers"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    rows.as_array()?
+        .iter()
+        .find(|r| r["peer"] == peer)
+        .and_then(|r| r["path"].as_str().map(str::to_owned))
+}
+
+fn until_text(net: &Internet, host: &str, data: &Path, id: &str, part: &str, daemons: &[&Daemon]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = quire(net, host, data, &["doc", "cat", id]);
+        if String::from_utf8_lossy(&out.stdout).contains(part) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{host} never got {part:?}\n--- ann's log\n{}\n--- bob's log\n{}",
+            daemons[0].log_tail(),
+            daemons[1].log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Ann and Bob behind `nat`s meet through the relay and edit live both ways;
+/// returns the path between them at the end (`direct` or `relayed`), or `None`
+/// where namespaces cannot be made (not root).
+async fn across_nats(nat: Nat) -> Option<String> {
+    let net = match Internet::build(nat) {
+        Ok(net) => net,
+        Err(reason) if !is_root() => {
+            println!("SKIPPED: network namespaces need root here ({reason})");
+            return None;
+        }
+        Err(reason) => panic!("cannot build the test network: {reason}"),
+    };
+    // The NATs are real: neither member can reach the other's address, nor reach
+    // the other router except as an answer.
+    assert!(
+        net.exec_ok("ann", &["ping", "-c1", "-W1", "10.2.0.2"])
+            .is_err(),
+        "ann must not reach bob's private address"
+    );
+    assert!(
+        net.exec_ok("ann", &["ping", "-c1", "-W1", "198.51.100.1"])
+            .is_ok(),
+        "ann reaches the relay through her router"
+    );
+
+    let (ann_dir, bob_dir, relay_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (ann_data, bob_data) = (ann_dir.path().join("data"), bob_dir.path().join("data"));
+    let ann = open(&ann_data).await;
+    let bob = open(&bob_data).await;
+    let (ann_peer, bob_peer) = (ann.peer_id().to_string(), bob.peer_id().to_string());
+    let relay = Relay::start_in(
+        Some(&net.ns("pub")),
+        relay_dir.path(),
+        &[
+            "--listen".to_owned(),
+            "/ip4/198.51.100.1/tcp/0".to_owned(),
+            "--allow".to_owned(),
+            ann_peer.clone(),
+            "--allow".to_owned(),
+            bob_peer.clone(),
+        ],
+    );
+    let public = relay.addr.clone();
+    // Ann has the team relay in her settings (so her links name it); Bob knows it
+    // only from his link.
+    ann.set_relays(&[public.to_string()]).await.unwrap();
+    let id = ann.create("Across NATs", "Start.\n").await.unwrap();
+    let link = ann
+        .share(
+            id,
+            quire_engine::Role::Write,
+            vec![format!("{public}/p2p-circuit")],
+        )
+        .await
+        .unwrap();
+    bob.join(&link.to_link()).await.unwrap();
+    for engine in [ann, bob] {
+        engine.close().await.unwrap();
+    }
+    let id = id.to_string();
+
+    let ann_daemon = Daemon::start(&net, "ann", &ann_data);
+    let bob_daemon = Daemon::start(&net, "bob", &bob_data);
+    let daemons = [&ann_daemon, &bob_daemon];
+    until_text(&net, "bob", &bob_data, &id, "Start.", &daemons);
+
+    // They meet through the relay.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let first = loop {
+        if let Some(path) = path_to(&net, "ann", &ann_data, &bob_peer) {
+            break path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ann and bob never connected\n--- ann's log\n{}\n--- bob's log\n{}",
+            ann_daemon.log_tail(),
+            bob_daemon.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        first == "relayed" || first == "direct",
+        "a connection across the NATs is relayed or direct: {first}"
+    );
+
+    // Live, both ways.
+    let out = quire(
+        &net,
+        "bob",
+        &bob_data,
+        &["doc", "append", &id, "Bob: behind NAT B.\n"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until_text(&net, "ann", &ann_data, &id, "Bob: behind NAT B.", &daemons);
+    let out = quire(
+        &net,
+        "ann",
+        &ann_data,
+        &["doc", "append", &id, "Ann: behind NAT A.\n"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until_text(&net, "bob", &bob_data, &id, "Ann: behind NAT A.", &daemons);
+    let (ann_text, bob_text) = (
+        quire(&net, "ann", &ann_data, &["doc", "cat", &id]).stdout,
+        quire(&net, "bob", &bob_data, &["doc", "cat", &id]).stdout,
+    );
+    assert_eq!(ann_text, bob_text);
+
+    // The report: did DCUtR make it direct? (It tries at most three times.)
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let mut path = first.clone();
+    let tried = |d: &Daemon| {
+        let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+        log.contains("hole punching failed") || log.contains("is now direct")
+    };
+    while path != "direct"
+        && !(tried(&ann_daemon) || tried(&bob_daemon))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(250));
+        path = path_to(&net, "ann", &ann_data, &bob_peer).unwrap_or_else(|| path.clone());
+    }
+    let punched = [&ann_daemon, &bob_daemon].iter().any(|d| {
+        std::fs::read_to_string(&d.log)
+            .unwrap_or_default()
+            .contains("is now direct (hole punched)")
+    });
+    println!(
+        "NAT traversal report ({}): first connection {first}; now {path}; DCUtR upgraded to direct: {}",
+        if nat == Nat::Symmetric {
+            "symmetric NATs"
+        } else {
+            "port-preserving NATs"
+        },
+        if path == "direct" && punched {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for (name, daemon) in [("ann", &ann_daemon), ("bob", &bob_daemon)] {
+        let log = std::fs::read_to_string(&daemon.log).unwrap_or_default();
+        for line in log.lines().filter(|l| l.contains("hole punch")).take(8) {
+            println!("  {name}: {line}");
+        }
+    }
+    drop(relay);
+    Some(path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_behind_separate_nats_meet_through_the_relay_and_edit_live() {
+    // The report says whether the hole punch worked; the loopback test
+    // (traversal.rs) is the one that requires it.
+    across_nats(Nat::PortPreserving).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_behind_symmetric_nats_stay_on_the_relay_and_still_edit_live() {
+    if let Some(path) = across_nats(Nat::Symmetric).await {
+        assert_eq!(path, "relayed", "no hole punch gets through symmetric NATs");
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
