@@ -37,6 +37,9 @@ pub(crate) enum MailboxError {
     /// SQLite failed (disk full, damaged file…).
     #[error("mailbox storage failed: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The job running the mailbox failed (it panicked, or one before it did).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// One item to keep: its topic, its sender and its sealed bytes.

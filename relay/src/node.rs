@@ -14,20 +14,26 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{PeerId, Swarm, gossipsub, identify, noise, ping, relay, rendezvous, tcp, yamux};
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxBehaviour,
-    MailboxRequest, MailboxResponse, PutItem, Refusal, mailbox_behaviour,
+    MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxBehaviour, MailboxRequest, MailboxResponse,
+    PutItem, Refusal, mailbox_behaviour,
 };
 
 use crate::config::{Access, Config};
-use crate::mailbox::{Mailbox, MailboxError, Put};
+use crate::mailbox::{Mailbox, MailboxError};
 use crate::metrics::Metrics;
 use crate::team_only::TeamOnly;
+
+mod mailbox_jobs;
+
+use mailbox_jobs::{Done, SharedMailbox};
 
 /// How often the mailbox's totals are read for /metrics.
 const TOTALS_EVERY: Duration = Duration::from_secs(1);
@@ -62,7 +68,11 @@ const MAX_TOPICS: usize = 10_000;
 /// The running node.
 pub(crate) struct RelayNode {
     swarm: Swarm<RelayBehaviour>,
-    mailbox: Mailbox,
+    mailbox: SharedMailbox,
+    /// A put commit is running on the blocking pool.
+    putting: bool,
+    /// Mailbox jobs running on the blocking pool.
+    jobs: FuturesUnordered<BoxFuture<'static, Done>>,
     access: Access,
     metrics: Arc<Metrics>,
     rate: RateLimiter,
@@ -145,7 +155,9 @@ impl RelayNode {
         }
         Ok(Self {
             swarm,
-            mailbox,
+            mailbox: Arc::new(std::sync::Mutex::new(mailbox)),
+            putting: false,
+            jobs: FuturesUnordered::new(),
             access: config.access.clone(),
             metrics,
             rate: RateLimiter::new(config.puts_per_second),
@@ -173,12 +185,18 @@ impl RelayNode {
                     }
                     self.commit_puts();
                 }
+                Some(done) = self.jobs.next(), if !self.jobs.is_empty() => self.finish(done),
                 _ = expire.tick() => self.expire(),
                 _ = totals.tick() => self.refresh_totals(),
                 () = &mut shutdown => break,
             }
         }
+        // Whatever was asked is committed (and answered where the asker still
+        // listens) before the relay stops.
         self.commit_puts();
+        while let Some(done) = self.jobs.next().await {
+            self.finish(done);
+        }
         tracing::info!("stopping");
     }
 
@@ -308,7 +326,10 @@ impl RelayNode {
                     });
                     return;
                 }
-                other => self.serve(peer, other),
+                other => {
+                    self.serve(peer, other, channel);
+                    return;
+                }
             },
         };
         self.respond(peer, channel, response);
@@ -332,64 +353,6 @@ impl RelayNode {
             .is_err()
         {
             tracing::debug!(%peer, "the asker went away before the answer");
-        }
-    }
-
-    /// Commits the puts that arrived together in one transaction, and answers each.
-    fn commit_puts(&mut self) {
-        if self.pending_puts.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending_puts);
-        let senders: Vec<Vec<u8>> = pending.iter().map(|p| p.peer.to_bytes()).collect();
-        let batch: Vec<Put<'_>> = pending
-            .iter()
-            .zip(&senders)
-            .flat_map(|(p, sender)| {
-                p.items.iter().map(move |i| Put {
-                    topic: &i.topic,
-                    sender,
-                    item: &i.item,
-                })
-            })
-            .collect();
-        let results = self.mailbox.put_many(&batch, now_ms());
-        let total = batch.len();
-        drop(batch);
-        let mut outcomes: std::vec::IntoIter<MailboxResponse> = match results {
-            Ok(results) => results
-                .into_iter()
-                .map(|result| match result {
-                    Ok(seq) => {
-                        self.metrics.puts.fetch_add(1, Ordering::Relaxed);
-                        MailboxResponse::Stored { seq }
-                    }
-                    Err(e) => refusal_of(e),
-                })
-                .collect::<Vec<_>>()
-                .into_iter(),
-            // Storage failed: nothing of the group was kept, and each asker is told.
-            Err(e) => vec![refusal_of(e); total].into_iter(),
-        };
-        for put in pending {
-            let mine: Vec<MailboxResponse> = outcomes.by_ref().take(put.items.len()).collect();
-            let response = if put.many {
-                // (A refused single put is counted when it is answered.)
-                for outcome in &mine {
-                    if let MailboxResponse::Refused { reason, .. } = outcome {
-                        self.metrics.refused(*reason);
-                    }
-                }
-                MailboxResponse::StoredMany { results: mine }
-            } else {
-                mine.into_iter().next().unwrap_or_else(|| {
-                    refused(
-                        Refusal::Unavailable,
-                        "the relay lost track of the put".into(),
-                    )
-                })
-            };
-            self.respond(put.peer, put.channel, response);
         }
     }
 
@@ -441,38 +404,6 @@ impl RelayNode {
         None
     }
 
-    /// Answers a checked get or compaction (puts go through [`Self::commit_puts`]).
-    fn serve(&mut self, peer: PeerId, request: MailboxRequest) -> MailboxResponse {
-        let result = match request {
-            MailboxRequest::Put { .. } | MailboxRequest::PutMany { .. } => {
-                Err(MailboxError::Invalid("puts are committed in groups".into()))
-            }
-            MailboxRequest::Get {
-                topic,
-                after,
-                max_bytes,
-            } => {
-                let max = (max_bytes as usize).min(MAX_MAILBOX_RESPONSE_BYTES);
-                self.metrics.gets.fetch_add(1, Ordering::Relaxed);
-                self.mailbox
-                    .get(&topic, after, max)
-                    .map(|(items, more)| MailboxResponse::Items { items, more })
-            }
-            MailboxRequest::Compact {
-                topic,
-                snapshot,
-                supersedes,
-            } => self
-                .mailbox
-                .compact(&topic, &peer.to_bytes(), &snapshot, supersedes, now_ms())
-                .map(|seq| {
-                    self.metrics.compactions.fetch_add(1, Ordering::Relaxed);
-                    MailboxResponse::Compacted { seq }
-                }),
-        };
-        result.unwrap_or_else(refusal_of)
-    }
-
     /// Joins a document's gossip topic (once), to forward its live updates.
     fn join_topic(&mut self, topic: [u8; 32]) {
         if self.topics.contains(&topic) || self.topics.len() >= MAX_TOPICS {
@@ -491,21 +422,6 @@ impl RelayNode {
             Err(e) => tracing::warn!("cannot join a document's gossip: {e}"),
         }
     }
-
-    fn expire(&mut self) {
-        match self.mailbox.expire(now_ms()) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("dropped {n} items past their retention"),
-            Err(e) => tracing::error!("cannot drop expired items: {e}"),
-        }
-        self.refresh_totals();
-    }
-
-    fn refresh_totals(&self) {
-        if let Ok(totals) = self.mailbox.totals() {
-            self.metrics.set_totals(totals);
-        }
-    }
 }
 
 /// The answer for a mailbox error.
@@ -513,6 +429,13 @@ fn refusal_of(error: MailboxError) -> MailboxResponse {
     match error {
         MailboxError::QuotaExceeded(message) => refused(Refusal::QuotaExceeded, message),
         MailboxError::Invalid(message) => refused(Refusal::Invalid, message),
+        MailboxError::Unavailable(message) => {
+            tracing::error!("{message}");
+            refused(
+                Refusal::Unavailable,
+                "the relay cannot store right now; try again later".into(),
+            )
+        }
         MailboxError::Storage(e) => {
             tracing::error!("mailbox storage failed: {e}");
             refused(

@@ -91,8 +91,8 @@ impl std::fmt::Display for DropReason {
 /// What a gossip message turned out to be.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    /// A member's session hello.
-    Session,
+    /// A member's session hello; `is_new` the first time it is heard.
+    Session { is_new: bool },
     /// A writer's CRDT update, to apply.
     Update {
         sender: PeerId,
@@ -200,7 +200,7 @@ impl DocSync {
     /// Opens a message that came over gossip.
     pub(crate) fn receive_gossip(&mut self, data: &[u8]) -> Incoming {
         let opened = match receive(&self.keys, &mut self.book, data, &self.topic) {
-            Ok(Received::Session { .. }) => return Incoming::Session,
+            Ok(Received::Session { is_new, .. }) => return Incoming::Session { is_new },
             Ok(Received::Message(opened)) => opened,
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
@@ -277,7 +277,10 @@ mod tests {
             receiver.receive_gossip(&update),
             Incoming::Dropped(DropReason::UnknownSession)
         ));
-        assert!(matches!(receiver.receive_gossip(&hello), Incoming::Session));
+        assert!(matches!(
+            receiver.receive_gossip(&hello),
+            Incoming::Session { is_new: true }
+        ));
         assert!(matches!(
             receiver.receive_gossip(&update),
             Incoming::Update { seq: 1, .. }

@@ -854,11 +854,17 @@ impl Actor {
         };
         let id = doc.id;
         match doc.receive_gossip(data) {
-            Incoming::Session => {
+            Incoming::Session { is_new } => {
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
+                // A member heard for the first time through a relay may not have
+                // heard this device's hello (said before the relay forwarded to
+                // it): say it again, so each can open the other's edits at once.
                 if self.relays.is_relay(&from) {
                     self.relays.fetch_soon(from, topic);
+                    if is_new {
+                        self.publish_hello(topic).await;
+                    }
                 }
                 Validation::Accept
             }
