@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use support::Relay;
 
-use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, Refusal};
+use quire_net::mailbox_protocol::{
+    MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal,
+};
 use quire_net::{Keypair, NetConfig, NetHandle, Node, PeerId};
 
 /// A member: a quire-net node connected to the relay.
@@ -95,6 +97,7 @@ impl Member {
 
 const DOC: [u8; 32] = [7; 32];
 const OTHER_DOC: [u8; 32] = [8; 32];
+const THIRD_DOC: [u8; 32] = [9; 32];
 
 fn allow(members: &[&Member]) -> Vec<String> {
     members
@@ -222,6 +225,64 @@ async fn a_full_quota_refuses_clearly_and_other_documents_go_on() {
         ann.put(&relay, OTHER_DOC, &[3; 600]).await,
         MailboxResponse::Stored { seq: 1 }
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_kept_item_by_item_and_an_oversized_batch_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let ann = Member::new();
+    let mut args = allow(&[&ann]);
+    args.extend(["--topic-quota-bytes".to_owned(), "1000".to_owned()]);
+    let relay = Relay::start(dir.path(), &args);
+    let item = |topic: [u8; 32], byte: u8| PutItem {
+        topic,
+        item: vec![byte; 600],
+    };
+    // The second item of DOC would go over its quota: only it is refused.
+    let answer = ann
+        .ask(
+            &relay,
+            MailboxRequest::PutMany {
+                items: vec![item(DOC, 1), item(DOC, 2), item(OTHER_DOC, 3)],
+            },
+        )
+        .await;
+    let MailboxResponse::StoredMany { results } = answer else {
+        panic!("a batch is answered item by item: {answer:?}");
+    };
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0], MailboxResponse::Stored { seq: 1 });
+    assert!(
+        matches!(
+            &results[1],
+            MailboxResponse::Refused {
+                reason: Refusal::QuotaExceeded,
+                ..
+            }
+        ),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(results[2], MailboxResponse::Stored { seq: 1 });
+    let kept = ann.get(&relay, DOC, 0).await;
+    assert_eq!(kept.len(), 1, "nothing of the refused item is kept");
+    assert_eq!(kept[0].bytes, vec![1; 600]);
+    assert_eq!(ann.get(&relay, OTHER_DOC, 0).await.len(), 1);
+
+    // Too many items in one request: refused as a whole, nothing kept.
+    let answer = ann
+        .ask(
+            &relay,
+            MailboxRequest::PutMany {
+                items: (0..=MAX_PUT_BATCH).map(|_| item(THIRD_DOC, 4)).collect(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&answer, MailboxResponse::Refused { reason: Refusal::Invalid, message } if message.contains("batch")),
+        "{answer:?}"
+    );
+    assert!(ann.get(&relay, THIRD_DOC, 0).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

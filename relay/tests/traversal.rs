@@ -3,7 +3,8 @@
 //! reserves a slot at the relay and registers under the document's topic at its
 //! rendezvous point; they find each other there, connect through the relay's
 //! circuit, and DCUtR upgrades the connection to a direct one (on loopback nothing
-//! stands in the way). Then they edit live over that connection.
+//! stands in the way); the circuit then closes. Then they edit live over the direct
+//! connection.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,6 +63,26 @@ async fn members_find_each_other_at_the_relay_and_punch_through_to_a_direct_conn
         "a loopback connection is on the LAN"
     );
     until_direct(&bob, &ann).await;
+
+    // The circuit is closed once the connection is direct: it would hold one of the
+    // relay's circuit slots for nothing.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let paths = ann
+            .node
+            .net()
+            .connections_to(bob.node.peer_id())
+            .await
+            .unwrap();
+        if !paths.is_empty() && !paths.contains(&ConnectionPath::Relayed) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the circuit stayed open beside the direct connection: {paths:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Both hold a slot at the relay: members behind other NATs could reach them.
     for member in [&ann, &bob] {

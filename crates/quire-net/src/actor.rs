@@ -126,6 +126,7 @@ enum Command {
     ReportValidation(MessageId, PeerId, Validation),
     PeerScore(PeerId, oneshot::Sender<Option<f64>>),
     ConnectedPeers(oneshot::Sender<Vec<(PeerId, ConnectionPath)>>),
+    ConnectionsTo(PeerId, oneshot::Sender<Vec<ConnectionPath>>),
     Mailbox {
         relay: PeerId,
         request: MailboxRequest,
@@ -241,6 +242,12 @@ impl NetHandle {
         self.ask(Command::ConnectedPeers).await
     }
 
+    /// The path of each open connection to `peer` (a peer reached through a relay
+    /// and then directly has both until the circuit closes).
+    pub async fn connections_to(&self, peer: PeerId) -> Result<Vec<ConnectionPath>> {
+        self.ask(|tx| Command::ConnectionsTo(peer, tx)).await
+    }
+
     /// Closes every connection to `peer`; returns whether there was one.
     pub async fn disconnect(&self, peer: PeerId) -> Result<bool> {
         self.ask(|tx| Command::Disconnect(peer, tx)).await
@@ -343,6 +350,7 @@ impl Node {
             topics: HashMap::new(),
             traversal: Traversal::default(),
             reported_direct: std::collections::HashSet::new(),
+            circuits_to_close: std::collections::HashSet::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -381,6 +389,8 @@ struct Actor {
     traversal: Traversal,
     /// Peers whose connection through a relay became direct (reported once).
     reported_direct: std::collections::HashSet<PeerId>,
+    /// Peers now connected directly whose circuits through a relay are to close.
+    circuits_to_close: std::collections::HashSet<PeerId>,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -394,7 +404,10 @@ impl Actor {
         refresh.tick().await;
         loop {
             tokio::select! {
-                _ = redial.tick() => self.redial_discovered(),
+                _ = redial.tick() => {
+                    self.redial_discovered();
+                    self.close_upgraded_circuits();
+                }
                 _ = refresh.tick() => self.traversal.refresh(&mut self.swarm),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown(ack)) => {
@@ -486,6 +499,14 @@ impl Actor {
                         Some((*peer, if on_lan { ConnectionPath::Lan } else { best }))
                     })
                     .collect();
+                let _ = tx.send(paths);
+            }
+            Command::ConnectionsTo(peer, tx) => {
+                let paths = self
+                    .connections
+                    .get(&peer)
+                    .map(|c| c.values().copied().collect())
+                    .unwrap_or_default();
                 let _ = tx.send(paths);
             }
             Command::Disconnect(peer, tx) => {
@@ -583,6 +604,11 @@ impl Actor {
                 let upgraded = path != ConnectionPath::Relayed
                     && conns.values().any(|p| *p == ConnectionPath::Relayed);
                 conns.insert(connection_id, path);
+                if upgraded {
+                    // The circuit is closed at the next tick: it holds one of the
+                    // relay's few circuit slots, and the direct connection carries all.
+                    self.circuits_to_close.insert(peer_id);
+                }
                 if upgraded && self.reported_direct.insert(peer_id) {
                     tracing::info!(peer = %peer_id, "the connection through the relay is now direct (hole punched)");
                     self.notify(NetEvent::HolePunch {
@@ -843,6 +869,28 @@ impl Actor {
         }
         for peer in announced {
             self.notify(NetEvent::Discovered(peer));
+        }
+    }
+
+    /// Closes the circuits to peers now connected directly (the hole punch had a
+    /// tick to finish on both sides).
+    fn close_upgraded_circuits(&mut self) {
+        for peer in std::mem::take(&mut self.circuits_to_close) {
+            let Some(conns) = self.connections.get(&peer) else {
+                continue;
+            };
+            if !conns.values().any(|p| *p != ConnectionPath::Relayed) {
+                continue;
+            }
+            let circuits: Vec<ConnectionId> = conns
+                .iter()
+                .filter(|(_, p)| **p == ConnectionPath::Relayed)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in circuits {
+                tracing::debug!(%peer, "closing the circuit through the relay: the connection is direct");
+                self.swarm.close_connection(id);
+            }
         }
     }
 

@@ -700,6 +700,29 @@ impl Actor {
         });
     }
 
+    /// The relay acknowledged an upload (or a snapshot) that brought it to
+    /// `uploaded`: the request is done, and the engine keeps the mark. Returns the
+    /// document, if it is still shared.
+    async fn acknowledged(
+        &mut self,
+        relay: PeerId,
+        topic: Topic,
+        uploaded: Vec<u8>,
+    ) -> Option<quire_engine::DocumentId> {
+        self.relays.busy.remove(&(relay, topic));
+        self.relays.outcome(relay, true, None);
+        let id = self.docs.get(&topic)?.id;
+        if let Err(e) = self
+            .engine
+            .set_relay_uploaded(&relay.to_string(), id, &uploaded)
+            .await
+        {
+            tracing::warn!("document {id}: cannot record the relay's acknowledgement: {e}");
+        }
+        self.relays.uploaded.insert((relay, topic), uploaded);
+        Some(id)
+    }
+
     pub(super) async fn handle_relay_result(&mut self, result: RelayResult) {
         match result {
             RelayResult::Diffed { relay, diffs } => self.seal_uploads(relay, diffs),
@@ -709,19 +732,9 @@ impl Actor {
                 seq,
                 uploaded,
             } => {
-                self.relays.busy.remove(&(relay, topic));
-                self.relays.outcome(relay, true, None);
-                let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
+                let Some(id) = self.acknowledged(relay, topic, uploaded).await else {
                     return;
                 };
-                if let Err(e) = self
-                    .engine
-                    .set_relay_uploaded(&relay.to_string(), id, &uploaded)
-                    .await
-                {
-                    tracing::warn!("document {id}: cannot record the relay's acknowledgement: {e}");
-                }
-                self.relays.uploaded.insert((relay, topic), uploaded);
                 self.emit(NodeEvent::RelayStored { id, relay, seq });
                 // Members online through the same relay read its mailbox when they hear
                 // this device's hello through it: say it once the mailbox has our state.
@@ -760,23 +773,13 @@ impl Actor {
                 seq,
                 uploaded,
             } => {
-                self.relays.busy.remove(&(relay, topic));
-                self.relays.outcome(relay, true, None);
                 self.relays.compacted.insert((relay, topic), seq);
-                let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
+                let Some(id) = self.acknowledged(relay, topic, uploaded).await else {
                     return;
                 };
                 tracing::info!(
                     "document {id}: compacted the relay {relay}'s items into snapshot {seq}"
                 );
-                if let Err(e) = self
-                    .engine
-                    .set_relay_uploaded(&relay.to_string(), id, &uploaded)
-                    .await
-                {
-                    tracing::warn!("document {id}: cannot record the relay's acknowledgement: {e}");
-                }
-                self.relays.uploaded.insert((relay, topic), uploaded);
                 self.emit(NodeEvent::RelayCompacted { id, relay, seq });
             }
             RelayResult::Failed {
