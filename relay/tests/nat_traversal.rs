@@ -416,7 +416,7 @@ async fn across_nats(nat: Nat) -> Option<String> {
             .unwrap_or_default()
             .contains("is now direct (hole punched)")
     });
-    println!(
+    let report = format!(
         "NAT traversal report ({}): first connection {first}; now {path}; DCUtR upgraded to direct: {}",
         if nat == Nat::Symmetric {
             "symmetric NATs"
@@ -429,6 +429,17 @@ async fn across_nats(nat: Nat) -> Option<String> {
             "no"
         }
     );
+    println!("{report}");
+    // Kept where `scripts/test` prints it after the run (cargo hides a passing
+    // test's output).
+    let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nat-traversal-report.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&kept)
+    {
+        let _ = std::io::Write::write_all(&mut file, format!("{report}\n").as_bytes());
+    }
     for (name, daemon) in [("ann", &ann_daemon), ("bob", &bob_daemon)] {
         let log = std::fs::read_to_string(&daemon.log).unwrap_or_default();
         for line in log.lines().filter(|l| l.contains("hole punch")).take(8) {
