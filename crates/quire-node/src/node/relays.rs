@@ -134,6 +134,9 @@ pub(crate) struct Relays {
     announced: HashSet<(PeerId, Topic)>,
     /// Documents registered at each relay's rendezvous point.
     registered: HashSet<(PeerId, Topic)>,
+    /// The relays or the documents changed since the registrations were last
+    /// brought in line with them.
+    registrations_stale: bool,
     /// Items read after which a writer compacts.
     compact_after: u64,
     /// The number of the last snapshot this device made or saw made, per relay and
@@ -160,6 +163,7 @@ impl Relays {
             last_fetch: HashMap::new(),
             announced: HashSet::new(),
             registered: HashSet::new(),
+            registrations_stale: true,
             compact_after: compact_after.max(1),
             compacted: HashMap::new(),
             results_tx,
@@ -214,6 +218,7 @@ impl Relays {
             }
         }
         self.list = list;
+        self.registrations_stale = true;
         let kept: HashSet<PeerId> = self.list.iter().map(|r| r.peer).collect();
         self.dirty.retain(|(p, _)| kept.contains(p));
         self.uploaded.retain(|(p, _), _| kept.contains(p));
@@ -319,16 +324,8 @@ impl Actor {
         }
         self.traversal_tick().await;
         let pairs: Vec<(PeerId, Topic)> = self
-            .relays
-            .list
-            .iter()
-            .filter(|r| self.connected.contains(&r.peer))
-            .flat_map(|r| {
-                self.docs
-                    .keys()
-                    .filter(|t| r.serves(t))
-                    .map(move |t| (r.peer, *t))
-            })
+            .relay_documents()
+            .filter(|(relay, _)| self.connected.contains(relay))
             .collect();
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
@@ -360,8 +357,19 @@ impl Actor {
         }
     }
 
-    /// Reserves a slot at each newly connected relay, and brings the registrations
-    /// at the relays' rendezvous points in line with the documents each one serves.
+    /// Every relay with each shared document it serves.
+    fn relay_documents(&self) -> impl Iterator<Item = (PeerId, Topic)> + '_ {
+        self.relays.list.iter().flat_map(|r| {
+            self.docs
+                .keys()
+                .filter(|t| r.serves(t))
+                .map(move |t| (r.peer, *t))
+        })
+    }
+
+    /// Reserves a slot at each newly connected relay and, when the relays or the
+    /// documents changed, brings the registrations at the relays' rendezvous points in
+    /// line with the documents each one serves.
     async fn traversal_tick(&mut self) {
         let mut reserve = Vec::new();
         for relay in &mut self.relays.list {
@@ -375,17 +383,10 @@ impl Actor {
                 tracing::warn!("cannot reserve a slot at the relay {addr}: {e}");
             }
         }
-        let wanted: HashSet<(PeerId, Topic)> = self
-            .relays
-            .list
-            .iter()
-            .flat_map(|r| {
-                self.docs
-                    .keys()
-                    .filter(|t| r.serves(t))
-                    .map(move |t| (r.peer, *t))
-            })
-            .collect();
+        if !std::mem::take(&mut self.relays.registrations_stale) {
+            return;
+        }
+        let wanted: HashSet<(PeerId, Topic)> = self.relay_documents().collect();
         let added: Vec<(PeerId, Topic)> = wanted
             .difference(&self.relays.registered)
             .copied()
