@@ -12,7 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use quire_net::mailbox_protocol::MailboxItem;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+mod tally;
+
+use tally::Tally;
 
 /// How much the mailbox keeps.
 #[derive(Debug, Clone, Copy)]
@@ -131,23 +135,18 @@ impl Mailbox {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tally = Tally::default();
         let mut results = Vec::with_capacity(batch.len());
         for put in batch {
-            let len = put.item.len() as u64;
-            match check_quotas(&tx, &self.limits, put.topic, put.sender, len, 0) {
-                Ok(()) => {}
-                Err(e @ MailboxError::QuotaExceeded(_)) => {
-                    results.push(Err(e));
-                    continue;
+            match tally.admit(&tx, &self.limits, put.topic, put.sender, put.item.len())? {
+                Ok(seq) => {
+                    insert_item(&tx, put.topic, seq, put.sender, put.item, now_ms)?;
+                    results.push(Ok(seq));
                 }
-                Err(e) => return Err(e),
+                Err(refusal) => results.push(Err(refusal)),
             }
-            let seq = next_seq(&tx, put.topic)?;
-            tx.prepare_cached("INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![&put.topic[..], seq as i64, put.sender, put.item, now_ms],
-            )?;
-            add_usage(&tx, put.topic, put.sender, len as i64, seq + 1)?;
-            results.push(Ok(seq));
         }
+        tally.write(&tx)?;
         tx.commit()?;
         Ok(results)
     }
@@ -193,31 +192,24 @@ impl Mailbox {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seq = next_seq(&tx, topic)?;
-        if supersedes >= seq {
+        let next = tally::read_topic(&tx, topic)?.next_seq;
+        if supersedes >= next {
             return Err(MailboxError::Invalid(format!(
                 "cannot compact up to item {supersedes}: the topic's last item is {}",
-                seq - 1
+                next - 1
             )));
         }
-        let freed = remove_where(
+        // Takes the superseded items' bytes off the usage rows, so the tally below
+        // reads what is left.
+        remove_where(
             &tx,
             "topic = ?1 AND seq <= ?2",
             params![&topic[..], supersedes as i64],
         )?;
-        check_quotas(
-            &tx,
-            &self.limits,
-            topic,
-            sender,
-            snapshot.len() as u64,
-            freed,
-        )?;
-        tx.prepare_cached(
-            "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![&topic[..], seq as i64, sender, snapshot, now_ms])?;
-        add_usage(&tx, topic, sender, snapshot.len() as i64, seq + 1)?;
+        let mut tally = Tally::default();
+        let seq = tally.admit(&tx, &self.limits, topic, sender, snapshot.len())??;
+        insert_item(&tx, topic, seq, sender, snapshot, now_ms)?;
+        tally.write(&tx)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -252,72 +244,19 @@ impl Mailbox {
     }
 }
 
-/// The topic's next sequence number (1 for a new topic).
-fn next_seq(tx: &rusqlite::Transaction<'_>, topic: &[u8; 32]) -> Result<u64, MailboxError> {
-    let next: Option<i64> = tx
-        .prepare_cached("SELECT next_seq FROM topics WHERE topic = ?1")?
-        .query_row([&topic[..]], |r| r.get(0))
-        .optional()?;
-    Ok(next.map_or(1, |n| n as u64))
-}
-
-/// Refuses `len` more bytes from `sender` in `topic` (with `freed` bytes of the topic
-/// about to be gone) when a quota would be exceeded.
-fn check_quotas(
-    tx: &rusqlite::Transaction<'_>,
-    limits: &Limits,
-    topic: &[u8; 32],
-    sender: &[u8],
-    len: u64,
-    freed: u64,
-) -> Result<(), MailboxError> {
-    let topic_used: i64 = tx
-        .prepare_cached("SELECT bytes FROM topics WHERE topic = ?1")?
-        .query_row([&topic[..]], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    let topic_used = (topic_used as u64).saturating_sub(freed);
-    if topic_used + len > limits.topic_bytes {
-        return Err(MailboxError::QuotaExceeded(format!(
-            "this document's mailbox would hold {} bytes, over the relay's {}-byte quota per document; compact it with a snapshot",
-            topic_used + len,
-            limits.topic_bytes
-        )));
-    }
-    let sender_used: i64 = tx
-        .prepare_cached("SELECT bytes FROM senders WHERE sender = ?1")?
-        .query_row([sender], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    if sender_used as u64 + len > limits.peer_bytes {
-        return Err(MailboxError::QuotaExceeded(format!(
-            "this device would keep {} bytes on the relay, over its {}-byte quota per device",
-            sender_used as u64 + len,
-            limits.peer_bytes
-        )));
-    }
-    Ok(())
-}
-
-/// Counts `len` bytes more for the topic and the sender, and moves the topic's
-/// next sequence number to `next_seq`.
-fn add_usage(
+/// Stores one item under its number.
+fn insert_item(
     tx: &rusqlite::Transaction<'_>,
     topic: &[u8; 32],
+    seq: u64,
     sender: &[u8],
-    len: i64,
-    next_seq: u64,
+    bytes: &[u8],
+    now_ms: i64,
 ) -> Result<(), MailboxError> {
     tx.prepare_cached(
-        "INSERT INTO topics (topic, next_seq, bytes) VALUES (?1, ?2, ?3)
-         ON CONFLICT (topic) DO UPDATE SET next_seq = ?2, bytes = bytes + ?3",
+        "INSERT INTO items (topic, seq, sender, bytes, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![&topic[..], next_seq as i64, len])?;
-    tx.prepare_cached(
-        "INSERT INTO senders (sender, bytes) VALUES (?1, ?2)
-         ON CONFLICT (sender) DO UPDATE SET bytes = bytes + ?2",
-    )?
-    .execute(params![sender, len])?;
+    .execute(params![&topic[..], seq as i64, sender, bytes, now_ms])?;
     Ok(())
 }
 
@@ -442,6 +381,24 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_over_the_quota_after_what_it_frees_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        for _ in 0..3 {
+            m.put(&T1, b"ann", &[1; 30], 0).unwrap();
+        }
+        // Item 1 frees 30 of the 90 bytes; 60 + 45 is over the 100-byte quota.
+        let err = m.compact(&T1, b"bob", &[2; 45], 1, 0).unwrap_err();
+        assert!(
+            matches!(err, MailboxError::QuotaExceeded(ref s) if s.contains("per document")),
+            "{err}"
+        );
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![1, 2, 3]);
+        assert_eq!(m.compact(&T1, b"bob", &[2; 40], 1, 0).unwrap(), 4);
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![2, 3, 4]);
+    }
+
+    #[test]
     fn a_group_commit_answers_each_item_and_refuses_only_what_is_over_quota() {
         let dir = tempfile::tempdir().unwrap();
         let mut m = open(&dir);
@@ -474,6 +431,22 @@ mod tests {
         assert!(matches!(results[3], Ok(1)));
         let (items, _) = m.get(&T1, 0, 1000).unwrap();
         assert_eq!(items.iter().map(|i| i.bytes[0]).collect::<Vec<_>>(), [1, 3]);
+
+        // The usage the batch counted is on disk: T1 holds 90 of its 100 bytes, bob
+        // keeps 40 of his 150, and T1's next item is number 3.
+        drop(m);
+        let mut m = open(&dir);
+        assert!(matches!(
+            m.put(&T1, b"bob", &[5; 15], 0),
+            Err(MailboxError::QuotaExceeded(_))
+        ));
+        assert_eq!(m.put(&T1, b"bob", &[5; 10], 0).unwrap(), 3);
+        assert_eq!(m.put(&T2, b"bob", &[6; 90], 0).unwrap(), 2);
+        // bob keeps 140 now.
+        assert!(matches!(
+            m.put(&[3; 32], b"bob", &[7; 11], 0),
+            Err(MailboxError::QuotaExceeded(ref s)) if s.contains("per device")
+        ));
     }
 
     #[test]

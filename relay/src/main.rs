@@ -9,6 +9,7 @@
 //! is the SQLite store, `node.rs` the libp2p node, `http.rs` and `metrics.rs` the
 //! `/health` and `/metrics` endpoints.
 
+mod boxed_handler;
 mod config;
 mod http;
 mod identity;

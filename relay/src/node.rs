@@ -26,6 +26,7 @@ use quire_net::mailbox_protocol::{
     PutItem, Refusal, mailbox_behaviour,
 };
 
+use crate::boxed_handler::BoxedHandler;
 use crate::config::{Access, Config};
 use crate::mailbox::{Mailbox, MailboxError};
 use crate::metrics::Metrics;
@@ -67,7 +68,7 @@ const MAX_TOPICS: usize = 10_000;
 
 /// The running node.
 pub(crate) struct RelayNode {
-    swarm: Swarm<RelayBehaviour>,
+    swarm: Swarm<BoxedHandler<RelayBehaviour>>,
     mailbox: SharedMailbox,
     /// A put commit is running on the blocking pool.
     putting: bool,
@@ -123,19 +124,21 @@ impl RelayNode {
             )
             .context("TCP transport")?
             .with_quic()
-            .with_behaviour(|key| RelayBehaviour {
-                relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
-                rendezvous: TeamOnly::new(
-                    rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
-                    config.access.clone(),
-                ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    quire_net::IDENTIFY_PROTOCOL_VERSION.to_owned(),
-                    key.public(),
-                )),
-                ping: ping::Behaviour::default(),
-                mailbox: mailbox_behaviour(true),
-                gossipsub: gossip,
+            .with_behaviour(|key| {
+                BoxedHandler::new(RelayBehaviour {
+                    relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
+                    rendezvous: TeamOnly::new(
+                        rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
+                        config.access.clone(),
+                    ),
+                    identify: identify::Behaviour::new(identify::Config::new(
+                        quire_net::IDENTIFY_PROTOCOL_VERSION.to_owned(),
+                        key.public(),
+                    )),
+                    ping: ping::Behaviour::default(),
+                    mailbox: mailbox_behaviour(true),
+                    gossipsub: gossip,
+                })
             })
             .context("relay behaviour")?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
