@@ -31,6 +31,7 @@ use crate::wire::{
 
 type Topic = [u8; TOPIC_BYTES];
 
+mod compaction;
 mod relays;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};

@@ -11,9 +11,8 @@
 //!   catch-up answer: hellos are learnt, updates only from writers;
 //! - once it has read [`crate::NodeConfig::relay_compact_after`] items of a document
 //!   there since the last snapshot (and is a writer), replaces the items it has read
-//!   with one sealed snapshot of the document, so the mailbox stays small and a
-//!   newcomer reads one item instead of hundreds. Items that came after the last one
-//!   it read stay.
+//!   with one sealed snapshot of the document (see [`super::compaction`]). Items that
+//!   came after the last one it read stay.
 //!
 //! The relays are those of the device's settings (used for every document) and
 //! those named in a document's invite link (as `<relay address>/p2p-circuit`, used
@@ -42,6 +41,7 @@ use quire_net::mailbox_protocol::{
 use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
 
+use super::compaction::Snapshot;
 use super::{Actor, Topic};
 use crate::status::NodeEvent;
 use crate::wire::{decode_bundle, encode_bundle};
@@ -81,8 +81,8 @@ impl Relay {
 /// acknowledged, the document's state vector now, and the difference between them.
 pub(crate) type Diffed = Result<(Vec<u8>, Vec<u8>, Vec<u8>), String>;
 
-/// The answer to one mailbox request (or to the engine's part of an upload), back
-/// in the node's loop.
+/// The answer to one mailbox request (or to the engine's part of an upload or of a
+/// snapshot), back in the node's loop.
 pub(crate) enum RelayResult {
     Diffed {
         relay: PeerId,
@@ -100,6 +100,14 @@ pub(crate) enum RelayResult {
         topic: Topic,
         items: Vec<MailboxItem>,
         more: bool,
+    },
+    /// The engine's part of a compaction: everything this device has.
+    Snapshot {
+        relay: PeerId,
+        topic: Topic,
+        /// The last item read, which the snapshot supersedes.
+        last: u64,
+        snapshot: Result<Snapshot, String>,
     },
     Compacted {
         relay: PeerId,
@@ -123,7 +131,7 @@ pub(crate) struct Relays {
     global: Vec<Multiaddr>,
     /// The relays named in each document's link.
     per_doc: HashMap<Topic, Vec<Multiaddr>>,
-    busy: HashSet<(PeerId, Topic)>,
+    pub(super) busy: HashSet<(PeerId, Topic)>,
     /// Documents changed since they were last uploaded to each relay.
     dirty: HashSet<(PeerId, Topic)>,
     /// The state vector each relay acknowledged, per document (loaded lazily).
@@ -141,7 +149,7 @@ pub(crate) struct Relays {
     compact_after: u64,
     /// The number of the last snapshot this device made or saw made, per relay and
     /// document (0: none since the node started).
-    compacted: HashMap<(PeerId, Topic), u64>,
+    pub(super) compacted: HashMap<(PeerId, Topic), u64>,
     pub(crate) results_tx: mpsc::Sender<RelayResult>,
 }
 
@@ -629,78 +637,6 @@ impl Actor {
         });
     }
 
-    /// Replaces the relay's items of the document up to `last` (all read and
-    /// applied here) with one sealed snapshot of everything this device has.
-    async fn compact(&mut self, relay: PeerId, topic: Topic, last: u64) {
-        let key = (relay, topic);
-        let Some(doc) = self.docs.get(&topic) else {
-            return;
-        };
-        let id = doc.id;
-        if doc.role() == Role::Read || self.relays.busy.contains(&key) {
-            return;
-        }
-        let (sv, state) = match (
-            self.engine.state_vector(id).await,
-            self.engine.diff_since(id, &[0]).await,
-        ) {
-            (Ok(sv), Ok(state)) => (sv, state),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!("document {id}: cannot make a snapshot for the relay: {e}");
-                return;
-            }
-        };
-        let Some(doc) = self.docs.get_mut(&topic) else {
-            return;
-        };
-        let snapshot = match (doc.hello(), doc.seal(Kind::Update, &state)) {
-            (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
-                return;
-            }
-        };
-        if snapshot.len() > MAX_MAILBOX_ITEM_BYTES {
-            tracing::info!(
-                "document {id}: its {}-byte snapshot exceeds the relay's item limit; its items stay",
-                snapshot.len()
-            );
-            // Do not try again before as many more items have come.
-            self.relays.compacted.insert(key, last);
-            return;
-        }
-        self.relays.busy.insert(key);
-        let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
-        tokio::spawn(async move {
-            let request = MailboxRequest::Compact {
-                topic,
-                snapshot,
-                supersedes: last,
-            };
-            let result = match net.mailbox(relay, request).await {
-                Ok(MailboxResponse::Compacted { seq }) => RelayResult::Compacted {
-                    relay,
-                    topic,
-                    seq,
-                    uploaded: sv,
-                },
-                Ok(other) => RelayResult::Failed {
-                    relay,
-                    topic,
-                    upload: false,
-                    error: format!("compaction: {}", describe(other)),
-                },
-                Err(e) => RelayResult::Failed {
-                    relay,
-                    topic,
-                    upload: false,
-                    error: format!("compaction: {e}"),
-                },
-            };
-            let _ = tx.send(result).await;
-        });
-    }
-
     /// The relay acknowledged an upload (or a snapshot) that brought it to
     /// `uploaded`: the request is done, and the engine keeps the mark. Returns the
     /// document, if it is still shared.
@@ -764,10 +700,16 @@ impl Actor {
                 } else if let Some(last) = items.last().map(|i| i.seq) {
                     let since = self.relays.compacted.get(&(relay, topic)).copied();
                     if last >= since.unwrap_or(0) + self.relays.compact_after {
-                        self.compact(relay, topic, last).await;
+                        self.compact(relay, topic, last);
                     }
                 }
             }
+            RelayResult::Snapshot {
+                relay,
+                topic,
+                last,
+                snapshot,
+            } => self.send_snapshot(relay, topic, last, snapshot),
             RelayResult::Compacted {
                 relay,
                 topic,
@@ -898,7 +840,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
 }
 
 /// A relay's answer other than the one expected, in words.
-fn describe(response: MailboxResponse) -> String {
+pub(super) fn describe(response: MailboxResponse) -> String {
     match response {
         MailboxResponse::Refused { reason, message } => format!("refused ({reason:?}): {message}"),
         other => format!("unexpected answer: {other:?}"),
