@@ -22,9 +22,10 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use quire_netns::{Host, Stop, link};
 use support::{Relay, open};
 
 /// How the NAT routers map ports.
@@ -39,43 +40,30 @@ enum Nat {
     Symmetric,
 }
 
-/// The namespaces of the picture above; removed on drop.
+/// The hosts of the picture above; removed on drop.
 struct Internet {
-    tag: u32,
-}
-
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    hosts: Vec<(&'static str, Host)>,
 }
 
 impl Internet {
     const HOSTS: [&'static str; 5] = ["pub", "ra", "rb", "ann", "bob"];
 
-    fn ns(&self, host: &str) -> String {
-        format!("qn-{host}-{}", self.tag)
+    fn host(&self, name: &str) -> &Host {
+        &self
+            .hosts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no host {name}"))
+            .1
     }
 
     fn build(nat: Nat) -> Result<Self, String> {
-        let net = Self {
-            tag: (std::process::id() % 10_000) * 10 + nat as u32,
-        };
-        for host in Self::HOSTS {
-            run("ip", &["netns", "add", &net.ns(host)])?;
-            run("ip", &["-n", &net.ns(host), "link", "set", "lo", "up"])?;
+        let t = (std::process::id() % 10_000) * 10 + nat as u32;
+        let mut hosts = Vec::new();
+        for name in Self::HOSTS {
+            hosts.push((name, Host::new(format!("qn-{name}-{t}"))?));
         }
-        let t = net.tag;
+        let net = Self { hosts };
         // (host, its end, address) -- (host, its end, address)
         let links = [
             (("pub", "198.51.100.1/24"), ("ra", "198.51.100.2/24")),
@@ -85,16 +73,7 @@ impl Internet {
         ];
         for (i, ((h1, a1), (h2, a2))) in links.iter().enumerate() {
             let (d1, d2) = (format!("qn{i}a{t}"), format!("qn{i}b{t}"));
-            run(
-                "ip",
-                &["link", "add", &d1, "type", "veth", "peer", "name", &d2],
-            )?;
-            for (host, dev, addr) in [(h1, &d1, a1), (h2, &d2, a2)] {
-                let ns = net.ns(host);
-                run("ip", &["link", "set", dev, "netns", &ns])?;
-                run("ip", &["-n", &ns, "addr", "add", addr, "dev", dev])?;
-                run("ip", &["-n", &ns, "link", "set", dev, "up"])?;
-            }
+            link((net.host(h1), &d1, a1), (net.host(h2), &d2, a2))?;
         }
         for (host, gateway) in [
             ("ra", "198.51.100.1"),
@@ -102,18 +81,8 @@ impl Internet {
             ("ann", "10.1.0.1"),
             ("bob", "10.2.0.1"),
         ] {
-            run(
-                "ip",
-                &[
-                    "-n",
-                    &net.ns(host),
-                    "route",
-                    "add",
-                    "default",
-                    "via",
-                    gateway,
-                ],
-            )?;
+            net.host(host)
+                .ip(&["route", "add", "default", "via", gateway])?;
         }
         for router in ["pub", "ra", "rb"] {
             net.exec_ok(router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
@@ -162,25 +131,11 @@ impl Internet {
     }
 
     fn exec(&self, host: &str, program: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns(host), program]);
-        cmd
+        self.host(host).command(program)
     }
 
     fn exec_ok(&self, host: &str, args: &[&str]) -> Result<(), String> {
-        let mut full = vec!["netns", "exec"];
-        let ns = self.ns(host);
-        full.push(&ns);
-        full.extend_from_slice(args);
-        run("ip", &full)
-    }
-}
-
-impl Drop for Internet {
-    fn drop(&mut self) {
-        for host in Self::HOSTS {
-            let _ = run("ip", &["netns", "del", &self.ns(host)]);
-        }
+        self.host(host).run(args)
     }
 }
 
@@ -197,7 +152,7 @@ fn quire_bin() -> PathBuf {
 
 /// A member's `quire daemon` in its namespace; stopped with SIGTERM on drop.
 struct Daemon {
-    child: Child,
+    _process: Stop,
     log: PathBuf,
 }
 
@@ -222,20 +177,16 @@ impl Daemon {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         std::thread::spawn(move || for _ in lines {});
-        Self { child, log }
+        Self {
+            _process: Stop(child),
+            log,
+        }
     }
 
     fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = run("kill", &["-TERM", &self.child.id().to_string()]);
-        let _ = self.child.wait();
     }
 }
 
@@ -283,7 +234,7 @@ fn until_text(net: &Internet, host: &str, data: &Path, id: &str, part: &str, dae
 async fn across_nats(nat: Nat) -> Option<String> {
     let net = match Internet::build(nat) {
         Ok(net) => net,
-        Err(reason) if !is_root() => {
+        Err(reason) if !quire_netns::is_root() => {
             println!("SKIPPED: network namespaces need root here ({reason})");
             return None;
         }
@@ -312,7 +263,7 @@ async fn across_nats(nat: Nat) -> Option<String> {
     let bob = open(&bob_data).await;
     let (ann_peer, bob_peer) = (ann.peer_id().to_string(), bob.peer_id().to_string());
     let relay = Relay::start_in(
-        Some(&net.ns("pub")),
+        Some(net.host("pub").name()),
         relay_dir.path(),
         &[
             "--listen".to_owned(),
@@ -462,11 +413,4 @@ async fn members_behind_symmetric_nats_stay_on_the_relay_and_still_edit_live() {
     if let Some(path) = across_nats(Nat::Symmetric).await {
         assert_eq!(path, "relayed", "no hole punch gets through symmetric NATs");
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }

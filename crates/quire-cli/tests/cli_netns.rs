@@ -10,83 +10,42 @@ mod support;
 
 use support::*;
 
-/// Two namespaces and the veth pair between them; removed on drop.
-struct Lan {
-    names: [String; 2],
-}
+use quire_netns::{Host, Stop, link};
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+/// Two hosts on one "LAN" (a veth pair, multicast on); removed on drop.
+struct Lan {
+    hosts: [Host; 2],
 }
 
 impl Lan {
     fn new() -> Result<Self, String> {
         let tag = std::process::id() % 100_000;
-        let names = [format!("quire-a-{tag}"), format!("quire-b-{tag}")];
-        ip(&["netns", "add", &names[0]])?;
-        let lan = Self { names };
-        ip(&["netns", "add", &lan.names[1]])?;
+        let hosts = [
+            Host::new(format!("quire-a-{tag}"))?,
+            Host::new(format!("quire-b-{tag}"))?,
+        ];
         let (va, vb) = (format!("qva{tag}"), format!("qvb{tag}"));
-        ip(&["link", "add", &va, "type", "veth", "peer", "name", &vb])?;
-        for (ns, dev, addr) in [
-            (&lan.names[0], &va, "10.77.0.1/24"),
-            (&lan.names[1], &vb, "10.77.0.2/24"),
-        ] {
-            ip(&["link", "set", dev, "netns", ns])?;
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev])?;
-            ip(&["-n", ns, "link", "set", dev, "up", "multicast", "on"])?;
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            ip(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", dev])?;
+        link(
+            (&hosts[0], &va, "10.77.0.1/24"),
+            (&hosts[1], &vb, "10.77.0.2/24"),
+        )?;
+        for (host, dev) in [(&hosts[0], &va), (&hosts[1], &vb)] {
+            host.ip(&["link", "set", dev, "multicast", "on"])?;
+            host.ip(&["route", "add", "224.0.0.0/4", "dev", dev])?;
         }
-        Ok(lan)
+        Ok(Self { hosts })
     }
 
-    /// `quire` inside namespace `i`.
+    /// `quire` on host `i`.
     fn quire(&self, i: usize, q: &Quire, args: &[&str]) -> Command {
         let inner = q.cmd(args);
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.names[i]])
-            .arg(inner.get_program())
-            .args(inner.get_args())
+        let mut cmd = self.hosts[i].command(inner.get_program());
+        cmd.args(inner.get_args())
             .env("EDITOR", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         cmd
-    }
-}
-
-/// Daemons stopped (SIGTERM, then waited for) even when the test fails.
-struct Daemons(Vec<std::process::Child>);
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        for ns in &self.names {
-            let _ = ip(&["netns", "del", ns]);
-        }
     }
 }
 
@@ -112,7 +71,7 @@ fn devices_on_a_lan_find_each_other_with_mdns_and_sync() {
     let _ = b.run(&["join", &link]);
     assert_eq!(b.cat(&id), "", "nothing synced before the daemons run");
 
-    let mut daemons = Daemons(Vec::new());
+    let mut daemons = Vec::new();
     for (i, q) in [(0, &a), (1, &b)] {
         let mut child = lan
             .quire(i, q, &["daemon", "--listen", "/ip4/0.0.0.0/tcp/0"])
@@ -127,7 +86,7 @@ fn devices_on_a_lan_find_each_other_with_mdns_and_sync() {
             "daemon {i} did not start"
         );
         std::thread::spawn(move || for _ in lines {});
-        daemons.0.push(child);
+        daemons.push(Stop(child));
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
