@@ -147,3 +147,29 @@ async fn a_device_the_relay_refuses_says_why_in_its_status() {
         .unwrap();
     assert_eq!(items, 0);
 }
+
+/// A document whose state is several MiB (over the 1 MiB a sealed message was once
+/// capped at) still goes through the relay, as one sealed item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_of_several_mib_reaches_a_member_never_online_with_its_writer() {
+    let mut text = String::new();
+    let mut line = 0;
+    while text.len() < 3 * 1024 * 1024 {
+        text.push_str(&format!(
+            "Line {line}: minutes of a long meeting, kept verbatim.\n"
+        ));
+        line += 1;
+    }
+    text.push_str("The end.\n");
+    let team = Team::new("Minutes", &text, Vec::new()).await;
+
+    let ann = go_online(team.ann_dir.path(), Some(&team.relay.addr)).await;
+    ann.until_relay_has_everything(&team.relay, team.id).await;
+    ann.go_offline().await;
+
+    let bob = go_online(team.bob_dir.path(), None).await;
+    let got = bob.until_text_has(team.id, "The end.").await;
+    assert_eq!(got.len(), text.len());
+    assert!(got == text, "Bob's copy differs from Ann's");
+    bob.go_offline().await;
+}

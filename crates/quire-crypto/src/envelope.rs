@@ -31,9 +31,12 @@ use crate::session::{LocalSession, RemoteSession, SESSION_ID_BYTES, SessionBook,
 /// Format version of envelopes and hellos written by this build.
 pub const ENVELOPE_VERSION: u8 = 1;
 
-/// Largest sealed message accepted, checked before anything is decoded. Big enough for
-/// a chunk of a catch-up or a snapshot; callers split larger payloads.
-pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
+/// Largest sealed message accepted, checked before anything is decoded: the largest
+/// payload any transport carries (8 MiB, a relay mailbox item or a catch-up payload),
+/// so a document's state up to nearly that size goes to a relay as one sealed update.
+/// Gossip and catch-up chunks are far smaller (their transports cap them); callers
+/// split larger payloads.
+pub const MAX_ENVELOPE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Most bytes sealing adds to a plaintext: version, kind, session id, the longest
 /// varint, the AEAD tag and the signature. Typical messages (sequence numbers below

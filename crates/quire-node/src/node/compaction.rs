@@ -8,7 +8,7 @@
 //! document takes a while) runs in a task, off the node's loop, so live editing does
 //! not wait for it; the loop seals the result and sends the request.
 
-use quire_crypto::{Kind, PeerId, Role};
+use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
 use quire_net::mailbox_protocol::{MAX_MAILBOX_ITEM_BYTES, MailboxRequest, MailboxResponse};
 
 use super::relays::{RelayResult, describe};
@@ -82,24 +82,28 @@ impl Actor {
                 return;
             }
         };
-        let sealed = match (doc.hello(), doc.seal(Kind::Update, &state)) {
-            (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
-                self.relays.busy.remove(&key);
-                return;
+        let sealed = if state.len() > MAX_PLAINTEXT_BYTES {
+            None
+        } else {
+            match (doc.hello(), doc.seal(Kind::Update, &state)) {
+                (Ok(hello), Ok(sealed)) => Some(encode_bundle(&[hello, sealed])),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
+                    self.relays.busy.remove(&key);
+                    return;
+                }
             }
         };
-        if sealed.len() > MAX_MAILBOX_ITEM_BYTES {
+        let Some(sealed) = sealed.filter(|s| s.len() <= MAX_MAILBOX_ITEM_BYTES) else {
             tracing::info!(
-                "document {id}: its {}-byte snapshot exceeds the relay's item limit; its items stay",
-                sealed.len()
+                "document {id}: its {}-byte state exceeds the relay's item limit; its items stay",
+                state.len()
             );
             // Do not try again before as many more items have come.
             self.relays.compacted.insert(key, last);
             self.relays.busy.remove(&key);
             return;
-        }
+        };
         let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {
             let request = MailboxRequest::Compact {

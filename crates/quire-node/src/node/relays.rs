@@ -31,7 +31,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use quire_crypto::{Kind, PeerId, Role};
+use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
 use quire_engine::Origin;
 use quire_net::Multiaddr;
 use quire_net::mailbox_protocol::{
@@ -561,6 +561,13 @@ impl Actor {
             }
         };
         if now_sv == uploaded {
+            return None;
+        }
+        if diff.len() > MAX_PLAINTEXT_BYTES {
+            tracing::warn!(
+                "document {id}: {} bytes to upload exceed the largest sealed message ({MAX_PLAINTEXT_BYTES} bytes); members catch up directly instead",
+                diff.len()
+            );
             return None;
         }
         let bundle = match (doc.hello(), doc.seal(Kind::Update, &diff)) {
