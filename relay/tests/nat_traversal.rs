@@ -201,6 +201,16 @@ fn quire(net: &Internet, host: &str, data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `host` appends `text` to the document; the command must succeed.
+fn append(net: &Internet, host: &str, data: &Path, id: &str, text: &str) {
+    let out = quire(net, host, data, &["doc", "append", id, text]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The path (`direct`, `relayed`, ...) of `host`'s connection to `peer`, if any.
 fn path_to(net: &Internet, host: &str, data: &Path, peer: &str) -> Option<String> {
     let out = quire(net, host, data, &["--json", "peers"]);
@@ -318,29 +328,9 @@ async fn across_nats(nat: Nat) -> Option<String> {
     );
 
     // Live, both ways.
-    let out = quire(
-        &net,
-        "bob",
-        &bob_data,
-        &["doc", "append", &id, "Bob: behind NAT B.\n"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    append(&net, "bob", &bob_data, &id, "Bob: behind NAT B.\n");
     until_text(&net, "ann", &ann_data, &id, "Bob: behind NAT B.", &daemons);
-    let out = quire(
-        &net,
-        "ann",
-        &ann_data,
-        &["doc", "append", &id, "Ann: behind NAT A.\n"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    append(&net, "ann", &ann_data, &id, "Ann: behind NAT A.\n");
     until_text(&net, "bob", &bob_data, &id, "Ann: behind NAT A.", &daemons);
     let (ann_text, bob_text) = (
         quire(&net, "ann", &ann_data, &["doc", "cat", &id]).stdout,

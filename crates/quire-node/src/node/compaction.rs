@@ -8,12 +8,11 @@
 //! document takes a while) runs in a task, off the node's loop, so live editing does
 //! not wait for it; the loop seals the result and sends the request.
 
-use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
-use quire_net::mailbox_protocol::{MAX_MAILBOX_ITEM_BYTES, MailboxRequest, MailboxResponse};
+use quire_crypto::{PeerId, Role};
+use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse};
 
-use super::relays::{RelayResult, describe};
+use super::relays::{RelayItemError, RelayResult, describe, relay_item, state_and_diff};
 use super::{Actor, Topic};
-use crate::wire::encode_bundle;
 
 /// What the engine gave for a snapshot: the document's state vector and its full
 /// state as one update.
@@ -36,16 +35,13 @@ impl Actor {
         self.relays.busy.insert(key);
         let (id, engine, tx) = (doc.id, self.engine.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {
-            let snapshot = match (
-                engine.state_vector(id).await,
-                engine.diff_since(id, &[0]).await,
-            ) {
-                (Ok(state_vector), Ok(state)) => Ok(Snapshot {
+            // Everything: the difference from the empty state vector.
+            let snapshot = state_and_diff(&engine, id, &[0])
+                .await
+                .map(|(state_vector, state)| Snapshot {
                     state_vector,
                     state,
-                }),
-                (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
-            };
+                });
             let _ = tx
                 .send(RelayResult::Snapshot {
                     relay,
@@ -82,27 +78,23 @@ impl Actor {
                 return;
             }
         };
-        let sealed = if state.len() > MAX_PLAINTEXT_BYTES {
-            None
-        } else {
-            match (doc.hello(), doc.seal(Kind::Update, &state)) {
-                (Ok(hello), Ok(sealed)) => Some(encode_bundle(&[hello, sealed])),
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
-                    self.relays.busy.remove(&key);
-                    return;
-                }
+        let sealed = match relay_item(doc, &state) {
+            Ok(sealed) => sealed,
+            Err(RelayItemError::TooLarge) => {
+                tracing::info!(
+                    "document {id}: its {}-byte state exceeds what one relay item holds; its items stay",
+                    state.len()
+                );
+                // Do not try again before as many more items have come.
+                self.relays.compacted.insert(key, last);
+                self.relays.busy.remove(&key);
+                return;
             }
-        };
-        let Some(sealed) = sealed.filter(|s| s.len() <= MAX_MAILBOX_ITEM_BYTES) else {
-            tracing::info!(
-                "document {id}: its {}-byte state exceeds the relay's item limit; its items stay",
-                state.len()
-            );
-            // Do not try again before as many more items have come.
-            self.relays.compacted.insert(key, last);
-            self.relays.busy.remove(&key);
-            return;
+            Err(RelayItemError::Seal(e)) => {
+                tracing::warn!("document {id}: cannot seal a snapshot for the relay: {e}");
+                self.relays.busy.remove(&key);
+                return;
+            }
         };
         let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {

@@ -32,7 +32,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
-use quire_engine::Origin;
+use quire_doc::DocumentId;
+use quire_engine::{Engine, Origin};
 use quire_net::Multiaddr;
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxItem, MailboxRequest,
@@ -43,6 +44,7 @@ use tokio::sync::mpsc;
 
 use super::compaction::Snapshot;
 use super::{Actor, Topic};
+use crate::doc_sync::DocSync;
 use crate::status::NodeEvent;
 use crate::wire::{decode_bundle, encode_bundle};
 
@@ -502,13 +504,9 @@ impl Actor {
                         // Nothing acknowledged yet: the difference from the empty state
                         // (a state vector of no clients encodes as one zero byte).
                         let since: &[u8] = if uploaded.is_empty() { &[0] } else { &uploaded };
-                        match (
-                            engine.state_vector(id).await,
-                            engine.diff_since(id, since).await,
-                        ) {
-                            (Ok(sv), Ok(diff)) => Ok((uploaded, sv, diff)),
-                            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
-                        }
+                        state_and_diff(&engine, id, since)
+                            .await
+                            .map(|(sv, diff)| (uploaded, sv, diff))
                     }
                     Err(e) => Err(e.to_string()),
                 };
@@ -563,27 +561,20 @@ impl Actor {
         if now_sv == uploaded {
             return None;
         }
-        if diff.len() > MAX_PLAINTEXT_BYTES {
-            tracing::warn!(
-                "document {id}: {} bytes to upload exceed the largest sealed message ({MAX_PLAINTEXT_BYTES} bytes); members catch up directly instead",
-                diff.len()
-            );
-            return None;
-        }
-        let bundle = match (doc.hello(), doc.seal(Kind::Update, &diff)) {
-            (Ok(hello), Ok(sealed)) => encode_bundle(&[hello, sealed]),
-            (Err(e), _) | (_, Err(e)) => {
+        let bundle = match relay_item(doc, &diff) {
+            Ok(bundle) => bundle,
+            Err(RelayItemError::TooLarge) => {
+                tracing::warn!(
+                    "document {id}: {} bytes to upload exceed what one relay item holds; members catch up directly instead",
+                    diff.len()
+                );
+                return None;
+            }
+            Err(RelayItemError::Seal(e)) => {
                 tracing::warn!("document {id}: cannot seal for the relay: {e}");
                 return None;
             }
         };
-        if bundle.len() > MAX_MAILBOX_ITEM_BYTES {
-            tracing::warn!(
-                "document {id}: {} bytes to upload exceed the relay's {MAX_MAILBOX_ITEM_BYTES}-byte item limit; members catch up directly instead",
-                bundle.len()
-            );
-            return None;
-        }
         Some((bundle, now_sv))
     }
 
@@ -847,6 +838,48 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
 }
 
 /// A relay's answer other than the one expected, in words.
+/// Why an update cannot go to a relay as one mailbox item.
+pub(super) enum RelayItemError {
+    /// Sealed with the hello, it would exceed the largest sealed message or the
+    /// relay's item limit.
+    TooLarge,
+    /// Sealing failed.
+    Seal(quire_crypto::EnvelopeError),
+}
+
+/// `update` sealed with this device's hello, as one mailbox item (what an upload and
+/// a snapshot put).
+pub(super) fn relay_item(doc: &mut DocSync, update: &[u8]) -> Result<Vec<u8>, RelayItemError> {
+    if update.len() > MAX_PLAINTEXT_BYTES {
+        return Err(RelayItemError::TooLarge);
+    }
+    let hello = doc.hello().map_err(RelayItemError::Seal)?;
+    let sealed = doc
+        .seal(Kind::Update, update)
+        .map_err(RelayItemError::Seal)?;
+    let item = encode_bundle(&[hello, sealed]);
+    if item.len() > MAX_MAILBOX_ITEM_BYTES {
+        return Err(RelayItemError::TooLarge);
+    }
+    Ok(item)
+}
+
+/// The document's state vector now and its difference from `since` (an update), as
+/// the engine gives them for an upload or a snapshot.
+pub(super) async fn state_and_diff(
+    engine: &Engine,
+    id: DocumentId,
+    since: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    match (
+        engine.state_vector(id).await,
+        engine.diff_since(id, since).await,
+    ) {
+        (Ok(sv), Ok(diff)) => Ok((sv, diff)),
+        (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+    }
+}
+
 pub(super) fn describe(response: MailboxResponse) -> String {
     match response {
         MailboxResponse::Refused { reason, message } => format!("refused ({reason:?}): {message}"),
