@@ -2,21 +2,25 @@
 //! mailbox and in catch-up, encrypted under the read key and signed by the sender's
 //! device key.
 //!
-//! Wire layout (version 1):
+//! Wire layout (version 2):
 //!
-//! | bytes  | field                                                       |
-//! |--------|-------------------------------------------------------------|
-//! | 1      | version (1)                                                 |
-//! | 1      | kind (1 = update, 2 = awareness)                            |
-//! | 8      | session id (names the device key, see [`crate::Hello`])     |
-//! | 1-10   | sequence number, minimal LEB128 varint                      |
-//! | n+16   | XChaCha20-Poly1305 ciphertext with tag                      |
-//! | 64     | device signature                                            |
+//! | bytes  | field                                                         |
+//! |--------|---------------------------------------------------------------|
+//! | 1      | header: version (2) in the high four bits, kind in the low four |
+//! |        | (1 = update, 2 = awareness, 4 = sync; 3 is a [`crate::Hello`])  |
+//! | 2      | session hint: the first two bytes of the session id           |
+//! | 1-10   | sequence number, minimal LEB128 varint                        |
+//! | n+16   | XChaCha20-Poly1305 ciphertext with tag                        |
+//! | 64     | device signature                                              |
 //!
 //! The nonce is not sent: it is derived from the session's salt, the device key and the
 //! sequence number. The associated data binds version, kind, document id, topic, device
-//! key, session id and sequence number; the signature covers the same plus the
-//! ciphertext.
+//! key, the whole session id and sequence number; the signature covers the same plus
+//! the ciphertext. A receiver finds the session by trying those it knows with the
+//! message's hint (see [`SessionBook`]): only the right one verifies.
+//!
+//! Version 1 wrote version and kind as a byte each and the whole 8-byte session id; a
+//! version-1 message is refused as [`EnvelopeError::UnsupportedVersion`]`(1)`.
 
 use libp2p_identity::PeerId;
 
@@ -26,10 +30,12 @@ use crate::doc_keys::{DocKeys, TOPIC_BYTES};
 use crate::error::EnvelopeError;
 use crate::hello::{self, Hello};
 use crate::identity::{DevicePublicKey, SIGNATURE_BYTES};
-use crate::session::{LocalSession, RemoteSession, SESSION_ID_BYTES, SessionBook, SessionId};
+use crate::session::{
+    LocalSession, RemoteSession, SESSION_HINT_BYTES, SessionBook, SessionHint, SessionId,
+};
 
 /// Format version of envelopes and hellos written by this build.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 
 /// Largest sealed message accepted, checked before anything is decoded: the largest
 /// payload any transport carries (8 MiB, a relay mailbox item or a catch-up payload),
@@ -38,11 +44,11 @@ pub const ENVELOPE_VERSION: u8 = 1;
 /// split larger payloads.
 pub const MAX_ENVELOPE_BYTES: usize = 8 * 1024 * 1024;
 
-/// Most bytes sealing adds to a plaintext: version, kind, session id, the longest
-/// varint, the AEAD tag and the signature. Typical messages (sequence numbers below
-/// 2^21) add 90 + 1..3 bytes.
+/// Most bytes sealing adds to a plaintext: header, session hint, the longest varint, the
+/// AEAD tag and the signature. Typical messages (sequence numbers below 2^21) add
+/// 83 + 1..3 bytes.
 pub const MAX_MESSAGE_OVERHEAD: usize =
-    2 + SESSION_ID_BYTES + MAX_VARINT_BYTES + AEAD_TAG_BYTES + SIGNATURE_BYTES;
+    1 + SESSION_HINT_BYTES + MAX_VARINT_BYTES + AEAD_TAG_BYTES + SIGNATURE_BYTES;
 
 /// Largest plaintext [`LocalSession::seal`] accepts.
 pub const MAX_PLAINTEXT_BYTES: usize = MAX_ENVELOPE_BYTES - MAX_MESSAGE_OVERHEAD;
@@ -65,6 +71,22 @@ pub enum Kind {
     /// A catch-up request (a state vector); accepted from every member. The answer
     /// carries document content and is sealed as [`Kind::Update`].
     Sync,
+}
+
+/// The first byte of a message or hello: `version` in the high four bits, `kind` in the
+/// low four.
+pub(crate) fn header_byte(version: u8, kind: u8) -> u8 {
+    (version << 4) | (kind & 0x0f)
+}
+
+/// The kind in a first byte, if its version is [`ENVELOPE_VERSION`].
+pub(crate) fn kind_in_header(byte: u8) -> Result<u8, EnvelopeError> {
+    match byte >> 4 {
+        ENVELOPE_VERSION => Ok(byte & 0x0f),
+        // Version 1 wrote its version as the whole first byte.
+        0 => Err(EnvelopeError::UnsupportedVersion(byte)),
+        version => Err(EnvelopeError::UnsupportedVersion(version)),
+    }
 }
 
 impl Kind {
@@ -93,8 +115,8 @@ pub struct Envelope {
     pub version: u8,
     /// Update or awareness.
     pub kind: Kind,
-    /// The sender's session, announced by its [`Hello`].
-    pub session: SessionId,
+    /// The sender's session (announced by its [`Hello`]), by the first bytes of its id.
+    pub hint: SessionHint,
     /// The sender's sequence number.
     pub seq: u64,
     /// Ciphertext with the AEAD tag.
@@ -113,7 +135,10 @@ impl Envelope {
 
     /// Length of [`Envelope::encode`]'s output.
     pub fn encoded_len(&self) -> usize {
-        2 + SESSION_ID_BYTES + codec::varint_len(self.seq) + self.ciphertext.len() + SIGNATURE_BYTES
+        1 + SESSION_HINT_BYTES
+            + codec::varint_len(self.seq)
+            + self.ciphertext.len()
+            + SIGNATURE_BYTES
     }
 
     /// Parses wire bytes, checking size and shape (not signatures: see [`open`]).
@@ -121,15 +146,10 @@ impl Envelope {
         check_size(bytes)?;
         let short = EnvelopeError::Malformed("message is too short");
         let mut reader = Reader::new(bytes);
-        let version = reader.u8().ok_or(short.clone())?;
-        if version != ENVELOPE_VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(version));
-        }
-        let kind = reader
-            .u8()
-            .and_then(Kind::from_wire)
+        let header = reader.u8().ok_or(short.clone())?;
+        let kind = Kind::from_wire(kind_in_header(header)?)
             .ok_or(EnvelopeError::Malformed("unknown message kind"))?;
-        let session = SessionId(reader.array().ok_or(short.clone())?);
+        let hint = SessionHint(reader.array().ok_or(short.clone())?);
         let seq = reader
             .varint()
             .ok_or(EnvelopeError::Malformed("bad sequence number"))?;
@@ -139,9 +159,9 @@ impl Envelope {
             return Err(short);
         }
         Ok(Self {
-            version,
+            version: ENVELOPE_VERSION,
             kind,
-            session,
+            hint,
             seq,
             ciphertext: ciphertext.to_vec(),
             device_sig,
@@ -150,9 +170,8 @@ impl Envelope {
 
     fn header(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
-        out.push(self.version);
-        out.push(self.kind.to_wire());
-        out.extend_from_slice(&self.session.0);
+        out.push(header_byte(self.version, self.kind.to_wire()));
+        out.extend_from_slice(&self.hint.0);
         codec::put_varint(&mut out, self.seq);
         out
     }
@@ -174,17 +193,18 @@ fn check_size(bytes: &[u8]) -> Result<(), EnvelopeError> {
     Ok(())
 }
 
-/// What the document, topic and sender add to both the associated data and the signed
-/// message: they are never sent, but a message cannot be moved to another document or
-/// attributed to another device.
+/// What the document, topic, sender and session add to both the associated data and
+/// the signed message: they are never sent (the session only by its hint), but a message
+/// cannot be moved to another document or attributed to another device or session.
 fn context(
     domain: &[u8],
     doc_id: &[u8],
     topic: &[u8],
     device: &DevicePublicKey,
+    session: &SessionId,
     rest: &[u8],
 ) -> Vec<u8> {
-    [domain, doc_id, topic, &device.to_bytes(), rest].concat()
+    [domain, doc_id, topic, &device.to_bytes(), &session.0, rest].concat()
 }
 
 pub(crate) fn seal(
@@ -206,7 +226,7 @@ pub(crate) fn seal(
     let mut envelope = Envelope {
         version: ENVELOPE_VERSION,
         kind,
-        session: session.id(),
+        hint: session.id().hint(),
         seq,
         ciphertext: Vec::new(),
         device_sig: [0; SIGNATURE_BYTES],
@@ -217,6 +237,7 @@ pub(crate) fn seal(
         keys.doc_id(),
         &topic,
         &device,
+        &session.id(),
         &envelope.header(),
     );
     envelope.ciphertext = cipher::encrypt(keys.read_key(), &nonce, &ad, plaintext)?;
@@ -225,6 +246,7 @@ pub(crate) fn seal(
         keys.doc_id(),
         &topic,
         &device,
+        &session.id(),
         &envelope.encode_unsigned(),
     );
     envelope.device_sig = identity.sign(&signed);
@@ -252,9 +274,11 @@ pub struct Opened {
 
 /// Verifies and decrypts a message that arrived on `expected_topic`.
 ///
-/// Checks, in order: version, topic of the keys, known session, the session's topic,
-/// device signature, write access (updates only), decryption. Replays are the caller's
-/// to reject, with [`Opened::sender`] and [`Opened::seq`].
+/// Checks, in order: version, topic of the keys, a known session with the message's
+/// hint whose topic is this one and whose device signature verifies (each such session
+/// in turn, at most [`crate::MAX_SESSIONS_PER_HINT`]), write access (updates only),
+/// decryption. Replays are the caller's to reject, with [`Opened::session`] and
+/// [`Opened::seq`].
 pub fn open(
     keys: &DocKeys,
     sessions: &SessionBook,
@@ -267,39 +291,59 @@ pub fn open(
     if keys.topic() != *expected_topic {
         return Err(EnvelopeError::WrongTopic);
     }
-    let session = sessions
-        .get(&envelope.session)
-        .ok_or(EnvelopeError::UnknownSession(envelope.session))?;
-    if session.topic() != expected_topic {
-        return Err(EnvelopeError::WrongTopic);
+    let unsigned = envelope.encode_unsigned();
+    // The worst outcome among the candidates is reported: a bad signature over a
+    // session of another document over none known.
+    let mut failure = EnvelopeError::UnknownSession(envelope.hint);
+    for session in sessions.with_hint(envelope.hint) {
+        if session.topic() != expected_topic {
+            if failure != EnvelopeError::BadDeviceSignature {
+                failure = EnvelopeError::WrongTopic;
+            }
+            continue;
+        }
+        let device = session.device();
+        let signed = context(
+            MESSAGE_SIGNATURE_DOMAIN,
+            keys.doc_id(),
+            expected_topic,
+            device,
+            &session.id(),
+            &unsigned,
+        );
+        if device.verify(&signed, &envelope.device_sig) {
+            return open_verified(keys, session, envelope, expected_topic);
+        }
+        failure = EnvelopeError::BadDeviceSignature;
     }
-    let device = session.device();
-    let signed = context(
-        MESSAGE_SIGNATURE_DOMAIN,
-        keys.doc_id(),
-        expected_topic,
-        device,
-        &envelope.encode_unsigned(),
-    );
-    if !device.verify(&signed, &envelope.device_sig) {
-        return Err(EnvelopeError::BadDeviceSignature);
-    }
+    Err(failure)
+}
+
+/// The rest of [`open`], once `session` is known to have signed `envelope`.
+fn open_verified(
+    keys: &DocKeys,
+    session: &RemoteSession,
+    envelope: &Envelope,
+    expected_topic: &[u8; TOPIC_BYTES],
+) -> Result<Opened, EnvelopeError> {
     if envelope.kind == Kind::Update && !session.is_writer() {
         return Err(EnvelopeError::NotAWriter);
     }
+    let device = session.device();
     let nonce = cipher::message_nonce(device, session.salt(), envelope.seq);
     let ad = context(
         MESSAGE_AD_DOMAIN,
         keys.doc_id(),
         expected_topic,
         device,
+        &session.id(),
         &envelope.header(),
     );
     let plaintext = cipher::decrypt(keys.read_key(), &nonce, &ad, &envelope.ciphertext)?;
     Ok(Opened {
         sender: session.peer_id(),
         device: device.clone(),
-        session: envelope.session,
+        session: session.id(),
         seq: envelope.seq,
         kind: envelope.kind,
         plaintext,
@@ -322,10 +366,9 @@ impl Sealed {
         check_size(bytes)?;
         match bytes {
             [] => Err(EnvelopeError::Malformed("empty message")),
-            [version, ..] if *version != ENVELOPE_VERSION => {
-                Err(EnvelopeError::UnsupportedVersion(*version))
+            [header, ..] if kind_in_header(*header)? == KIND_HELLO => {
+                Hello::decode(bytes).map(Sealed::Hello)
             }
-            [_, KIND_HELLO, ..] => Hello::decode(bytes).map(Sealed::Hello),
             _ => Envelope::decode(bytes).map(Sealed::Message),
         }
     }
@@ -392,7 +435,7 @@ mod tests {
 
     #[test]
     fn overhead_constant_is_within_the_budget() {
-        assert_eq!(MAX_MESSAGE_OVERHEAD, 100);
+        assert_eq!(MAX_MESSAGE_OVERHEAD, 93);
     }
 
     #[test]
@@ -429,12 +472,17 @@ mod tests {
 
     #[test]
     fn unknown_versions_and_kinds_are_named() {
+        // A version-1 message: version and kind a byte each.
         assert_eq!(
-            Sealed::decode(&[2, 1, 0]),
-            Err(EnvelopeError::UnsupportedVersion(2))
+            Sealed::decode(&[1, 1, 0]),
+            Err(EnvelopeError::UnsupportedVersion(1))
         );
         assert_eq!(
-            Sealed::decode(&[1, 9, 0]),
+            Sealed::decode(&[0x31, 0, 0]),
+            Err(EnvelopeError::UnsupportedVersion(3))
+        );
+        assert_eq!(
+            Sealed::decode(&[0x29, 0, 0]),
             Err(EnvelopeError::Malformed("unknown message kind"))
         );
         assert!(matches!(
@@ -442,7 +490,7 @@ mod tests {
             Err(EnvelopeError::Malformed(_))
         ));
         assert!(matches!(
-            Sealed::decode(&[1, 3]),
+            Sealed::decode(&[header_byte(ENVELOPE_VERSION, KIND_HELLO)]),
             Err(EnvelopeError::Malformed(_))
         ));
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::session::SessionId;
+use crate::session::SessionHint;
 
 /// Why the device identity could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,7 @@ pub enum EnvelopeError {
     WrongTopic,
     /// No session hello for this message's session has been accepted yet.
     #[error("message from unknown session {0}; its session hello has not been received yet")]
-    UnknownSession(SessionId),
+    UnknownSession(SessionHint),
     /// The sender's device signature does not verify: the message was altered or forged.
     #[error("device signature does not verify: the message was altered or forged")]
     BadDeviceSignature,

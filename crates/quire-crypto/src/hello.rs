@@ -1,12 +1,11 @@
 //! Session hellos: the once-per-session message that binds a session id to a device key
 //! and, for writers, carries the write grant.
 //!
-//! Wire layout (version 1), all fields fixed-size except the ciphertext:
+//! Wire layout (version 2), all fields fixed-size except the ciphertext:
 //!
 //! | bytes | field                                                        |
 //! |-------|--------------------------------------------------------------|
-//! | 1     | version (1)                                                  |
-//! | 1     | kind (3 = hello)                                             |
+//! | 1     | header: version (2) in the high four bits, kind 3 (hello)    |
 //! | 32    | topic                                                        |
 //! | 32    | device public key                                            |
 //! | 16    | session salt                                                 |
@@ -17,7 +16,9 @@
 use crate::cipher::{self, AEAD_TAG_BYTES, NONCE_BYTES};
 use crate::codec::Reader;
 use crate::doc_keys::{DocKeys, TOPIC_BYTES, WriteGrant};
-use crate::envelope::{ENVELOPE_VERSION, KIND_HELLO, MAX_ENVELOPE_BYTES};
+use crate::envelope::{
+    ENVELOPE_VERSION, KIND_HELLO, MAX_ENVELOPE_BYTES, header_byte, kind_in_header,
+};
 use crate::error::EnvelopeError;
 use crate::identity::{DevicePublicKey, PUBLIC_KEY_BYTES, SIGNATURE_BYTES};
 use crate::session::{LocalSession, RemoteSession, SESSION_SALT_BYTES};
@@ -65,11 +66,8 @@ impl Hello {
         }
         let short = EnvelopeError::Malformed("hello is too short");
         let mut reader = Reader::new(bytes);
-        let version = reader.u8().ok_or(short.clone())?;
-        if version != ENVELOPE_VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(version));
-        }
-        if reader.u8() != Some(KIND_HELLO) {
+        let header = reader.u8().ok_or(short.clone())?;
+        if kind_in_header(header)? != KIND_HELLO {
             return Err(EnvelopeError::Malformed("not a hello"));
         }
         let topic = reader.array().ok_or(short.clone())?;
@@ -84,7 +82,7 @@ impl Hello {
             ));
         }
         Ok(Self {
-            version,
+            version: ENVELOPE_VERSION,
             topic,
             device,
             salt,
@@ -96,15 +94,14 @@ impl Hello {
 
     fn encode_unsigned(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            2 + TOPIC_BYTES
+            1 + TOPIC_BYTES
                 + PUBLIC_KEY_BYTES
                 + SESSION_SALT_BYTES
                 + NONCE_BYTES
                 + self.ciphertext.len()
                 + SIGNATURE_BYTES,
         );
-        out.push(self.version);
-        out.push(KIND_HELLO);
+        out.push(header_byte(self.version, KIND_HELLO));
         out.extend_from_slice(&self.topic);
         out.extend_from_slice(&self.device);
         out.extend_from_slice(&self.salt);
@@ -125,7 +122,7 @@ fn associated_data(doc_id: &[u8], hello: &Hello) -> Vec<u8> {
     [
         HELLO_AD_DOMAIN,
         doc_id,
-        &[hello.version, KIND_HELLO],
+        &[header_byte(hello.version, KIND_HELLO)],
         &hello.topic,
         &hello.device,
         &hello.salt,

@@ -77,8 +77,13 @@
 //!   device holds the write key, a **write grant**: the writer key's signature over
 //!   (document id, device key). It is encrypted (the grant would reveal the writer key,
 //!   which is the document id, to a relay) and signed by the device.
-//! - A message names its session by an 8-byte id, `blake3(device key, salt)`, so no
-//!   other device can claim that id without a 64-bit second preimage.
+//! - A session's id is 8 bytes, `blake3(device key, salt)`, so no other device can
+//!   claim that id without a 64-bit second preimage. The whole id is in every message's
+//!   associated data and signed bytes; on the wire a message carries only its first two
+//!   bytes, the *hint*, and a receiver tries the sessions it knows with that hint (one,
+//!   nearly always; at most [`MAX_SESSIONS_PER_HINT`], the first accepted first, so a
+//!   member who makes sessions with a victim's hint costs a receiver at most that many
+//!   signature checks and cannot displace the victim's session).
 //! - The nonce is derived from (device key, salt, sequence number), not sent. It stays
 //!   unique even if a restored backup repeats sequence numbers, because every run has a
 //!   new salt, and [`LocalSession::seal`] refuses a sequence number that does not rise.
@@ -86,11 +91,12 @@
 //!   associated data and in the signed bytes, so a message cannot be moved to another
 //!   document or credited to another device.
 //!
-//! A message is then version 1 + kind 1 + session 8 + varint sequence number 1-10 + tag
-//! 16 + device signature 64: **91 bytes while the sequence number is below 128, 92
-//! below 16,384, 93 below two million, and never more than 100**
-//! ([`MAX_MESSAGE_OVERHEAD`]). A 15-byte update seals into 106 bytes (checked by the
-//! `overhead_of_a_keystroke_update_is_at_most_100_bytes` integration test).
+//! A message is then header 1 (version and kind) + session hint 2 + varint sequence
+//! number 1-10 + tag 16 + device signature 64: **84 bytes while the sequence number is
+//! below 128, 85 below 16,384, 86 below two million, and never more than 93**
+//! ([`MAX_MESSAGE_OVERHEAD`]). A 15-byte update seals into 99 bytes, 100 from the 128th
+//! message of a session (checked by the
+//! `a_keystroke_update_seals_to_at_most_100_bytes` integration test).
 //!
 //! Authorisation is still per message: every message is signed by its device, and an
 //! update is accepted only from a session whose hello carried a grant the writer key
@@ -105,7 +111,7 @@
 //! - A receiver must have a session's hello before its messages
 //!   ([`EnvelopeError::UnknownSession`] otherwise). Send the hello before the first
 //!   message, again when a peer subscribes, and on request; a relay mailbox must keep a
-//!   session's hello (kind byte 3, in the clear) while it keeps that session's messages.
+//!   session's hello (first byte 0x23, in the clear) while it keeps that session's messages.
 //!   Hellos are about 250 bytes.
 //! - A [`SessionBook`] is bounded ([`MAX_SESSIONS`], [`MAX_SESSIONS_PER_DEVICE`]); a
 //!   forgotten session needs its hello again.
@@ -154,8 +160,8 @@ pub use identity::{
 pub use libp2p_identity::PeerId;
 pub use replay::{REPLAY_WINDOW, ReplayWindow};
 pub use session::{
-    LocalSession, MAX_SESSIONS, MAX_SESSIONS_PER_DEVICE, RemoteSession, SESSION_ID_BYTES,
-    SESSION_SALT_BYTES, SessionBook, SessionId,
+    LocalSession, MAX_SESSIONS, MAX_SESSIONS_PER_DEVICE, MAX_SESSIONS_PER_HINT, RemoteSession,
+    SESSION_HINT_BYTES, SESSION_ID_BYTES, SESSION_SALT_BYTES, SessionBook, SessionHint, SessionId,
 };
 pub use ticket::{
     MAX_TICKET_ADDR_BYTES, MAX_TICKET_ADDRS, MAX_TICKET_CHARS, TICKET_CHECKSUM_BYTES,

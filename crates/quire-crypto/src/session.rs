@@ -1,6 +1,9 @@
 //! Sessions: one device's run on one document. A session is announced once with a
 //! [`Hello`](crate::Hello) carrying the device's full public key and, for writers, its
-//! write grant; every message after that names the session by an 8-byte id.
+//! write grant. Its 8-byte id is bound into every message's associated data and
+//! signature; on the wire a message names it by a 2-byte [`SessionHint`], the id's
+//! first two bytes, and a receiver tries the (rarely more than one) sessions it knows
+//! with that hint.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -14,8 +17,11 @@ use crate::error::EnvelopeError;
 use crate::hello::{self, Hello};
 use crate::identity::{DeviceIdentity, DevicePublicKey};
 
-/// Length of a session id on the wire.
+/// Length of a session id.
 pub const SESSION_ID_BYTES: usize = 8;
+
+/// Length of a session hint, what a message carries of its session id.
+pub const SESSION_HINT_BYTES: usize = 2;
 
 /// Length of the random salt a session is made from.
 pub const SESSION_SALT_BYTES: usize = 16;
@@ -28,6 +34,13 @@ pub const MAX_SESSIONS: usize = 1024;
 /// Most sessions of one device a [`SessionBook`] remembers, so that one device that
 /// restarts often (or misbehaves) only pushes out its own old sessions.
 pub const MAX_SESSIONS_PER_DEVICE: usize = 8;
+
+/// Most sessions with one hint a [`SessionBook`] accepts; later ones are refused, the
+/// first kept. This bounds the signatures a message can make a receiver check, and a
+/// member who makes sessions with a victim's hint cannot push the victim's out (its
+/// messages are tried first). Honest collisions: among 1,024 sessions, two share a hint
+/// with probability about 1 in 130; five, practically never.
+pub const MAX_SESSIONS_PER_HINT: usize = 4;
 
 /// Names a session on the wire.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,6 +55,30 @@ impl fmt::Display for SessionId {
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionId({self})")
+    }
+}
+
+impl SessionId {
+    /// What a message carries of this id.
+    pub fn hint(&self) -> SessionHint {
+        let [first, second, ..] = self.0;
+        SessionHint([first, second])
+    }
+}
+
+/// Names a session on the wire: the first bytes of its [`SessionId`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionHint(pub [u8; SESSION_HINT_BYTES]);
+
+impl fmt::Display for SessionHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for SessionHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionHint({self})")
     }
 }
 
@@ -206,13 +243,16 @@ impl RemoteSession {
     }
 }
 
-/// The verified sessions a receiver knows, bounded by [`MAX_SESSIONS`]. Keep one per
-/// open document (or one for all; sessions remember their topic).
+/// The verified sessions a receiver knows, bounded by [`MAX_SESSIONS`],
+/// [`MAX_SESSIONS_PER_DEVICE`] and [`MAX_SESSIONS_PER_HINT`]. Keep one per open document
+/// (or one for all; sessions remember their topic).
 #[derive(Debug, Default)]
 pub struct SessionBook {
     sessions: HashMap<SessionId, RemoteSession>,
     /// Session ids, oldest first.
     order: VecDeque<SessionId>,
+    /// Session ids by hint, first accepted first.
+    by_hint: HashMap<SessionHint, Vec<SessionId>>,
 }
 
 impl SessionBook {
@@ -221,10 +261,19 @@ impl SessionBook {
         Self::default()
     }
 
-    /// Remembers a verified session; returns whether it was new. A session id already
-    /// known is kept as first announced.
+    /// Remembers a verified session; returns whether it was added. A session id already
+    /// known is kept as first announced; a session whose hint already names
+    /// [`MAX_SESSIONS_PER_HINT`] sessions is refused.
     pub fn insert(&mut self, session: RemoteSession) -> bool {
         if self.sessions.contains_key(&session.id) {
+            return false;
+        }
+        let hint = session.id.hint();
+        if self
+            .by_hint
+            .get(&hint)
+            .is_some_and(|ids| ids.len() >= MAX_SESSIONS_PER_HINT)
+        {
             return false;
         }
         let same_device: Vec<SessionId> = self
@@ -243,14 +292,15 @@ impl SessionBook {
             self.remove(*oldest);
         }
         while self.sessions.len() >= MAX_SESSIONS {
-            match self.order.pop_front() {
+            match self.order.front().copied() {
                 Some(oldest) => {
-                    self.sessions.remove(&oldest);
+                    self.remove(oldest);
                 }
                 None => break,
             }
         }
         self.order.push_back(session.id);
+        self.by_hint.entry(hint).or_default().push(session.id);
         self.sessions.insert(session.id, session);
         true
     }
@@ -260,9 +310,25 @@ impl SessionBook {
         self.sessions.get(id)
     }
 
+    /// The sessions a message with this hint may come from, first accepted first.
+    pub fn with_hint(&self, hint: SessionHint) -> impl Iterator<Item = &RemoteSession> {
+        self.by_hint
+            .get(&hint)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.sessions.get(id))
+    }
+
     /// Forgets a session.
     pub fn remove(&mut self, id: SessionId) -> Option<RemoteSession> {
         self.order.retain(|known| *known != id);
+        let hint = id.hint();
+        if let Some(ids) = self.by_hint.get_mut(&hint) {
+            ids.retain(|known| *known != id);
+            if ids.is_empty() {
+                self.by_hint.remove(&hint);
+            }
+        }
         self.sessions.remove(&id)
     }
 
@@ -309,6 +375,54 @@ mod tests {
         );
     }
 
+    /// A session with a chosen id (hellos derive it; here it is set to make hints meet).
+    fn with_id(device: &DevicePublicKey, id: [u8; SESSION_ID_BYTES]) -> RemoteSession {
+        RemoteSession {
+            id: SessionId(id),
+            ..remote(device)
+        }
+    }
+
+    #[test]
+    fn book_finds_sessions_by_hint_and_keeps_the_first_four_of_one_hint() {
+        let mut book = SessionBook::new();
+        let sessions: Vec<RemoteSession> = (0..MAX_SESSIONS_PER_HINT as u8 + 2)
+            .map(|n| {
+                with_id(
+                    &DeviceIdentity::generate().public_key(),
+                    [0xab, 0xcd, n, 0, 0, 0, 0, 0],
+                )
+            })
+            .collect();
+        let other = with_id(&sessions[0].device, [0xab, 0xce, 0, 0, 0, 0, 0, 0]);
+        for session in &sessions {
+            book.insert(session.clone());
+        }
+        assert!(book.insert(other.clone()), "another hint has room");
+        let hint = sessions[0].id().hint();
+        let found: Vec<SessionId> = book.with_hint(hint).map(|s| s.id()).collect();
+        let first: Vec<SessionId> = sessions[..MAX_SESSIONS_PER_HINT]
+            .iter()
+            .map(|s| s.id())
+            .collect();
+        assert_eq!(
+            found, first,
+            "the first accepted, in order; later ones refused"
+        );
+        assert!(book.get(&sessions[MAX_SESSIONS_PER_HINT].id()).is_none());
+
+        // A forgotten session makes room for the next with its hint.
+        book.remove(sessions[1].id());
+        assert!(book.insert(sessions[MAX_SESSIONS_PER_HINT].clone()));
+        assert_eq!(book.with_hint(hint).count(), MAX_SESSIONS_PER_HINT);
+        assert_eq!(
+            book.with_hint(other.id().hint())
+                .map(|s| s.id())
+                .collect::<Vec<_>>(),
+            [other.id()]
+        );
+    }
+
     #[test]
     fn book_is_bounded_overall() {
         let mut book = SessionBook::new();
@@ -320,6 +434,14 @@ mod tests {
         assert_eq!(book.len(), MAX_SESSIONS);
         assert!(book.get(&first.id()).is_none());
         assert_eq!(book.order.len(), MAX_SESSIONS);
+        assert_eq!(
+            book.by_hint.values().map(Vec::len).sum::<usize>(),
+            MAX_SESSIONS
+        );
+        assert!(
+            book.with_hint(first.id().hint())
+                .all(|s| s.id() != first.id())
+        );
     }
 
     #[test]

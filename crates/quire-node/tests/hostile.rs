@@ -33,7 +33,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
         junk.push((0..len).map(|_| rng.random()).collect());
     }
     for kind in 1..=4u8 {
-        let mut bytes = vec![1, kind];
+        let mut bytes = vec![(quire_crypto::ENVELOPE_VERSION << 4) | kind];
         bytes.extend((0..rng.random_range(0..200)).map(|_| rng.random::<u8>()));
         junk.push(bytes);
     }
