@@ -85,8 +85,18 @@ enum Bench {
     },
 }
 
+/// Environment variable with a log filter for the nodes and engines the benchmarks run
+/// (off by default; e.g. `quire_node=debug`). Logs go to standard error.
+const LOG_ENV: &str = "QUIRE_LOG";
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

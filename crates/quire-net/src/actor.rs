@@ -72,6 +72,16 @@ pub enum NetEvent {
         /// The 32-byte topic hash.
         topic: [u8; 32],
     },
+    /// Gossip messages on a topic reached this node while the engine was not reading
+    /// events, so they were dropped unseen (and not forwarded). Sent once the engine
+    /// reads again: catch up on the topic (with `from` at least), or those edits wait
+    /// for the next periodic catch-up.
+    MessagesLost {
+        /// The 32-byte topic hash.
+        topic: [u8; 32],
+        /// The peer that forwarded the last one lost.
+        from: PeerId,
+    },
     /// A connected peer left a topic.
     PeerUnsubscribed {
         /// The peer.
@@ -351,6 +361,7 @@ impl Node {
             traversal: Traversal::default(),
             reported_direct: std::collections::HashSet::new(),
             circuits_to_close: std::collections::HashSet::new(),
+            lost: HashMap::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -391,6 +402,10 @@ struct Actor {
     reported_direct: std::collections::HashSet<PeerId>,
     /// Peers now connected directly whose circuits through a relay are to close.
     circuits_to_close: std::collections::HashSet<PeerId>,
+    /// Topics whose gossip was dropped because the engine was not reading, with the
+    /// peer of the last message lost: told to the engine as [`NetEvent::MessagesLost`]
+    /// once it has room.
+    lost: HashMap<[u8; 32], PeerId>,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -402,8 +417,21 @@ impl Actor {
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut refresh = tokio::time::interval(REGISTRATION_REFRESH);
         refresh.tick().await;
+        // A second handle on the event channel, to wait for room for lost-message news
+        // while the other branches use the actor.
+        let events = self.events.clone();
         loop {
             tokio::select! {
+                permit = events.reserve(), if !self.lost.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some((&topic, &from)) = self.lost.iter().next() {
+                            self.lost.remove(&topic);
+                            permit.send(NetEvent::MessagesLost { topic, from });
+                        }
+                    }
+                    // Nobody reads events any more.
+                    Err(_) => self.lost.clear(),
+                },
                 _ = redial.tick() => {
                     self.redial_discovered();
                     self.close_upgraded_circuits();
@@ -721,8 +749,10 @@ impl Actor {
             data: message.data,
         };
         if !self.emit(event) {
-            // The engine cannot take it: drop it without forwarding.
+            // The engine cannot take it: drop it without forwarding, and tell the
+            // engine when it can listen, so that it catches up at once.
             self.report(&message_id, &propagation_source, &message.topic);
+            self.lost.insert(topic, propagation_source);
         }
     }
 

@@ -287,3 +287,74 @@ async fn handle_reports_stopped_after_shutdown() {
         Err(NetError::Stopped)
     ));
 }
+
+/// Messages that arrive while the engine is not reading events are dropped (the
+/// channel is bounded), but the engine hears that they were, once it reads again:
+/// without that, the last edits of a burst would wait for the next periodic catch-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_dropped_while_the_engine_is_busy_are_reported_as_lost() {
+    let mut a = spawn_node().await;
+    a.net.subscribe(TOPIC).await.unwrap();
+    // B's events are read here, by the test, so it can stop reading them.
+    let mut config = NetConfig::new(Keypair::generate_ed25519());
+    config.enable_mdns = false;
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let (b, mut events) = Node::spawn(config).unwrap();
+    b.subscribe(TOPIC).await.unwrap();
+    b.dial(a.addr.clone()).await.unwrap();
+    wait_connected(&mut a, b.local_peer_id()).await;
+    // The mesh is up once B sees a warm-up message.
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    'mesh: for n in 0u32.. {
+        assert!(
+            Instant::now() < deadline,
+            "gossip mesh did not form in time"
+        );
+        let _ = a
+            .net
+            .publish(TOPIC, format!("warmup {n}").into_bytes())
+            .await;
+        while let Ok(Some(event)) = timeout(RETRY_INTERVAL, events.recv()).await {
+            if let NetEvent::Message { id, from, .. } = event {
+                b.report_validation(id, from, Validation::Accept)
+                    .await
+                    .unwrap();
+                break 'mesh;
+            }
+        }
+    }
+    sleep(RETRY_INTERVAL).await;
+    while events.try_recv().is_ok() {}
+
+    // B's engine stops reading; A sends more than B's event channel holds.
+    let sent = quire_net::EVENT_CHANNEL_CAPACITY + 500;
+    for n in 0..sent {
+        a.net
+            .publish(TOPIC, format!("burst {n}").into_bytes())
+            .await
+            .unwrap();
+    }
+    sleep(Duration::from_secs(2)).await;
+
+    // Reading again: the messages that fit, then word of those that did not.
+    let mut delivered = 0;
+    let lost = timeout(TEST_TIMEOUT, async {
+        loop {
+            match events.recv().await.expect("node runs") {
+                NetEvent::Message { id, from, .. } => {
+                    delivered += 1;
+                    let _ = b.report_validation(id, from, Validation::Accept).await;
+                }
+                NetEvent::MessagesLost { topic, from } => return (topic, from),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the lost messages are reported");
+    println!("{delivered} of {sent} messages delivered before the loss was reported");
+    assert_eq!(lost, (TOPIC, a.net.local_peer_id()));
+    assert!(delivered < sent, "some messages were lost");
+    a.net.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

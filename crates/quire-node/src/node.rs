@@ -840,6 +840,10 @@ impl Actor {
                 request,
                 reply,
             } => self.answer_catch_up(peer, topic, &request, reply).await,
+            NetEvent::MessagesLost { topic, from } => {
+                tracing::debug!(%from, "live messages were lost while the node was busy; catching up");
+                self.start_catch_up(topic, from, true).await;
+            }
             NetEvent::Reserved(relay) => self.relays.reserved(relay),
             NetEvent::HolePunch { peer, direct } => {
                 self.emit(NodeEvent::HolePunch { peer, direct });
