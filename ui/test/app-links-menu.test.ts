@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { READ_ONLY_MESSAGE, startApp, type App } from '../src/app';
 import { MemoryEngine } from '../src/demo/memory-engine';
 import type { EngineApi } from '../src/ipc';
-import { tick, until } from './helpers';
+import { tick, unmount, until } from './helpers';
 
 let root: HTMLElement;
 /** Starts the app on a fresh window of `engine`; `api` lets a test spy on or stub calls. */
@@ -40,9 +40,9 @@ function editor(): EditorView {
 /** An invite link the memory engine accepts, for document `id`. */
 const inviteFor = (engine: MemoryEngine, id: string) => engine.connect().share(id, false);
 
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks();
-  document.body.replaceChildren();
+  await unmount();
 });
 
 describe('invite links opened from outside', () => {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/app';
 import { MemoryEngine } from '../src/demo/memory-engine';
 import { renderNoEngine } from '../src/ui/no-engine';
-import { until } from './helpers';
+import { unmount, until } from './helpers';
 
 let root: HTMLElement;
 function mount(engine: MemoryEngine): App {
@@ -29,7 +29,7 @@ function editor(): EditorView {
   return view;
 }
 
-afterEach(() => document.body.replaceChildren());
+afterEach(unmount);
 
 describe('app', () => {
   it('welcomes a first run with an empty state', async () => {

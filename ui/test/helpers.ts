@@ -8,6 +8,16 @@ export async function tick(times = 3): Promise<void> {
   for (let i = 0; i < times; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * Empties the page once a test is done, then waits out the timers an editor may have
+ * set (CodeMirror answers a focus change 10 ms later and then measures the page):
+ * they must run while the test window exists, not after it is torn down.
+ */
+export async function unmount(): Promise<void> {
+  document.body.replaceChildren();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 /** Waits until `check` holds, polling; fails after `ms`. */
 export async function until(check: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;

@@ -14,7 +14,7 @@ import { MemoryEngine } from '../src/demo/memory-engine';
 import type { DocumentSummary, EngineApi } from '../src/ipc';
 import { initialState } from '../src/state';
 import { progressLine } from '../src/ui/status-bar';
-import { tick, until } from './helpers';
+import { tick, unmount, until } from './helpers';
 
 const MiB = 1024 * 1024;
 
@@ -87,9 +87,9 @@ function dropOf(files: File[]): Event {
   return e;
 }
 
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks();
-  document.body.replaceChildren();
+  await unmount();
 });
 
 describe('importing Markdown files', () => {

@@ -276,8 +276,9 @@ pub struct Opened {
 ///
 /// Checks, in order: version, topic of the keys, a known session with the message's
 /// hint whose topic is this one and whose device signature verifies (each such session
-/// in turn, at most [`crate::MAX_SESSIONS_PER_HINT`]), write access (updates only),
-/// decryption. Replays are the caller's to reject, with [`Opened::session`] and
+/// in turn, at most [`crate::MAX_SESSIONS_PER_HINT`]; none is
+/// [`EnvelopeError::UnknownSession`], whether the message is forged, altered or from a
+/// session not yet announced), write access (updates only), decryption. Replays are the caller's to reject, with [`Opened::session`] and
 /// [`Opened::seq`].
 pub fn open(
     keys: &DocKeys,
@@ -292,16 +293,16 @@ pub fn open(
         return Err(EnvelopeError::WrongTopic);
     }
     let unsigned = envelope.encode_unsigned();
-    // The worst outcome among the candidates is reported: a bad signature over a
-    // session of another document over none known.
-    let mut failure = EnvelopeError::UnknownSession(envelope.hint);
-    for session in sessions.with_hint(envelope.hint) {
-        if session.topic() != expected_topic {
-            if failure != EnvelopeError::BadDeviceSignature {
-                failure = EnvelopeError::WrongTopic;
-            }
-            continue;
-        }
+    // No session of this topic with the hint verifies: the message may come from one
+    // whose hello has not arrived, its hint shared by chance (or on purpose, by a
+    // member who made sessions with that hint) with sessions known here. Reported as
+    // unknown, which costs the forwarding peer nothing: the alternative would let
+    // such a member get honest forwarders penalised. A message altered on the way is
+    // refused all the same.
+    for session in sessions
+        .with_hint(envelope.hint)
+        .filter(|session| session.topic() == expected_topic)
+    {
         let device = session.device();
         let signed = context(
             MESSAGE_SIGNATURE_DOMAIN,
@@ -314,9 +315,8 @@ pub fn open(
         if device.verify(&signed, &envelope.device_sig) {
             return open_verified(keys, session, envelope, expected_topic);
         }
-        failure = EnvelopeError::BadDeviceSignature;
     }
-    Err(failure)
+    Err(EnvelopeError::UnknownSession(envelope.hint))
 }
 
 /// The rest of [`open`], once `session` is known to have signed `envelope`.

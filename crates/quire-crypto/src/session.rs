@@ -35,14 +35,17 @@ pub const MAX_SESSIONS: usize = 1024;
 /// restarts often (or misbehaves) only pushes out its own old sessions.
 pub const MAX_SESSIONS_PER_DEVICE: usize = 8;
 
-/// Most sessions with one hint a [`SessionBook`] accepts; later ones are refused, the
-/// first kept. This bounds the signatures a message can make a receiver check, and a
-/// member who makes sessions with a victim's hint cannot push the victim's out (its
-/// messages are tried first). Honest collisions: among 1,024 sessions, two share a hint
-/// with probability about 1 in 130; five, practically never.
+/// Most sessions with one hint a [`SessionBook`] keeps: this bounds the signatures one
+/// message can make a receiver check. When a hint is full, a writer's session takes the
+/// place of the newest reader's session with that hint, and any other is refused. So a
+/// member who makes sessions with another's hint (about 65,000 tries each) can keep a
+/// reader's late session out of some receivers' books, never a writer's. Honest
+/// collisions: among 1,024 sessions, two share a hint with probability about 1 in 130;
+/// five, practically never.
 pub const MAX_SESSIONS_PER_HINT: usize = 4;
 
-/// Names a session on the wire.
+/// Names a session: `blake3(device key, salt)`. On the wire, a message carries only its
+/// [`SessionHint`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub [u8; SESSION_ID_BYTES]);
 
@@ -262,19 +265,28 @@ impl SessionBook {
     }
 
     /// Remembers a verified session; returns whether it was added. A session id already
-    /// known is kept as first announced; a session whose hint already names
-    /// [`MAX_SESSIONS_PER_HINT`] sessions is refused.
+    /// known is kept as first announced. If its hint already names
+    /// [`MAX_SESSIONS_PER_HINT`] sessions, a writer's session replaces the newest
+    /// reader's among them, and any other is refused.
     pub fn insert(&mut self, session: RemoteSession) -> bool {
         if self.sessions.contains_key(&session.id) {
             return false;
         }
         let hint = session.id.hint();
-        if self
-            .by_hint
-            .get(&hint)
-            .is_some_and(|ids| ids.len() >= MAX_SESSIONS_PER_HINT)
+        if let Some(ids) = self.by_hint.get(&hint)
+            && ids.len() >= MAX_SESSIONS_PER_HINT
         {
-            return false;
+            let newest_reader = ids
+                .iter()
+                .rev()
+                .find(|id| self.sessions.get(id).is_some_and(|s| !s.is_writer))
+                .copied();
+            match newest_reader {
+                Some(reader) if session.is_writer => {
+                    self.remove(reader);
+                }
+                _ => return false,
+            }
         }
         let same_device: Vec<SessionId> = self
             .order
@@ -410,6 +422,38 @@ mod tests {
             "the first accepted, in order; later ones refused"
         );
         assert!(book.get(&sessions[MAX_SESSIONS_PER_HINT].id()).is_none());
+
+        // A writer's session takes the place of the newest reader's.
+        let writer = RemoteSession {
+            is_writer: true,
+            ..with_id(&sessions[0].device, [0xab, 0xcd, 0xff, 0, 0, 0, 0, 0])
+        };
+        assert!(book.insert(writer.clone()));
+        let mut expected = first.clone();
+        expected[MAX_SESSIONS_PER_HINT - 1] = writer.id();
+        let found: Vec<SessionId> = book.with_hint(hint).map(|s| s.id()).collect();
+        assert_eq!(
+            found[..MAX_SESSIONS_PER_HINT - 1],
+            expected[..MAX_SESSIONS_PER_HINT - 1]
+        );
+        assert_eq!(found.last(), Some(&writer.id()));
+        // A hint full of writers takes no one more.
+        let writers: Vec<RemoteSession> = (0..MAX_SESSIONS_PER_HINT as u8)
+            .map(|n| RemoteSession {
+                is_writer: true,
+                ..with_id(&sessions[0].device, [0x12, 0x34, n, 0, 0, 0, 0, 0])
+            })
+            .collect();
+        for w in &writers {
+            assert!(book.insert(w.clone()));
+        }
+        let late = RemoteSession {
+            is_writer: true,
+            ..with_id(&sessions[0].device, [0x12, 0x34, 0xff, 0, 0, 0, 0, 0])
+        };
+        assert!(!book.insert(late));
+        book.remove(writer.id());
+        book.insert(sessions[MAX_SESSIONS_PER_HINT - 1].clone());
 
         // A forgotten session makes room for the next with its hint.
         book.remove(sessions[1].id());
