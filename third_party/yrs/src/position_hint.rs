@@ -17,6 +17,9 @@
 //! A walk from the hint stops at the same place a walk from the start would: when the
 //! target index is exactly at a spot, it first steps left over deleted items, as the walk
 //! from the start stops right after the last visible item before the index.
+//!
+//! With UTF-16 offsets an item's content length is its clock length (`Item::len`), so
+//! the hint's index also serves as `ItemPosition::index`, the item units before it.
 
 use crate::block::{ItemContent, ItemPtr, ID};
 use crate::block_store::BlockStore;
@@ -29,28 +32,20 @@ use crate::types::TypePtr;
 pub(crate) struct PositionHint {
     /// The first unit of an item (which may since have been squashed into a larger item).
     id: ID,
-    /// Length of the visible content before `id`, in the branch's offset units.
+    /// Length of the visible content before `id`, in UTF-16 code units.
     index: u32,
-    /// The same in item lengths (what `ItemPosition::index` counts).
-    block_index: u32,
 }
 
-/// Where a lookup may start walking: at `item`, with `index` content units and
-/// `block_index` item units before it.
+/// Where a lookup may start walking: at `item`, with `index` UTF-16 units before it.
 pub(crate) struct WalkStart {
     pub item: ItemPtr,
     pub index: u32,
-    pub block_index: u32,
 }
 
-/// Remembers that `index` content units (`block_index` item units) are before `id`,
-/// the first unit of an item in `branch`. Call after the edit's own items are in place.
-pub(crate) fn remember(mut branch: BranchPtr, id: ID, index: u32, block_index: u32) {
-    branch.position_hint = Some(PositionHint {
-        id,
-        index,
-        block_index,
-    });
+/// Remembers that `index` UTF-16 units are before `id`, the first unit of an item in
+/// `branch`. Call after the edit's own items are in place.
+pub(crate) fn remember(mut branch: BranchPtr, id: ID, index: u32) {
+    branch.position_hint = Some(PositionHint { id, index });
 }
 
 /// Forgets `branch`'s hint: its sequence changed in a way the hint does not follow.
@@ -75,13 +70,10 @@ pub(crate) fn walk_start(
         _ => return None,
     }
     let offset = hint.id.clock.checked_sub(item.id.clock)?;
-    let (mut index, mut block_index) = if item.is_deleted() {
-        (hint.index, hint.block_index)
+    let mut index = if item.is_deleted() {
+        hint.index
     } else {
-        (
-            hint.index.checked_sub(offset)?,
-            hint.block_index.checked_sub(offset)?,
-        )
+        hint.index.checked_sub(offset)?
     };
     if index.saturating_sub(target) > target {
         // Nearer the start than the hint: walking from the start visits fewer items.
@@ -97,16 +89,11 @@ pub(crate) fn walk_start(
                 return None;
             }
             index = index.checked_sub(left.content_len(kind))?;
-            block_index = block_index.checked_sub(left.len())?;
         }
         item = left;
     }
     if index > target {
         return None;
     }
-    Some(WalkStart {
-        item,
-        index,
-        block_index,
-    })
+    Some(WalkStart { item, index })
 }

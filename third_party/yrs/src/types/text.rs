@@ -228,7 +228,7 @@ pub trait Text: AsRef<Branch> + Sized {
             let item = txn.create_item(&pos, value, None);
             // Quire: the next edit, likely just after this one, walks from here.
             if let Some(item) = item.filter(|_| index <= len_before) {
-                crate::position_hint::remember(this, item.id, index, pos.index);
+                crate::position_hint::remember(this, item.id, index);
             }
         } else {
             panic!("The type or the position doesn't exist!");
@@ -371,10 +371,10 @@ pub trait Text: AsRef<Branch> + Sized {
             let spot = pos
                 .right
                 .filter(|_| index <= len_before)
-                .map(|right| (right.id, pos.index));
+                .map(|right| right.id);
             remove(txn, &mut pos, len);
-            if let Some((id, block_index)) = spot {
-                crate::position_hint::remember(this, id, index, block_index);
+            if let Some(id) = spot {
+                crate::position_hint::remember(this, id, index);
             }
         } else {
             panic!("The type or the position doesn't exist!");
@@ -757,7 +757,7 @@ fn find_position(this: BranchPtr, txn: &mut TransactionMut, index: u32) -> Optio
                     parent: this.into(),
                     left: start.item.left,
                     right: Some(start.item),
-                    index: start.block_index,
+                    index: start.index,
                     current_attrs: None,
                 },
                 index - start.index,
