@@ -347,17 +347,27 @@ impl Engine {
         update: &[u8],
         origin: Origin,
     ) -> Result<Receipt, EngineError> {
+        // Who waits first: for a local edit, the sync node that sends it to peers;
+        // for a peer's update, the writer that makes it durable. Queuing for the log
+        // wakes the writer thread, and waking a thread costs microseconds.
+        let id = open.id;
+        let changed = || EngineEvent::Changed {
+            id,
+            origin: origin.clone(),
+            update: Arc::from(update),
+        };
+        // Copy the bytes for subscribers only when someone listens.
+        let listened = self.inner.events.receiver_count() > 0;
+        let local = origin == Origin::Local;
+        if listened && local {
+            self.emit(changed());
+        }
         let ticket = open.log_update(self.store(), update, origin.clone())?;
+        if listened && !local {
+            self.emit(changed());
+        }
         // Upkeep never fails the edit: it is already applied and queued.
         let version = open.housekeeping(&self.inner.config, self.store());
-        // Copy the bytes for subscribers only when someone listens.
-        if self.inner.events.receiver_count() > 0 {
-            self.emit(EngineEvent::Changed {
-                id: open.id,
-                origin,
-                update: Arc::from(update),
-            });
-        }
         if let Some(number) = version {
             self.emit(EngineEvent::VersionCreated {
                 id: open.id,

@@ -38,6 +38,8 @@ use relays::{RelayResult, Relays};
 
 /// Events buffered for slow subscribers.
 const NODE_EVENT_BUFFER: usize = 4096;
+/// Peer ids kept as text before the cache starts over.
+const MAX_PEER_NAMES: usize = 1024;
 
 /// Most bytes of queued local updates merged into one gossip message (well under
 /// the gossip message cap once sealed).
@@ -102,6 +104,7 @@ impl SyncNode {
             results_tx,
             results,
             lagged: false,
+            peer_names: HashMap::new(),
             relays: Relays::new(&config.relays, config.relay_compact_after, relay_results_tx),
             relay_results,
         };
@@ -268,6 +271,9 @@ struct Actor {
     lagged: bool,
     relays: Relays,
     relay_results: mpsc::Receiver<RelayResult>,
+    /// Members' peer ids as text, the origin the engine logs their updates under
+    /// (formatting one costs more than the rest of logging an update).
+    peer_names: HashMap<PeerId, String>,
 }
 
 impl Actor {
@@ -552,8 +558,16 @@ impl Actor {
                         }
                         continue;
                     }
-                    let parts: Vec<&[u8]> = burst.iter().map(|u| &u[..]).collect();
-                    match quire_doc::merge_updates(&parts) {
+                    // One update goes as it is; only a burst is merged (decoded and
+                    // encoded again).
+                    let merged = match &burst[..] {
+                        [single] => Ok(std::borrow::Cow::Borrowed(&single[..])),
+                        parts => {
+                            let parts: Vec<&[u8]> = parts.iter().map(|u| &u[..]).collect();
+                            quire_doc::merge_updates(&parts).map(std::borrow::Cow::Owned)
+                        }
+                    };
+                    match merged {
                         Ok(merged) => {
                             if let Some((seq, bytes)) = self.publish_update(id, &merged).await {
                                 self.emit(NodeEvent::Published {
@@ -590,6 +604,18 @@ impl Actor {
                 _ => {}
             }
         }
+    }
+
+    /// The origin under which the engine logs `peer`'s updates.
+    fn origin_of(&mut self, peer: PeerId) -> Origin {
+        if self.peer_names.len() >= MAX_PEER_NAMES {
+            self.peer_names.clear();
+        }
+        let name = self
+            .peer_names
+            .entry(peer)
+            .or_insert_with(|| peer.to_string());
+        Origin::Peer(name.clone())
     }
 
     /// Whether a connected peer is in the document.
@@ -878,10 +904,8 @@ impl Actor {
                 seq,
                 update,
             } => {
-                match self
-                    .engine
-                    .submit_update(id, &update, Origin::Peer(sender.to_string()))
-                {
+                let origin = self.origin_of(sender);
+                match self.engine.submit_update(id, &update, origin) {
                     Ok((applied, receipt)) => {
                         if let Some(doc) = self.docs.get_mut(&topic) {
                             doc.received += 1;
