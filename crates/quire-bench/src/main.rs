@@ -8,7 +8,9 @@
 //! - `relay`: the relay's mailbox throughput (against bare SQLite), memory per
 //!   connection, and live latency through it (against a direct connection).
 
+mod cpu;
 mod open;
+mod peer_apply;
 mod relay_bench;
 mod stats;
 mod sync_bench;

@@ -10,6 +10,8 @@
 //! - fan-out: the paced run with one writer and nine receivers (p99 over all).
 //! - wire: raw update bytes, sealed bytes, and everything on the loopback interface
 //!   (gossipsub, yamux, noise, TCP/IP) per update in the paced run.
+//! - CPU: microseconds per transaction of every thread of the run, by kind (async
+//!   runtime, store writers, ...), from the first transaction until all converged.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ use quire_net::Multiaddr;
 use quire_node::{NodeConfig, NodeEvent, SyncNode};
 use serde_json::{Value, json};
 
+use crate::cpu::CpuTime;
 use crate::stats::Latency;
 use crate::trace::Trace;
 use crate::trace_replay::splices;
@@ -214,6 +217,7 @@ pub(crate) async fn paced(
     } else {
         Duration::ZERO
     };
+    let cpu_before = CpuTime::now();
     let start = tokio::time::Instant::now();
     let mut sent_at = Vec::with_capacity(count);
     for (i, txn) in trace.txns.iter().take(count).enumerate() {
@@ -235,6 +239,10 @@ pub(crate) async fn paced(
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let lo_after = lo_bytes();
+    let cpu = match (CpuTime::now(), cpu_before) {
+        (Some(after), Some(before)) => after.per_op_since(&before, count),
+        _ => Value::Null,
+    };
     loop {
         match local_changes.try_recv() {
             Ok(quire_engine::EngineEvent::Changed { update, .. }) => raw.push(update.len()),
@@ -283,6 +291,8 @@ pub(crate) async fn paced(
         "messages_not_received_live": not_live,
         "latency_local_tx_to_durable_apply": Latency::of(latencies),
         "latency_local_tx_to_remote_apply_in_memory": Latency::of(applied_latencies),
+        // Every device's threads, all in this process (writer and receivers).
+        "cpu_us_per_transaction": cpu,
         "wire": {
             "raw_update_bytes_avg": raw_avg,
             "sealed_message_bytes_avg": sealed_bytes as f64 / live.max(1) as f64,

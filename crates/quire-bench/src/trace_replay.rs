@@ -1,4 +1,5 @@
-//! `trace`: the engine against bare yrs on real keystroke traces.
+//! `trace`: the engine against bare yrs on real keystroke traces, typed here and
+//! received from a peer.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use yrs::{Doc, GetString, OffsetKind, Options, Text, Transact};
 
+use crate::peer_apply::{self, PeerApply};
 use crate::stats::Latency;
 use crate::trace::Trace;
 
@@ -34,6 +36,8 @@ struct TraceResult {
     database_ratio: f64,
     /// Where the database's bytes go, per table and index.
     database_breakdown: Vec<(String, u64)>,
+    /// The same transactions received from a peer, one update each.
+    peer_updates: PeerApply,
 }
 
 /// Sequential traces in `dir` (the concurrent ones need a multi-agent replay).
@@ -85,6 +89,7 @@ pub(crate) async fn run(dir: &Path, only: Option<&str>, repeat: usize) -> Result
         let Some((ratio, bare, engine)) = runs.into_iter().nth(median) else {
             continue;
         };
+        let peer_updates = peer_apply::measure(&trace, repeat)?;
         results.push(TraceResult {
             trace: name,
             transactions: trace.txns.len(),
@@ -98,6 +103,7 @@ pub(crate) async fn run(dir: &Path, only: Option<&str>, repeat: usize) -> Result
             encoded_document_bytes: engine.encoded_bytes,
             database_ratio: engine.database_bytes as f64 / engine.encoded_bytes.max(1) as f64,
             database_breakdown: engine.breakdown,
+            peer_updates,
         });
     }
     Ok(json!({ "bench": "trace", "results": results }))

@@ -4,7 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
+use yrs::updates::encoder::{Encode, EncoderV1};
 use yrs::{
     Doc, GetString, Map, MapRef, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef,
     Transact, Update,
@@ -347,11 +347,15 @@ impl Document {
         let committed = catch_unwind(AssertUnwindSafe(move || drop(txn)));
         // yrs has accepted updates that leave its block lists unable to encode (found
         // by the fuzzer: `fuzz/crashers/accepted-then-diff-panics`); a later snapshot
-        // or catch-up would then panic. Encoding just what this update added runs the
-        // same code on the same blocks, at the cost of the update's size.
+        // or catch-up would then panic. Encoding just the blocks this update added
+        // runs the same code on the same blocks, at the cost of the update's size
+        // (the crash is there; a diff's delete set would cost the whole document's
+        // size: 0.2 ms per keystroke in a 76,000-character document).
         let encodable = || {
             catch_unwind(AssertUnwindSafe(|| {
-                self.doc.transact().encode_diff_v1(&sv_before);
+                let txn = self.doc.transact();
+                txn.store()
+                    .write_blocks_from(&sv_before, &mut EncoderV1::new());
             }))
             .is_ok()
         };

@@ -33,6 +33,9 @@ fn every_known_crasher_is_rejected_cleanly() {
         if name.starts_with("oom-")
             || name.starts_with("panic-")
             || name.starts_with("use-after-free-")
+            // Its blocks cannot be encoded (in a debug build its decoding overflows
+            // first; in a release build the check after applying catches it).
+            || name == "accepted-then-diff-panics"
         {
             assert!(result.is_err(), "{} was accepted", path.display());
         }

@@ -214,7 +214,10 @@ impl Store {
         delete_set.encode(encoder);
     }
 
-    pub(crate) fn write_blocks_from<E: Encoder>(&self, sv: &StateVector, encoder: &mut E) {
+    /// Encodes the blocks added since `sv`, without the delete set (Quire: public, so
+    /// that a receiver can check it can encode what an update added at the cost of
+    /// the update's size; [Store::encode_diff]'s delete set is the whole document's).
+    pub fn write_blocks_from<E: Encoder>(&self, sv: &StateVector, encoder: &mut E) {
         let local_sv = self.blocks.get_state_vector();
         let mut diff = Self::diff_state_vectors(&local_sv, sv);
 
