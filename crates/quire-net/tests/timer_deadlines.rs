@@ -10,38 +10,61 @@
 // Helpers outside `#[test]` functions panic on failure too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use futures_timer::Delay;
 
-/// Far enough that a test never waits for it.
+/// Far enough that a test never waits for it: while such a timer is the helper's
+/// next deadline, a lost wake-up leaves a due timer waiting an hour.
 const DISTANT: Duration = Duration::from_secs(3600);
 /// Long enough for a timer that is due to have fired on the slowest machine.
 const WATCHDOG: Duration = Duration::from_secs(10);
 
-/// Runs `f` on a thread and fails the test if it does not finish within [`WATCHDOG`].
+/// One test at a time: all timers share the helper thread, and one test's timers
+/// waking it could hide a wake-up another test lost.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `f` on a thread (one test at a time) and fails the test if it does not
+/// finish within [`WATCHDOG`].
 fn within_watchdog(what: &str, f: impl FnOnce() + Send + 'static) {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
+    let worker = thread::spawn(move || {
         f();
         let _ = done.send(());
     });
-    if finished.recv_timeout(WATCHDOG).is_err() {
-        panic!("{what}: not done within {WATCHDOG:?} (a timer never fired)");
+    match finished.recv_timeout(WATCHDOG) {
+        Ok(()) => {}
+        // `f` panicked (its sender dropped): report its failure.
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: not done within {WATCHDOG:?} (a timer never fired)")
+        }
     }
 }
 
-/// Waits for `delay` and checks it did not fire before `at_least`.
-fn wait(delay: Delay, at_least: Duration) {
-    let start = Instant::now();
+/// A timer of `after`, and a time no later than the one it counts from.
+fn timer(after: Duration) -> (Delay, Instant, Duration) {
+    let made = Instant::now();
+    (Delay::new(after), made, after)
+}
+
+/// Waits for a [`timer`] and checks it did not fire early.
+fn wait((delay, made, after): (Delay, Instant, Duration)) {
     block_on(delay);
     assert!(
-        start.elapsed() >= at_least,
-        "a timer of {at_least:?} fired after {:?}",
-        start.elapsed()
+        made.elapsed() >= after,
+        "a timer of {after:?} fired after {:?}",
+        made.elapsed()
     );
 }
 
@@ -51,10 +74,7 @@ fn a_short_timer_fires_while_the_helper_sleeps_until_a_distant_one() {
         let distant = Delay::new(DISTANT);
         // Let the helper thread take the distant timer and go to sleep until then.
         thread::sleep(Duration::from_millis(50));
-        wait(
-            Delay::new(Duration::from_millis(20)),
-            Duration::from_millis(20),
-        );
+        wait(timer(Duration::from_millis(20)));
         drop(distant);
     });
 }
@@ -64,8 +84,10 @@ fn a_timer_moved_earlier_fires_at_its_new_time() {
     within_watchdog("moved timer", || {
         let mut delay = Delay::new(DISTANT);
         thread::sleep(Duration::from_millis(50));
+        let moved = Instant::now();
         delay.reset(Duration::from_millis(30));
-        wait(delay, Duration::from_millis(30));
+        block_on(delay);
+        assert!(moved.elapsed() >= Duration::from_millis(30), "fired early");
     });
 }
 
@@ -73,14 +95,11 @@ fn a_timer_moved_earlier_fires_at_its_new_time() {
 fn dropped_timers_do_not_hold_back_or_hurry_the_others() {
     within_watchdog("after dropped timers", || {
         for _ in 0..10_000 {
-            drop(Delay::new(Duration::from_secs(10)));
+            drop(Delay::new(DISTANT));
         }
-        let later = Delay::new(Duration::from_millis(300));
-        wait(
-            Delay::new(Duration::from_millis(20)),
-            Duration::from_millis(20),
-        );
-        wait(later, Duration::from_millis(250));
+        let later = timer(Duration::from_millis(300));
+        wait(timer(Duration::from_millis(20)));
+        wait(later);
     });
 }
 
@@ -107,21 +126,20 @@ fn timers_made_on_many_threads_at_once_all_fire_on_time() {
                         x ^= x << 17;
                         x
                     };
-                    let delays: Vec<(Duration, Instant, Delay)> = (0..200)
-                        .map(|_| {
-                            let d = Duration::from_micros(next() % 30_000);
-                            (d, Instant::now(), Delay::new(d))
-                        })
+                    let timers: Vec<_> = (0..200)
+                        .map(|_| timer(Duration::from_micros(next() % 30_000)))
                         .collect();
-                    for (d, made, delay) in delays {
-                        block_on(delay);
-                        assert!(made.elapsed() >= d, "seed {seed}: fired early");
+                    for t in timers {
+                        wait(t);
                     }
                 })
             })
             .collect();
         for t in threads {
-            t.join().expect("a timer thread failed");
+            if let Err(panic) = t.join() {
+                eprintln!("seed {seed}: a timer thread failed");
+                std::panic::resume_unwind(panic);
+            }
         }
     });
 }
