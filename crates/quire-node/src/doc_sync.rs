@@ -11,6 +11,7 @@ use quire_crypto::{
 };
 use quire_doc::DocumentId;
 
+use crate::known_hellos::KnownHellos;
 use crate::presence::{AwarenessMessage, Presence, PresenceBook};
 
 /// Why a message from a peer was dropped (counted per document, shown by status).
@@ -114,6 +115,8 @@ pub(crate) struct DocSync {
     pub(crate) topic: [u8; TOPIC_BYTES],
     session: LocalSession,
     book: SessionBook,
+    /// Other members' hellos, passed on in catch-up answers.
+    pub(crate) hellos: KnownHellos,
     replay: HashMap<SessionId, ReplayWindow>,
     /// Peers subscribed to the topic.
     pub(crate) peers: HashSet<PeerId>,
@@ -153,6 +156,7 @@ impl DocSync {
             session: LocalSession::start(identity, &keys),
             keys,
             book: SessionBook::new(),
+            hellos: KnownHellos::default(),
             replay: HashMap::new(),
             peers: HashSet::new(),
             presence: PresenceBook::default(),
@@ -200,7 +204,10 @@ impl DocSync {
     /// Opens a message that came over gossip.
     pub(crate) fn receive_gossip(&mut self, data: &[u8]) -> Incoming {
         let opened = match receive(&self.keys, &mut self.book, data, &self.topic) {
-            Ok(Received::Session { is_new, .. }) => return Incoming::Session { is_new },
+            Ok(Received::Session { session, is_new }) => {
+                self.hellos.remember(&session, data);
+                return Incoming::Session { is_new };
+            }
             Ok(Received::Message(opened)) => opened,
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
@@ -242,7 +249,10 @@ impl DocSync {
     /// Opens one item of a catch-up bundle: a hello (learnt, `Ok(None)`) or a message.
     pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<Option<Opened>, DropReason> {
         match receive(&self.keys, &mut self.book, item, &self.topic) {
-            Ok(Received::Session { .. }) => Ok(None),
+            Ok(Received::Session { session, .. }) => {
+                self.hellos.remember(&session, item);
+                Ok(None)
+            }
             Ok(Received::Message(opened)) => Ok(Some(opened)),
             Err(e) => Err(DropReason::of(&e)),
         }

@@ -34,6 +34,7 @@
 mod config;
 mod doc_sync;
 mod error;
+mod known_hellos;
 mod node;
 pub mod presence;
 mod status;

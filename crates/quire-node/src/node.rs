@@ -25,8 +25,8 @@ use crate::presence::{
 };
 use crate::status::{DocStatus, NodeEvent, NodeStatus};
 use crate::wire::{
-    CatchUpRequest, ExchangeId, bundle_len, decode_bundle, decode_chunk, encode_bundle,
-    encode_chunk,
+    CatchUpRequest, ExchangeId, MAX_BUNDLE_ITEMS, bundle_len, decode_bundle, decode_chunk,
+    encode_bundle, encode_chunk,
 };
 
 type Topic = [u8; TOPIC_BYTES];
@@ -1240,7 +1240,10 @@ impl Actor {
         let request = request.ok_or(DropReason::Malformed)?;
         // It sealed a valid request for this document, so it is in it.
         doc.peers.insert(peer);
-        let hello = doc.hello().map_err(|_| DropReason::Unexpected)?;
+        // Ours, and the other members' it knows (the asker may have come through us
+        // and never heard theirs).
+        let mut hellos = vec![doc.hello().map_err(|_| DropReason::Unexpected)?];
+        hellos.extend(doc.hellos.for_asker(peer).map(<[u8]>::to_vec));
         let ours = self
             .engine
             .state_vector(id)
@@ -1250,7 +1253,7 @@ impl Actor {
         let doc = self.docs.get_mut(&topic).ok_or(DropReason::Unexpected)?;
         if doc.role() == Role::Read {
             // A reader gives no content, but still asks back when the asker has news.
-            return Ok((encode_bundle(&[hello]), news));
+            return Ok((encode_bundle(&hellos), news));
         }
         let key = (topic, peer, request.exchange);
         self.answers
@@ -1277,20 +1280,22 @@ impl Actor {
         if first >= chunks.len() {
             return Err(DropReason::Malformed);
         }
-        let mut items = vec![hello];
+        let hello_items = hellos.len();
+        let mut items = hellos;
         let mut last = first;
         for (index, chunk) in chunks.iter().enumerate().skip(first) {
             let sealed = doc
                 .seal(Kind::Update, &encode_chunk(&request.exchange, chunk))
                 .map_err(|_| DropReason::Unexpected)?;
             let size = bundle_len(items.iter().map(Vec::len).chain([sealed.len()]));
-            if size > MAX_SYNC_PAYLOAD_BYTES && items.len() > 1 {
+            let full = size > MAX_SYNC_PAYLOAD_BYTES || items.len() >= MAX_BUNDLE_ITEMS;
+            if full && items.len() > hello_items {
                 break;
             }
             items.push(sealed);
             last = index;
         }
-        doc.sent += (items.len() - 1) as u64;
+        doc.sent += (items.len() - hello_items) as u64;
         if last + 1 == chunks.len() {
             // The asker now has everything we had when it asked.
             doc.pending = 0;

@@ -240,3 +240,62 @@ async fn joining_while_already_connected_syncs_both_ways() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Three devices in a line, A — B — C: C reached the document through B's link and
+/// is not connected to A. A's keystrokes reach C through B's forwarding, and C must
+/// be able to open them live; that takes A's session (its hello), which A said before
+/// C joined, so only B can pass it on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_forwarded_from_a_device_never_met_are_applied_live() {
+    let (a, b, c) = (
+        Peer::start().await,
+        Peer::start().await,
+        Peer::start().await,
+    );
+    let id = a.engine.create("Line", "# Line\n").await.unwrap();
+    b.engine
+        .join(&a.share(id, Role::Write).await)
+        .await
+        .unwrap();
+    converged(&[&a, &b], id).await;
+    // Let A and B mesh and say their hellos before C comes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.engine
+        .join(&b.share(id, Role::Write).await)
+        .await
+        .unwrap();
+    converged(&[&a, &b, &c], id).await;
+    let a_id = a.node.peer_id();
+    let c_status = c.node.status().await.unwrap();
+    assert!(
+        !c_status.connected.contains(&a_id),
+        "C must not be connected to A for this test"
+    );
+    // Gossip meshes on its heartbeat.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut events = c.node.subscribe();
+    for i in 0..10 {
+        a.engine
+            .edit(id, Edit::Append(format!("- line {i}\n")))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    converged(&[&a, &b, &c], id).await;
+    let mut live_from_a = 0;
+    while let Ok(event) = events.try_recv() {
+        if let NodeEvent::RemoteApplied { sender, .. } = event
+            && sender == a_id
+        {
+            live_from_a += 1;
+        }
+    }
+    assert!(
+        live_from_a >= 5,
+        "C applied {live_from_a} of A's 10 keystrokes live (the rest by catch-up)"
+    );
+    for p in [a, b, c] {
+        p.stop().await;
+    }
+}
