@@ -211,6 +211,7 @@ impl DocSync {
             Ok(Received::Message(opened)) => opened,
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
+        self.hellos.touch(opened.session);
         if self
             .replay
             .entry(opened.session)

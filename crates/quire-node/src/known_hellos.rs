@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use quire_crypto::{PeerId, RemoteSession, SessionId};
 
-/// Hellos kept per document (the most recently heard), and so at most passed on in
-/// one answer: up to 256 bytes each (a writer's is 250).
+/// Hellos kept per document (of the sessions heard from most recently), and so at
+/// most passed on in one answer: up to 256 bytes each (a writer's is 250).
 pub(crate) const MAX_PASSED_HELLOS: usize = 16;
 
 /// A hello as it arrived, with whose session it opens.
@@ -22,7 +22,7 @@ struct KnownHello {
     bytes: Vec<u8>,
 }
 
-/// The most recently heard hellos of a document's other members.
+/// The hellos of a document's other members that were heard or spoke most recently.
 #[derive(Default)]
 pub(crate) struct KnownHellos(VecDeque<KnownHello>);
 
@@ -39,6 +39,19 @@ impl KnownHellos {
             device: session.peer_id(),
             bytes: bytes.to_vec(),
         });
+    }
+
+    /// `session` spoke: its hello is among the last to go when room is needed (so
+    /// the hellos kept are those of the members active lately, not just heard).
+    pub(crate) fn touch(&mut self, session: SessionId) {
+        if self.0.back().is_some_and(|h| h.session == session) {
+            return;
+        }
+        if let Some(i) = self.0.iter().position(|h| h.session == session)
+            && let Some(hello) = self.0.remove(i)
+        {
+            self.0.push_back(hello);
+        }
     }
 
     /// The hellos to pass on to `asker`: all but those of its own sessions.
@@ -80,6 +93,25 @@ mod tests {
         assert_eq!(passed.len(), MAX_PASSED_HELLOS);
         let newest: Vec<&[u8]> = members[4..].iter().map(|m| m.2.as_slice()).collect();
         assert!(newest.iter().all(|h| passed.contains(h)));
+    }
+
+    #[test]
+    fn a_session_that_speaks_keeps_its_hello() {
+        let (keys, _) = DocKeys::generate();
+        let (_, talker, talker_hello) = member(&keys);
+        let mut known = KnownHellos::default();
+        known.remember(&talker, &talker_hello);
+        for _ in 0..MAX_PASSED_HELLOS + 4 {
+            let (_, session, bytes) = member(&keys);
+            known.remember(&session, &bytes);
+            known.touch(talker.id());
+        }
+        let stranger = DeviceIdentity::generate().peer_id();
+        assert!(
+            known
+                .for_asker(stranger)
+                .any(|h| h == talker_hello.as_slice())
+        );
     }
 
     #[test]
