@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use serde::Serialize;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, OffsetKind, Options, Text, Transact, Update};
+use yrs::{GetString, Text, Transact, Update};
 
 use crate::trace::Trace;
+use crate::trace_replay::{apply_patches, bare_yrs_doc};
 
 #[derive(Debug, Serialize)]
 pub(crate) struct PeerApply {
@@ -48,11 +49,7 @@ pub(crate) fn measure(trace: &Trace, repeat: usize) -> Result<PeerApply> {
 /// The start content and then each transaction, as the v1 update its author's
 /// transaction produced.
 fn updates_of(trace: &Trace) -> Vec<Vec<u8>> {
-    let doc = Doc::with_options(Options {
-        offset_kind: OffsetKind::Utf16,
-        ..Options::default()
-    });
-    let text = doc.get_or_insert_text(quire_doc::BODY);
+    let (doc, text) = bare_yrs_doc();
     let mut updates = Vec::with_capacity(trace.txns.len() + 1);
     {
         let mut t = doc.transact_mut();
@@ -61,25 +58,14 @@ fn updates_of(trace: &Trace) -> Vec<Vec<u8>> {
     }
     for txn in &trace.txns {
         let mut t = doc.transact_mut();
-        for (pos, delete, insert) in &txn.patches {
-            if *delete > 0 {
-                text.remove_range(&mut t, *pos as u32, *delete as u32);
-            }
-            if !insert.is_empty() {
-                text.insert(&mut t, *pos as u32, insert);
-            }
-        }
+        apply_patches(&text, &mut t, &txn.patches);
         updates.push(t.encode_update_v1());
     }
     updates
 }
 
 fn apply_bare(updates: &[Vec<u8>], end: &str) -> Result<Duration> {
-    let doc = Doc::with_options(Options {
-        offset_kind: OffsetKind::Utf16,
-        ..Options::default()
-    });
-    let text = doc.get_or_insert_text(quire_doc::BODY);
+    let (doc, text) = bare_yrs_doc();
     let start = Instant::now();
     for update in updates {
         doc.transact_mut()

@@ -9,7 +9,7 @@ use quire_doc::Splice;
 use quire_engine::{Edit, Engine, EngineConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
-use yrs::{Doc, GetString, OffsetKind, Options, Text, Transact};
+use yrs::{Doc, GetString, OffsetKind, Options, Text, TextRef, Transact, TransactionMut};
 
 use crate::peer_apply::{self, PeerApply};
 use crate::stats::Latency;
@@ -124,25 +124,39 @@ pub(crate) fn splices(patches: &[(usize, usize, String)]) -> Vec<Splice> {
         .collect()
 }
 
-/// The baseline: the same transactions straight into a yrs document, in memory.
-pub(crate) fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
+/// A bare yrs document with UTF-16 offsets (as the engine's), and its body text.
+pub(crate) fn bare_yrs_doc() -> (Doc, TextRef) {
     let doc = Doc::with_options(Options {
         offset_kind: OffsetKind::Utf16,
         ..Options::default()
     });
-    let text = doc.get_or_insert_text("body");
+    let text = doc.get_or_insert_text(quire_doc::BODY);
+    (doc, text)
+}
+
+/// Applies one trace transaction's patches to `text` in bare yrs.
+pub(crate) fn apply_patches(
+    text: &TextRef,
+    t: &mut TransactionMut<'_>,
+    patches: &[(usize, usize, String)],
+) {
+    for (pos, delete, insert) in patches {
+        if *delete > 0 {
+            text.remove_range(t, *pos as u32, *delete as u32);
+        }
+        if !insert.is_empty() {
+            text.insert(t, *pos as u32, insert);
+        }
+    }
+}
+
+/// The baseline: the same transactions straight into a yrs document, in memory.
+pub(crate) fn replay_bare_yrs(trace: &Trace) -> Result<Duration> {
+    let (doc, text) = bare_yrs_doc();
     text.insert(&mut doc.transact_mut(), 0, &trace.start_content);
     let start = Instant::now();
     for txn in &trace.txns {
-        let mut t = doc.transact_mut();
-        for (pos, delete, insert) in &txn.patches {
-            if *delete > 0 {
-                text.remove_range(&mut t, *pos as u32, *delete as u32);
-            }
-            if !insert.is_empty() {
-                text.insert(&mut t, *pos as u32, insert);
-            }
-        }
+        apply_patches(&text, &mut doc.transact_mut(), &txn.patches);
     }
     let elapsed = start.elapsed();
     ensure!(

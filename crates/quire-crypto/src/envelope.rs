@@ -278,8 +278,8 @@ pub struct Opened {
 /// hint whose topic is this one and whose device signature verifies (each such session
 /// in turn, at most [`crate::MAX_SESSIONS_PER_HINT`]; none is
 /// [`EnvelopeError::UnknownSession`], whether the message is forged, altered or from a
-/// session not yet announced), write access (updates only), decryption. Replays are the caller's to reject, with [`Opened::session`] and
-/// [`Opened::seq`].
+/// session not yet announced), write access (updates only), decryption. Replays are
+/// the caller's to reject, with [`Opened::session`] and [`Opened::seq`].
 pub fn open(
     keys: &DocKeys,
     sessions: &SessionBook,

@@ -1118,6 +1118,7 @@ impl Actor {
         bytes: &[u8],
     ) -> Result<bool, DropReason> {
         let items = decode_bundle(bytes).map_err(|_| DropReason::Malformed)?;
+        let origin = self.origin_of(peer);
         let Some(doc) = self.docs.get_mut(&topic) else {
             return Ok(true);
         };
@@ -1149,11 +1150,10 @@ impl Actor {
             if !matches!(message, SyncMessage::UpdateChunk { .. }) {
                 return Err(DropReason::Unexpected);
             }
-            let origin = Origin::Peer(peer.to_string());
             let engine = self.engine.clone();
             let before = catch_up.chunks;
             engine
-                .sync_handle(id, &mut catch_up.session, message, origin)
+                .sync_handle(id, &mut catch_up.session, message, origin.clone())
                 .await
                 .map_err(|e| {
                     tracing::warn!("document {id}: catch-up from {peer} refused: {e}");
@@ -1256,6 +1256,7 @@ impl Actor {
             return Ok((encode_bundle(&hellos), news));
         }
         let key = (topic, peer, request.exchange);
+        let origin = self.origin_of(peer);
         self.answers
             .retain(|_, a| a.made.elapsed() < ANSWER_CACHE_TTL);
         let chunks: Vec<Vec<u8>> = match self.answers.get(&key) {
@@ -1267,7 +1268,7 @@ impl Actor {
                     id,
                     &mut SyncSession::default(),
                     &SyncMessage::StateVector(request.state_vector.clone()),
-                    Origin::Peer(peer.to_string()),
+                    origin,
                 )
                 .await
                 .map_err(|_| DropReason::Malformed)?
