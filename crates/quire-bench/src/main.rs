@@ -8,6 +8,7 @@
 //! - `relay`: the relay's mailbox throughput (against bare SQLite), memory per
 //!   connection, and live latency through it (against a direct connection).
 
+mod commit_floor;
 mod cpu;
 mod open;
 mod peer_apply;

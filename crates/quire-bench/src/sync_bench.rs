@@ -268,7 +268,8 @@ pub(crate) async fn paced(
         "published {} of {count} transactions",
         message_of.len()
     );
-    let (mut latencies, mut applied_latencies) = (Vec::new(), Vec::new());
+    let (mut latencies, mut applied_latencies, mut commit_latencies) =
+        (Vec::new(), Vec::new(), Vec::new());
     // A message a receiver got by catch-up instead of live gossip has no live time.
     let mut not_live = 0;
     for (device, watcher) in others.into_iter().zip(watchers) {
@@ -279,6 +280,7 @@ pub(crate) async fn paced(
             if let Some((applied, at)) = durable.get(seq) {
                 latencies.push(at.saturating_duration_since(*sent));
                 applied_latencies.push(applied.saturating_duration_since(*sent));
+                commit_latencies.push(at.saturating_duration_since(*applied));
             }
         }
     }
@@ -291,6 +293,8 @@ pub(crate) async fn paced(
         "messages_not_received_live": not_live,
         "latency_local_tx_to_durable_apply": Latency::of(latencies),
         "latency_local_tx_to_remote_apply_in_memory": Latency::of(applied_latencies),
+        // The receiver's part after the apply: its commit (see `bare_sqlite_commit`).
+        "latency_remote_apply_to_durable": Latency::of(commit_latencies),
         // Every device's threads, all in this process (writer and receivers).
         "cpu_us_per_transaction": cpu,
         "wire": {
@@ -394,6 +398,18 @@ pub(crate) async fn run(
     } else {
         Value::Null
     };
+    // The disk's floor under a durable apply, measured in this run.
+    let commit_floor = if wants("paced") {
+        let dir = root.path().to_owned();
+        let commits = count.min(1000);
+        let floor = tokio::task::spawn_blocking(move || {
+            crate::commit_floor::bare_commit_latency(&dir, rate, commits)
+        })
+        .await??;
+        serde_json::to_value(floor)?
+    } else {
+        Value::Null
+    };
     let full = if wants("full") {
         let full = full_speed(root.path(), &trace).await?;
         // The floor: the writer's own replay into bare yrs, in memory, no network.
@@ -420,6 +436,7 @@ pub(crate) async fn run(
         "bench": "sync",
         "trace": "automerge-paper",
         "quire": { "paced": paced_two, "full_speed": full, "fan_out": fan_out },
+        "bare_sqlite_commit": commit_floor,
         "y_websocket": baseline,
     }))
 }
