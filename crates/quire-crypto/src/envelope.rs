@@ -296,9 +296,10 @@ pub fn open(
     // No session of this topic with the hint verifies: the message may come from one
     // whose hello has not arrived, its hint shared by chance (or on purpose, by a
     // member who made sessions with that hint) with sessions known here. Reported as
-    // unknown, which costs the forwarding peer nothing: the alternative would let
-    // such a member get honest forwarders penalised. A message altered on the way is
-    // refused all the same.
+    // unknown: penalising its forwarder here would let such a member get honest
+    // forwarders penalised. Blame needs more than this function knows (quire-node
+    // asks the forwarder to show the hello first). An altered message is refused all
+    // the same.
     for session in sessions
         .with_hint(envelope.hint)
         .filter(|session| session.topic() == expected_topic)

@@ -82,8 +82,8 @@
 //!   associated data and signed bytes; on the wire a message carries only its first two
 //!   bytes, the *hint*, and a receiver tries the sessions it knows with that hint (one,
 //!   nearly always; at most [`MAX_SESSIONS_PER_HINT`]). A message no session verifies
-//!   is [`EnvelopeError::UnknownSession`], not penalised, since it may come from a
-//!   session whose hello is still on the way. A member who makes sessions with
+//!   is [`EnvelopeError::UnknownSession`], which a receiver must not penalise at once,
+//!   since it may come from a session whose hello is still on the way. A member who makes sessions with
 //!   another's hint can keep a reader's late session out of some receivers' books
 //!   (until its next session), never a writer's: see [`MAX_SESSIONS_PER_HINT`].
 //! - The nonce is derived from (device key, salt, sequence number), not sent. It stays

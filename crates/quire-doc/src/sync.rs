@@ -237,6 +237,22 @@ pub fn has_news(ours: &[u8], theirs: &[u8]) -> Result<bool, SyncError> {
         .any(|(client, clock)| *clock > ours.get(client)))
 }
 
+/// How many bytes at the front of `bytes` are one encoded state vector (an entry
+/// count, then a client and a clock per entry), so that a format may put more after
+/// it; `None` if they do not start with one.
+pub fn state_vector_len(bytes: &[u8]) -> Option<usize> {
+    let mut rest = bytes;
+    let entries = varint::take(&mut rest).ok()?;
+    // Each entry takes two bytes at least: refuse counts the bytes cannot hold.
+    if entries > rest.len() as u64 / 2 {
+        return None;
+    }
+    for _ in 0..entries * 2 {
+        varint::take(&mut rest).ok()?;
+    }
+    Some(bytes.len() - rest.len())
+}
+
 fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, SyncError> {
     use yrs::updates::decoder::Decode;
     if bytes.len() > MAX_STATE_VECTOR_BYTES {
@@ -284,6 +300,14 @@ mod tests {
             .unwrap();
         assert!(!has_news(&b.state_vector(), &a.state_vector()).unwrap());
         assert!(has_news(&b.state_vector(), &[0xff, 0xff]).is_err());
+        // What follows a state vector is told apart from it.
+        let sv = a.state_vector();
+        let mut followed = sv.clone();
+        followed.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(state_vector_len(&followed), Some(sv.len()));
+        assert_eq!(state_vector_len(&[0]), Some(1));
+        assert_eq!(state_vector_len(&[2, 1]), None);
+        assert_eq!(state_vector_len(&[1, 0x80, 0x80]), None);
     }
 
     /// Runs a full exchange both ways through encode/decode; returns messages sent.

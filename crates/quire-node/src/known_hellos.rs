@@ -4,63 +4,108 @@
 //! Hellos go out on gossip when their member joins or meets a peer, so a device that
 //! came later through another member, and never met the session's owner, would not
 //! hear it: every message of that session would reach it only by catch-up. So a
-//! catch-up answer carries the hellos its sender knows. Each is signed by its own
-//! device and checked on arrival, so passing one on asks no trust of the forwarder.
+//! catch-up answer carries the hellos of the sessions its sender heard from last, and
+//! every one it has under a hint the asker names (the asker holds a message under that
+//! hint that no session it knows signed). Each is signed by its own device and checked
+//! on arrival, so passing one on asks no trust of the forwarder.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 
-use quire_crypto::{PeerId, RemoteSession, SessionId};
+use quire_crypto::{
+    MAX_SESSIONS, MAX_SESSIONS_PER_HINT, PeerId, RemoteSession, SessionHint, SessionId,
+};
 
-/// Hellos kept per document (of the sessions heard from most recently), and so at
-/// most passed on in one answer: up to 256 bytes each (a writer's is 250).
+/// Hellos passed on in every answer: those of the sessions heard from most recently,
+/// up to 256 bytes each (a writer's is 250).
 pub(crate) const MAX_PASSED_HELLOS: usize = 16;
 
-/// A hello as it arrived, with whose session it opens.
+/// Hellos kept per document: as many as a session book holds. Past this, the one
+/// heard from longest ago goes.
+pub(crate) const MAX_KEPT_HELLOS: usize = MAX_SESSIONS;
+
+/// A hello as it arrived, with whose device it is and when it was last heard from.
 struct KnownHello {
-    session: SessionId,
     device: PeerId,
     bytes: Vec<u8>,
+    heard: u64,
 }
 
-/// The hellos of a document's other members that were heard or spoke most recently.
+/// The hellos of a document's other members, with how recently each was heard from.
 #[derive(Default)]
-pub(crate) struct KnownHellos(VecDeque<KnownHello>);
+pub(crate) struct KnownHellos {
+    by_session: HashMap<SessionId, KnownHello>,
+    /// Counts hellos heard and messages opened: a larger `heard` is more recent.
+    clock: u64,
+}
 
 impl KnownHellos {
     /// Keeps `bytes`, the hello that opened `session` (the newest copy of it).
     pub(crate) fn remember(&mut self, session: &RemoteSession, bytes: &[u8]) {
-        let id = session.id();
-        self.0.retain(|h| h.session != id);
-        if self.0.len() >= MAX_PASSED_HELLOS {
-            self.0.pop_front();
-        }
-        self.0.push_back(KnownHello {
-            session: id,
-            device: session.peer_id(),
-            bytes: bytes.to_vec(),
-        });
-    }
-
-    /// `session` spoke: its hello is among the last to go when room is needed (so
-    /// the hellos kept are those of the members active lately, not just heard).
-    pub(crate) fn touch(&mut self, session: SessionId) {
-        if self.0.back().is_some_and(|h| h.session == session) {
-            return;
-        }
-        if let Some(i) = self.0.iter().position(|h| h.session == session)
-            && let Some(hello) = self.0.remove(i)
+        self.clock += 1;
+        self.by_session.insert(
+            session.id(),
+            KnownHello {
+                device: session.peer_id(),
+                bytes: bytes.to_vec(),
+                heard: self.clock,
+            },
+        );
+        if self.by_session.len() > MAX_KEPT_HELLOS
+            && let Some(oldest) = self
+                .by_session
+                .iter()
+                .min_by_key(|(_, h)| h.heard)
+                .map(|(id, _)| *id)
         {
-            self.0.push_back(hello);
+            self.by_session.remove(&oldest);
         }
     }
 
-    /// The hellos to pass on to `asker`: all but those of its own sessions.
-    pub(crate) fn for_asker(&self, asker: PeerId) -> impl Iterator<Item = &[u8]> {
-        self.0
-            .iter()
-            .filter(move |h| h.device != asker)
-            .map(|h| h.bytes.as_slice())
+    /// `session` spoke: its hello counts as heard now (so the hellos passed on are
+    /// those of the members active lately, not just heard).
+    pub(crate) fn touch(&mut self, session: SessionId) {
+        if let Some(hello) = self.by_session.get_mut(&session) {
+            self.clock += 1;
+            hello.heard = self.clock;
+        }
     }
+
+    /// The hellos to pass on to `asker`: first every one under a hint it asked for
+    /// (up to [`MAX_SESSIONS_PER_HINT`] a hint, the most recently heard, its own
+    /// device's included), then the [`MAX_PASSED_HELLOS`] heard from last that are
+    /// not its own device's; each once.
+    pub(crate) fn for_asker(&self, asker: PeerId, wanted: &[SessionHint]) -> Vec<&[u8]> {
+        let mut passed: Vec<&SessionId> = Vec::new();
+        for hint in wanted {
+            let under = newest_first(
+                self.by_session
+                    .iter()
+                    .filter(|(id, _)| id.hint() == *hint && !passed.contains(id))
+                    .collect(),
+            );
+            passed.extend(under.iter().take(MAX_SESSIONS_PER_HINT).map(|(id, _)| *id));
+        }
+        let recent = newest_first(
+            self.by_session
+                .iter()
+                .filter(|(id, h)| h.device != asker && !passed.contains(id))
+                .collect(),
+        );
+        passed.extend(recent.iter().take(MAX_PASSED_HELLOS).map(|(id, _)| *id));
+        passed
+            .iter()
+            .filter_map(|id| self.by_session.get(id))
+            .map(|h| h.bytes.as_slice())
+            .collect()
+    }
+}
+
+/// `hellos`, the one heard from last first.
+fn newest_first<'a>(
+    mut hellos: Vec<(&'a SessionId, &'a KnownHello)>,
+) -> Vec<(&'a SessionId, &'a KnownHello)> {
+    hellos.sort_unstable_by_key(|(_, h)| std::cmp::Reverse(h.heard));
+    hellos
 }
 
 #[cfg(test)]
@@ -89,7 +134,7 @@ mod tests {
         let (_, session, bytes) = &members[MAX_PASSED_HELLOS + 3];
         known.remember(session, bytes);
         let stranger = DeviceIdentity::generate().peer_id();
-        let passed: Vec<&[u8]> = known.for_asker(stranger).collect();
+        let passed: Vec<&[u8]> = known.for_asker(stranger, &[]);
         assert_eq!(passed.len(), MAX_PASSED_HELLOS);
         let newest: Vec<&[u8]> = members[4..].iter().map(|m| m.2.as_slice()).collect();
         assert!(newest.iter().all(|h| passed.contains(h)));
@@ -109,8 +154,8 @@ mod tests {
         let stranger = DeviceIdentity::generate().peer_id();
         assert!(
             known
-                .for_asker(stranger)
-                .any(|h| h == talker_hello.as_slice())
+                .for_asker(stranger, &[])
+                .contains(&talker_hello.as_slice())
         );
     }
 
@@ -122,7 +167,40 @@ mod tests {
         let mut known = KnownHellos::default();
         known.remember(&asker_session, &asker_hello);
         known.remember(&other_session, &other_hello);
-        let passed: Vec<&[u8]> = known.for_asker(asker).collect();
+        let passed: Vec<&[u8]> = known.for_asker(asker, &[]);
         assert_eq!(passed, vec![other_hello.as_slice()]);
+        // Asked for by hint, its own comes too (a message of its own earlier run may
+        // be what it could not open).
+        let passed = known.for_asker(asker, &[asker_session.id().hint()]);
+        assert_eq!(passed.len(), 2);
+        assert!(passed.contains(&asker_hello.as_slice()));
+    }
+
+    #[test]
+    fn a_hint_asked_for_brings_its_hellos_however_long_ago_they_were_heard() {
+        let (keys, _) = DocKeys::generate();
+        let (_, quiet, quiet_hello) = member(&keys);
+        let mut known = KnownHellos::default();
+        known.remember(&quiet, &quiet_hello);
+        for _ in 0..MAX_PASSED_HELLOS + 4 {
+            let (_, session, bytes) = member(&keys);
+            known.remember(&session, &bytes);
+        }
+        let stranger = DeviceIdentity::generate().peer_id();
+        assert!(
+            !known
+                .for_asker(stranger, &[])
+                .contains(&quiet_hello.as_slice())
+        );
+        let passed = known.for_asker(stranger, &[quiet.id().hint()]);
+        assert!(passed.contains(&quiet_hello.as_slice()));
+        assert_eq!(
+            passed
+                .iter()
+                .filter(|h| **h == quiet_hello.as_slice())
+                .count(),
+            1,
+            "once"
+        );
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use quire_crypto::{DeviceIdentity, Kind, PeerId, Role, TOPIC_BYTES};
+use quire_crypto::{
+    DeviceIdentity, Kind, MAX_SESSIONS_PER_HINT, PeerId, Role, SessionHint, TOPIC_BYTES,
+};
 use quire_doc::DocumentId;
 use quire_doc::sync::{SyncMessage, SyncSession, has_news};
 use quire_engine::{Engine, EngineEvent, Membership, Origin};
@@ -20,21 +22,29 @@ use crate::config::{
     MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
 };
 use crate::doc_sync::{DocSync, DropReason, Incoming};
+use crate::known_hellos::MAX_PASSED_HELLOS;
 use crate::presence::{
     AwarenessMessage, Cursor, PRESENCE_HEARTBEAT, PRESENCE_MIN_INTERVAL, Presence, PresenceChange,
 };
 use crate::status::{DocStatus, NodeEvent, NodeStatus};
 use crate::wire::{
-    CatchUpRequest, ExchangeId, MAX_BUNDLE_ITEMS, bundle_len, decode_bundle, decode_chunk,
-    encode_bundle, encode_chunk,
+    CatchUpRequest, ExchangeId, MAX_BUNDLE_ITEMS, MAX_WANTED_HINTS, bundle_len, decode_bundle,
+    decode_chunk, encode_bundle, encode_chunk,
 };
+
+// An answer's hellos (its own, those under the hints asked for, the recent ones)
+// leave room in one bundle for at least one chunk.
+const _: () =
+    assert!(1 + MAX_WANTED_HINTS * MAX_SESSIONS_PER_HINT + MAX_PASSED_HELLOS < MAX_BUNDLE_ITEMS);
 
 type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
 mod relays;
+mod unverified;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
+use unverified::HeldMessages;
 
 /// Events buffered for slow subscribers.
 const NODE_EVENT_BUFFER: usize = 4096;
@@ -105,6 +115,7 @@ impl SyncNode {
             results,
             lagged: false,
             peer_names: HashMap::new(),
+            held: HeldMessages::default(),
             relays: Relays::new(&config.relays, config.relay_compact_after, relay_results_tx),
             relay_results,
         };
@@ -225,6 +236,9 @@ struct CatchUp {
     /// Chunks of the answer received so far.
     chunks: u32,
     started: Instant,
+    /// Hints of held messages its requests named, and when each was first named: a
+    /// complete answer settles the messages held by then (see `unverified`).
+    named: HashMap<SessionHint, Instant>,
     attempts: u32,
     in_flight: bool,
     /// Asked for again while running: start a fresh exchange when this one ends.
@@ -274,6 +288,20 @@ struct Actor {
     /// Members' peer ids as text, the origin the engine logs their updates under
     /// (formatting one costs more than the rest of logging an update).
     peer_names: HashMap<PeerId, String>,
+    /// Gossip messages waiting for their forwarder to show the hello that opens them.
+    held: HeldMessages,
+}
+
+/// What became of a gossip message.
+enum GossipOutcome {
+    /// Judged: the verdict to report.
+    Settled(Validation),
+    /// A session hello heard for the first time (accepted): held messages under its
+    /// hint may open now.
+    NewSession(SessionHint),
+    /// Signed by no session known here, though one has its hint: its forwarder must
+    /// show the hello (see `unverified`).
+    Unverified(SessionHint),
 }
 
 impl Actor {
@@ -414,6 +442,7 @@ impl Actor {
         };
         self.publish_awareness(topic, None).await;
         self.docs.remove(&topic);
+        self.release_topic(topic).await;
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         let _ = self.net.unsubscribe(topic).await;
@@ -812,6 +841,7 @@ impl Actor {
                 self.connected.remove(&peer);
                 self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
+                self.release_from(peer).await;
                 let mut left = Vec::new();
                 for doc in self.docs.values_mut() {
                     doc.peers.remove(&peer);
@@ -856,10 +886,21 @@ impl Actor {
                 from,
                 topic,
                 data,
-            } => {
-                let verdict = self.handle_gossip(from, topic, &data).await;
-                let _ = self.net.report_validation(id, from, verdict).await;
-            }
+            } => match self.handle_gossip(from, topic, &data).await {
+                GossipOutcome::Settled(verdict) => {
+                    let _ = self.net.report_validation(id, from, verdict).await;
+                }
+                GossipOutcome::NewSession(hint) => {
+                    let _ = self
+                        .net
+                        .report_validation(id, from, Validation::Accept)
+                        .await;
+                    self.retry_held(topic, hint).await;
+                }
+                GossipOutcome::Unverified(hint) => {
+                    self.hold_unverified(topic, id, from, hint, data).await;
+                }
+            },
             NetEvent::SyncRequest {
                 peer,
                 topic,
@@ -879,13 +920,13 @@ impl Actor {
         }
     }
 
-    async fn handle_gossip(&mut self, from: PeerId, topic: Topic, data: &[u8]) -> Validation {
+    async fn handle_gossip(&mut self, from: PeerId, topic: Topic, data: &[u8]) -> GossipOutcome {
         let Some(doc) = self.docs.get_mut(&topic) else {
-            return Validation::Ignore;
+            return GossipOutcome::Settled(Validation::Ignore);
         };
         let id = doc.id;
-        match doc.receive_gossip(data) {
-            Incoming::Session { is_new } => {
+        let verdict = match doc.receive_gossip(data) {
+            Incoming::Session { is_new, hint } => {
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
                 // A member heard for the first time through a relay may not have
@@ -897,8 +938,12 @@ impl Actor {
                         self.publish_hello(topic).await;
                     }
                 }
+                if is_new {
+                    return GossipOutcome::NewSession(hint);
+                }
                 Validation::Accept
             }
+            Incoming::Unverified { hint } => return GossipOutcome::Unverified(hint),
             Incoming::Update {
                 sender,
                 seq,
@@ -968,7 +1013,8 @@ impl Actor {
                 }
                 self.dropped(topic, from, reason)
             }
-        }
+        };
+        GossipOutcome::Settled(verdict)
     }
 
     fn dropped(&mut self, topic: Topic, peer: PeerId, reason: DropReason) -> Validation {
@@ -1015,6 +1061,7 @@ impl Actor {
             session: SyncSession::default(),
             chunks: 0,
             started: Instant::now(),
+            named: HashMap::new(),
             attempts: 1,
             in_flight: false,
             again: false,
@@ -1030,10 +1077,16 @@ impl Actor {
         ) else {
             return;
         };
+        let wanted_hints = self.held.hints_from(topic, peer);
+        let now = Instant::now();
+        for hint in &wanted_hints {
+            catch_up.named.entry(*hint).or_insert(now);
+        }
         let request = CatchUpRequest {
             exchange: catch_up.exchange,
             first_chunk: catch_up.chunks,
             state_vector: catch_up.state_vector.clone(),
+            wanted_hints,
         };
         let bundle = match (doc.hello(), doc.seal(Kind::Sync, &request.encode())) {
             (Ok(hello), Ok(request)) => encode_bundle(&[hello, request]),
@@ -1085,6 +1138,10 @@ impl Actor {
         match self.take_answer(result.topic, result.peer, &bytes).await {
             Ok(true) => {
                 let done = self.catch_ups.remove(&key);
+                if let Some(done) = &done {
+                    self.settle_held(result.topic, result.peer, &done.named)
+                        .await;
+                }
                 let again = done.as_ref().is_some_and(|c| c.again);
                 // A reader's answer carries no content: nothing was synced.
                 if done.is_some_and(|c| c.chunks > 0) {
@@ -1243,7 +1300,12 @@ impl Actor {
         // Ours, and the other members' it knows (the asker may have come through us
         // and never heard theirs).
         let mut hellos = vec![doc.hello().map_err(|_| DropReason::Unexpected)?];
-        hellos.extend(doc.hellos.for_asker(peer).map(<[u8]>::to_vec));
+        hellos.extend(
+            doc.hellos
+                .for_asker(peer, &request.wanted_hints)
+                .into_iter()
+                .map(<[u8]>::to_vec),
+        );
         let ours = self
             .engine
             .state_vector(id)
@@ -1348,6 +1410,7 @@ impl Actor {
             self.nudge_all().await;
         }
         self.flush_presence().await;
+        self.release_expired().await;
         let now = Instant::now();
         let mut gone = Vec::new();
         for doc in self.docs.values_mut() {

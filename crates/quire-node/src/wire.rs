@@ -4,13 +4,14 @@
 //! items (the sender's session hello first, then sealed messages). Inside the seals:
 //!
 //! - a request ([`Kind::Sync`](quire_crypto::Kind::Sync)): `exchange (16) ‖ first
-//!   chunk (u32 LE) ‖ state vector`;
+//!   chunk (u32 LE) ‖ state vector ‖ wanted session hints (2 each, up to 8)`;
 //! - an answer chunk ([`Kind::Update`](quire_crypto::Kind::Update), so only writers'
 //!   answers are accepted): `exchange (16) ‖ quire_doc::sync::SyncMessage`.
 //!
 //! The exchange id is random per catch-up and echoed in every chunk, so an answer
 //! cannot be replayed into another exchange. Every length is checked before use.
 
+use quire_crypto::SessionHint;
 use quire_net::MAX_SYNC_PAYLOAD_BYTES;
 
 /// Bundle format version.
@@ -95,15 +96,29 @@ pub struct CatchUpRequest {
     pub first_chunk: u32,
     /// The asker's state vector.
     pub state_vector: Vec<u8>,
+    /// Session hints whose hellos the asker wants (it holds messages under them that
+    /// no session it knows signed): the answer carries every hello it has for them.
+    pub wanted_hints: Vec<SessionHint>,
 }
 
+/// Most hints one request names; more are not read. With up to 4 hellos a hint, the
+/// 16 recent ones and the answerer's own, the hellos fit one bundle with a chunk.
+pub const MAX_WANTED_HINTS: usize = 8;
+
 impl CatchUpRequest {
-    /// The plaintext bytes.
+    /// The plaintext bytes: exchange id, first chunk (u32, little-endian), state
+    /// vector, then the wanted hints, two bytes each. Before there were hints a request
+    /// ended with the state vector, and a node that reads only that far still does.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(EXCHANGE_ID_BYTES + 4 + self.state_vector.len());
+        let hints = self.wanted_hints.iter().take(MAX_WANTED_HINTS);
+        let mut out =
+            Vec::with_capacity(EXCHANGE_ID_BYTES + 4 + self.state_vector.len() + 2 * hints.len());
         out.extend_from_slice(&self.exchange);
         out.extend_from_slice(&self.first_chunk.to_le_bytes());
         out.extend_from_slice(&self.state_vector);
+        for hint in hints {
+            out.extend_from_slice(&hint.0);
+        }
         out
     }
 
@@ -112,13 +127,25 @@ impl CatchUpRequest {
         let (exchange, rest) = bytes
             .split_first_chunk::<EXCHANGE_ID_BYTES>()
             .ok_or(WireError::Malformed("sync request too short"))?;
-        let (first_chunk, state_vector) = rest
+        let (first_chunk, rest) = rest
             .split_first_chunk::<4>()
             .ok_or(WireError::Malformed("sync request too short"))?;
+        let sv_len = quire_doc::sync::state_vector_len(rest)
+            .ok_or(WireError::Malformed("sync request without a state vector"))?;
+        let (state_vector, hints) = rest.split_at(sv_len);
+        let (hints, odd) = hints.as_chunks::<2>();
+        if !odd.is_empty() {
+            return Err(WireError::Malformed("half a session hint"));
+        }
         Ok(Self {
             exchange: *exchange,
             first_chunk: u32::from_le_bytes(*first_chunk),
             state_vector: state_vector.to_vec(),
+            wanted_hints: hints
+                .iter()
+                .take(MAX_WANTED_HINTS)
+                .map(|h| SessionHint(*h))
+                .collect(),
         })
     }
 }
@@ -170,9 +197,21 @@ mod tests {
             exchange: [3; EXCHANGE_ID_BYTES],
             first_chunk: 9,
             state_vector: vec![1, 2, 3],
+            wanted_hints: vec![SessionHint([7, 8]), SessionHint([0, 1])],
         };
         assert_eq!(CatchUpRequest::decode(&request.encode()).unwrap(), request);
         assert!(CatchUpRequest::decode(&[0; 19]).is_err());
+        // A request of a node from before hints: its state vector ends it.
+        let mut older = vec![3; EXCHANGE_ID_BYTES];
+        older.extend_from_slice(&9u32.to_le_bytes());
+        older.extend_from_slice(&[1, 2, 3]);
+        let read = CatchUpRequest::decode(&older).unwrap();
+        assert_eq!(read.state_vector, vec![1, 2, 3]);
+        assert!(read.wanted_hints.is_empty());
+        // Half a hint, or no state vector at all, is refused.
+        older.push(5);
+        assert!(CatchUpRequest::decode(&older).is_err());
+        assert!(CatchUpRequest::decode(&[0; 20]).is_err());
         let chunk = encode_chunk(&[4; EXCHANGE_ID_BYTES], b"abc");
         assert_eq!(
             decode_chunk(&chunk).unwrap(),

@@ -1,6 +1,7 @@
 //! A hostile peer in the document's topic sends garbage, truncated and replayed
-//! messages and bad catch-up requests: each is dropped and counted, the peer is
-//! penalised (and cut off), and the honest devices keep editing together.
+//! messages and bad catch-up requests, or alters a member's messages as it forwards
+//! them: each is dropped and counted, the peer is penalised (and cut off), and the
+//! honest devices keep editing together.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
@@ -83,4 +84,118 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
     hostile.shutdown().await.unwrap();
     a.stop().await;
     b.stop().await;
+}
+
+/// A peer in the topic alters a member's messages as it forwards them (one byte of the
+/// signature). Each now verifies under no session, though its hint names a known one.
+/// The receiver asks the forwarder for a catch-up naming the hint (an honest forwarder
+/// opened the message, so its answer shows the hello that opens it). This one answers
+/// with no hello, so the messages are rejected, counted as bad signatures and cost it
+/// gossip score. None is applied, and the members keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarder_that_alters_messages_is_penalised() {
+    let (a, b) = (Peer::start().await, Peer::start().await);
+    let id = a.engine.create("Target", "intact\n").await.unwrap();
+    b.engine
+        .join(&a.share(id, Role::Write).await)
+        .await
+        .unwrap();
+    converged(&[&a, &b], id).await;
+    let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
+
+    let identity = quire_crypto::DeviceIdentity::generate();
+    let (hostile, mut events) = support::raw_node_in_topic(&identity, &a, topic).await;
+    // The hostile side hands on what gossip brings it, and answers every catch-up
+    // request with an empty answer (complete, as a reader's with nothing to give).
+    let (captured_tx, mut captured) = tokio::sync::mpsc::unbounded_channel();
+    let (asked_tx, mut asked) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                quire_net::NetEvent::Message { data, .. } => {
+                    let _ = captured_tx.send(data);
+                }
+                quire_net::NetEvent::SyncRequest {
+                    peer,
+                    request,
+                    reply,
+                    ..
+                } => {
+                    let _ = reply.send(quire_node::wire::encode_bundle(&[]));
+                    let _ = asked_tx.send((peer, request));
+                }
+                _ => {}
+            }
+        }
+    });
+
+    // b's edits reach the hostile peer through a (once a has it in its mesh).
+    let update_header = (quire_crypto::ENVELOPE_VERSION << 4) | 1;
+    let mut altered = Vec::new();
+    let mut edits = 0;
+    while altered.len() < 3 {
+        assert!(
+            edits < 200,
+            "the hostile peer never got b's edits through a"
+        );
+        edits += 1;
+        b.engine
+            .edit(id, Edit::Append(format!("b{edits}\n")))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+        while let Ok(Some(mut data)) = tokio::time::timeout_at(deadline, captured.recv()).await {
+            if data.first() == Some(&update_header) {
+                *data.last_mut().unwrap() ^= 1;
+                altered.push(data);
+            }
+        }
+    }
+    let dropped_before = bad_signatures(&a).await;
+    for data in altered.iter().take(3) {
+        hostile.publish(topic, data.clone()).await.unwrap();
+    }
+    // a asks the forwarder for a catch-up (sealed: which hints it names is a's
+    // business; only a complete answer to a request naming the hint settles them).
+    let (requester, _) = tokio::time::timeout(support::CONVERGE_WITHIN, asked.recv())
+        .await
+        .expect("a never asked the forwarder to show the hello")
+        .unwrap();
+    assert_eq!(requester, a.node.peer_id());
+    eventually(
+        "a to reject the altered messages and penalise their forwarder",
+        || async {
+            let rejected = bad_signatures(&a).await - dropped_before;
+            let score = a
+                .node
+                .net()
+                .peer_score(hostile.local_peer_id())
+                .await
+                .ok()??;
+            (rejected >= 3 && score < quire_net::GRAYLIST_SCORE_THRESHOLD).then_some(())
+        },
+    )
+    .await;
+
+    // Nothing altered was applied: both still agree, on every edit of b's.
+    let text = converged(&[&a, &b], id).await;
+    assert!(text.starts_with("intact\n") && text.ends_with(&format!("b{edits}\n")));
+    a.engine
+        .edit(id, Edit::Append("from a\n".into()))
+        .await
+        .unwrap();
+    assert!(converged(&[&a, &b], id).await.ends_with("from a\n"));
+    hostile.shutdown().await.unwrap();
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Messages a has dropped as wrongly signed, in the document.
+async fn bad_signatures(peer: &Peer) -> u64 {
+    let status = peer.node.status().await.unwrap();
+    let doc = status.docs.first().unwrap();
+    doc.dropped
+        .get(&quire_node::DropReason::BadSignature)
+        .copied()
+        .unwrap_or(0)
 }
