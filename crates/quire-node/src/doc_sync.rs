@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use quire_crypto::{
     DeviceIdentity, DocKeys, EnvelopeError, Kind, LocalSession, MAX_SESSIONS_PER_HINT, Opened,
-    PeerId, Received, ReplayWindow, Role, SessionBook, SessionHint, SessionId, TOPIC_BYTES,
-    receive,
+    PeerId, Received, RemoteSession, ReplayWindow, Role, Sealed, SessionBook, SessionHint,
+    SessionId, TOPIC_BYTES, open, receive,
 };
 use quire_doc::DocumentId;
 
@@ -263,21 +263,45 @@ impl DocSync {
         }
     }
 
-    /// Opens one item of a catch-up bundle: a hello (learnt, `Ok(None)`) or a message.
-    pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<Option<Opened>, DropReason> {
+    /// Opens one item of a catch-up bundle or relay mailbox: a hello (learnt) or a
+    /// message.
+    pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<Item, DropReason> {
         match receive(&self.keys, &mut self.book, item, &self.topic) {
             Ok(Received::Session { session, .. }) => {
                 self.hellos.remember(&session, item);
-                Ok(None)
+                Ok(Item::Hello(session))
             }
-            Ok(Received::Message(opened)) => Ok(Some(opened)),
+            Ok(Received::Message(opened)) => Ok(Item::Message(opened)),
             Err(e) => Err(DropReason::of(&e)),
         }
     }
+
+    /// Whether one of `sessions` signed the gossip message `data`, whatever this
+    /// document's own book holds (it may have no room for them).
+    pub(crate) fn signed_by_any(&self, data: &[u8], sessions: &[RemoteSession]) -> bool {
+        let Ok(Sealed::Message(envelope)) = Sealed::decode(data) else {
+            return false;
+        };
+        let mut book = SessionBook::new();
+        for session in sessions {
+            book.insert(session.clone());
+        }
+        open(&self.keys, &book, &envelope, &self.topic).is_ok()
+    }
+}
+
+/// An item of a catch-up bundle or relay mailbox, opened.
+pub(crate) enum Item {
+    /// A session's hello (now in the book, if it had room).
+    Hello(RemoteSession),
+    /// A sealed message.
+    Message(Opened),
 }
 
 #[cfg(test)]
 mod tests {
+    use quire_crypto::open_hello;
+
     use super::*;
 
     fn doc_sync(keys: &DocKeys) -> DocSync {
@@ -398,6 +422,27 @@ mod tests {
             receiver.receive_gossip(&update),
             Incoming::Update { seq: 1, .. }
         ));
+    }
+
+    /// A message is checked against the sessions a forwarder showed, apart from the
+    /// book: its author's opens it, an altered copy opens under none.
+    #[test]
+    fn a_message_is_checked_against_the_sessions_shown() {
+        let (keys, _) = DocKeys::generate();
+        let receiver = doc_sync(&keys);
+        let writer = DeviceIdentity::generate();
+        let mut session = LocalSession::start(&writer, &keys);
+        let shown = open_hello(&keys, &session.hello().unwrap(), &keys.topic()).unwrap();
+        let other = LocalSession::start(&DeviceIdentity::generate(), &keys);
+        let stranger = open_hello(&keys, &other.hello().unwrap(), &keys.topic()).unwrap();
+        let mut update = session.seal(1, Kind::Update, b"update").unwrap().encode();
+        assert!(receiver.signed_by_any(&update, &[stranger.clone(), shown.clone()]));
+        assert!(!receiver.signed_by_any(&update, &[stranger]));
+        assert!(!receiver.signed_by_any(&update, &[]));
+        *update.last_mut().unwrap() ^= 1;
+        assert!(!receiver.signed_by_any(&update, &[shown]));
+        assert!(!receiver.signed_by_any(&[1, 2, 3], &[]));
+        assert!(receiver.book.is_empty(), "the book is not touched");
     }
 
     /// Under a hint whose room is full, a message no known session signed may be from

@@ -11,9 +11,7 @@
 
 use std::collections::HashMap;
 
-use quire_crypto::{
-    MAX_SESSIONS, MAX_SESSIONS_PER_HINT, PeerId, RemoteSession, SessionHint, SessionId,
-};
+use quire_crypto::{MAX_SESSIONS, PeerId, RemoteSession, SessionHint, SessionId};
 
 /// Hellos passed on in every answer: those of the sessions heard from most recently,
 /// up to 256 bytes each (a writer's is 250).
@@ -22,6 +20,10 @@ pub(crate) const MAX_PASSED_HELLOS: usize = 16;
 /// Hellos kept per document: as many as a session book holds. Past this, the one
 /// heard from longest ago goes.
 pub(crate) const MAX_KEPT_HELLOS: usize = MAX_SESSIONS;
+
+/// Hellos passed on under one hint the asker names, the most recently heard. An asker
+/// shown fewer knows it was shown all the answerer had under the hint.
+pub(crate) const MAX_HELLOS_PER_WANTED_HINT: usize = 8;
 
 /// A hello as it arrived, with whose device it is and when it was last heard from.
 struct KnownHello {
@@ -71,7 +73,7 @@ impl KnownHellos {
     }
 
     /// The hellos to pass on to `asker`: first every one under a hint it asked for
-    /// (up to [`MAX_SESSIONS_PER_HINT`] a hint, the most recently heard, its own
+    /// (up to [`MAX_HELLOS_PER_WANTED_HINT`] a hint, the most recently heard, its own
     /// device's included), then the [`MAX_PASSED_HELLOS`] heard from last that are
     /// not its own device's; each once.
     pub(crate) fn for_asker(&self, asker: PeerId, wanted: &[SessionHint]) -> Vec<&[u8]> {
@@ -83,7 +85,12 @@ impl KnownHellos {
                     .filter(|(id, _)| id.hint() == *hint && !passed.contains(id))
                     .collect(),
             );
-            passed.extend(under.iter().take(MAX_SESSIONS_PER_HINT).map(|(id, _)| *id));
+            passed.extend(
+                under
+                    .iter()
+                    .take(MAX_HELLOS_PER_WANTED_HINT)
+                    .map(|(id, _)| *id),
+            );
         }
         let recent = newest_first(
             self.by_session

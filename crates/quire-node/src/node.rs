@@ -5,9 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use quire_crypto::{
-    DeviceIdentity, Kind, MAX_SESSIONS_PER_HINT, PeerId, Role, SessionHint, TOPIC_BYTES,
-};
+use quire_crypto::{DeviceIdentity, Kind, PeerId, RemoteSession, Role, SessionHint, TOPIC_BYTES};
 use quire_doc::DocumentId;
 use quire_doc::sync::{SyncMessage, SyncSession, has_news};
 use quire_engine::{Engine, EngineEvent, Membership, Origin};
@@ -21,8 +19,8 @@ use crate::config::{
     ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
     MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
 };
-use crate::doc_sync::{DocSync, DropReason, Incoming};
-use crate::known_hellos::MAX_PASSED_HELLOS;
+use crate::doc_sync::{DocSync, DropReason, Incoming, Item};
+use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
 use crate::presence::{
     AwarenessMessage, Cursor, PRESENCE_HEARTBEAT, PRESENCE_MIN_INTERVAL, Presence, PresenceChange,
 };
@@ -34,8 +32,12 @@ use crate::wire::{
 
 // An answer's hellos (its own, those under the hints asked for, the recent ones)
 // leave room in one bundle for at least one chunk.
-const _: () =
-    assert!(1 + MAX_WANTED_HINTS * MAX_SESSIONS_PER_HINT + MAX_PASSED_HELLOS < MAX_BUNDLE_ITEMS);
+const _: () = assert!(
+    1 + MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT + MAX_PASSED_HELLOS < MAX_BUNDLE_ITEMS
+);
+
+/// Hellos under asked-for hints kept per catch-up, to settle held messages with.
+const MAX_SHOWN_HELLOS: usize = 2 * MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT;
 
 type Topic = [u8; TOPIC_BYTES];
 
@@ -239,6 +241,8 @@ struct CatchUp {
     /// Hints of held messages its requests named, and when each was first named: a
     /// complete answer settles the messages held by then (see `unverified`).
     named: HashMap<SessionHint, Instant>,
+    /// Hellos its answers carried under those hints.
+    shown: Vec<RemoteSession>,
     attempts: u32,
     in_flight: bool,
     /// Asked for again while running: start a fresh exchange when this one ends.
@@ -1062,6 +1066,7 @@ impl Actor {
             chunks: 0,
             started: Instant::now(),
             named: HashMap::new(),
+            shown: Vec::new(),
             attempts: 1,
             in_flight: false,
             again: false,
@@ -1139,7 +1144,7 @@ impl Actor {
             Ok(true) => {
                 let done = self.catch_ups.remove(&key);
                 if let Some(done) = &done {
-                    self.settle_held(result.topic, result.peer, &done.named)
+                    self.settle_held(result.topic, result.peer, &done.named, &done.shown)
                         .await;
                 }
                 let again = done.as_ref().is_some_and(|c| c.again);
@@ -1185,8 +1190,17 @@ impl Actor {
         };
         let mut messages = Vec::new();
         for item in items {
-            let Some(opened) = doc.receive_item(item)? else {
-                continue;
+            let opened = match doc.receive_item(item)? {
+                Item::Message(opened) => opened,
+                Item::Hello(session) => {
+                    // Shown under a hint asked for: what settles held messages.
+                    if catch_up.named.contains_key(&session.id().hint())
+                        && catch_up.shown.len() < MAX_SHOWN_HELLOS
+                    {
+                        catch_up.shown.push(session);
+                    }
+                    continue;
+                }
             };
             if opened.kind != Kind::Update || opened.sender != peer {
                 return Err(DropReason::Unexpected);
@@ -1285,7 +1299,7 @@ impl Actor {
         let id = doc.id;
         let mut request = None;
         for item in decode_bundle(bytes).map_err(|_| DropReason::Malformed)? {
-            if let Some(opened) = doc.receive_item(item)? {
+            if let Item::Message(opened) = doc.receive_item(item)? {
                 if opened.kind != Kind::Sync || opened.sender != peer || request.is_some() {
                     return Err(DropReason::Unexpected);
                 }

@@ -4,7 +4,7 @@
 //! items (the sender's session hello first, then sealed messages). Inside the seals:
 //!
 //! - a request ([`Kind::Sync`](quire_crypto::Kind::Sync)): `exchange (16) ‖ first
-//!   chunk (u32 LE) ‖ state vector ‖ wanted session hints (2 each, up to 8)`;
+//!   chunk (u32 LE) ‖ state vector ‖ wanted session hints (2 each, up to 4)`;
 //! - an answer chunk ([`Kind::Update`](quire_crypto::Kind::Update), so only writers'
 //!   answers are accepted): `exchange (16) ‖ quire_doc::sync::SyncMessage`.
 //!
@@ -101,9 +101,9 @@ pub struct CatchUpRequest {
     pub wanted_hints: Vec<SessionHint>,
 }
 
-/// Most hints one request names; more are not read. With up to 4 hellos a hint, the
+/// Most hints one request names; more are not read. With up to 8 hellos a hint, the
 /// 16 recent ones and the answerer's own, the hellos fit one bundle with a chunk.
-pub const MAX_WANTED_HINTS: usize = 8;
+pub const MAX_WANTED_HINTS: usize = 4;
 
 impl CatchUpRequest {
     /// The plaintext bytes: exchange id, first chunk (u32, little-endian), state
@@ -133,10 +133,8 @@ impl CatchUpRequest {
         let sv_len = quire_doc::sync::state_vector_len(rest)
             .ok_or(WireError::Malformed("sync request without a state vector"))?;
         let (state_vector, hints) = rest.split_at(sv_len);
-        let (hints, odd) = hints.as_chunks::<2>();
-        if !odd.is_empty() {
-            return Err(WireError::Malformed("half a session hint"));
-        }
+        // A byte past the last whole hint is left for a later format to give meaning.
+        let (hints, _) = hints.as_chunks::<2>();
         Ok(Self {
             exchange: *exchange,
             first_chunk: u32::from_le_bytes(*first_chunk),
@@ -208,9 +206,14 @@ mod tests {
         let read = CatchUpRequest::decode(&older).unwrap();
         assert_eq!(read.state_vector, vec![1, 2, 3]);
         assert!(read.wanted_hints.is_empty());
-        // Half a hint, or no state vector at all, is refused.
+        // Half a hint is not read; no state vector at all is refused.
         older.push(5);
-        assert!(CatchUpRequest::decode(&older).is_err());
+        assert!(
+            CatchUpRequest::decode(&older)
+                .unwrap()
+                .wanted_hints
+                .is_empty()
+        );
         assert!(CatchUpRequest::decode(&[0; 20]).is_err());
         let chunk = encode_chunk(&[4; EXCHANGE_ID_BYTES], b"abc");
         assert_eq!(

@@ -771,8 +771,8 @@ impl Actor {
                     return 0;
                 };
                 let opened = match doc.receive_item(entry) {
-                    Ok(Some(opened)) => opened,
-                    Ok(None) => continue,
+                    Ok(crate::doc_sync::Item::Message(opened)) => opened,
+                    Ok(crate::doc_sync::Item::Hello(_)) => continue,
                     Err(reason) => {
                         doc.count_drop(reason);
                         continue;

@@ -5,32 +5,40 @@
 //! Such a message is held, unreported to gossip (so not forwarded), and the peer that
 //! forwarded it is asked for a catch-up naming the message's hint. That peer opened
 //! the message before forwarding it, so it holds the author's hello, and its answer
-//! carries every hello it has under a named hint. Then:
+//! carries the hellos it keeps under a named hint (up to
+//! [`MAX_HELLOS_PER_WANTED_HINT`], the most recently heard). Once the answer is
+//! complete:
 //! - if the message opens now, it is taken like any other (the session was new; a
 //!   hello heard on gossip meanwhile settles it the same way);
-//! - if it still does not, the forwarder vouched for a message nobody signed: it is
-//!   rejected, which costs the forwarder gossip score, and counted as a bad signature;
-//! - if no complete answer naming its hint comes within [`HOLD_AT_MOST`] (the request
-//!   failed, or was refused, or the forwarder left), it is ignored, as a message from
-//!   an unknown session always was. A failed request proves nothing: circuits close,
-//!   answers expire, peers leave.
+//! - if one of the hellos shown opens it but this device's book has no room for that
+//!   session, it is ignored (genuine, but not for this device to open);
+//! - if none does, and fewer than the most were shown (so the forwarder showed all it
+//!   had under the hint), the forwarder vouched for a message nobody signed: it is
+//!   rejected, which costs the forwarder gossip score, and counted as a bad
+//!   signature;
+//! - otherwise, and if no complete answer naming its hint comes within
+//!   [`HOLD_AT_MOST`] (the request failed or was refused, the forwarder left), it is
+//!   ignored, as a message from an unknown session always was. A failed request proves
+//!   nothing: circuits close, answers expire, peers leave.
 //!
-//! Gossip keeps a message it waits on for its history window (five heartbeats), so a
-//! verdict given later no longer scores: a forwarder that stalls or refuses escapes the
+//! Gossip keeps a message it waits on for its history window (five heartbeats), which
+//! is why nothing is held longer: a forwarder that stalls or refuses escapes the
 //! penalty, though its message is never applied. An honest forwarder is blamed only if
 //! it lost the author's hello between forwarding and answering: more than
-//! [`MAX_SESSIONS`](quire_crypto::MAX_SESSIONS) other hellos heard in between, or four
-//! newer sessions under the same hint (and then the asker's room for the hint is
-//! full, which blames nobody: see `DocSync::receive_gossip`).
+//! [`MAX_SESSIONS`](quire_crypto::MAX_SESSIONS) other sessions announced to it in
+//! between. A forwarder running a version from before hints were named answers with
+//! the hellos it heard from last only; it is blamed if the author's is not among
+//! them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use quire_crypto::{PeerId, SessionHint};
+use quire_crypto::{PeerId, RemoteSession, SessionHint};
 use quire_net::{MessageId, Validation};
 
 use super::{Actor, GossipOutcome, Topic};
 use crate::doc_sync::DropReason;
+use crate::known_hellos::MAX_HELLOS_PER_WANTED_HINT;
 use crate::wire::MAX_WANTED_HINTS;
 
 /// Messages held per document; past this, an unverified message is ignored at once.
@@ -40,8 +48,9 @@ pub(crate) const MAX_HELD_PER_DOC: usize = 64;
 /// room); as many as one request can name hints.
 pub(crate) const MAX_HELD_PER_FORWARDER: usize = MAX_WANTED_HINTS;
 
-/// How long a message waits for its forwarder's answer before it is ignored.
-pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(10);
+/// How long a message waits for its forwarder's answer before it is ignored: gossip's
+/// history window, after which a verdict no longer counts.
+pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(5);
 
 /// A message waiting for its verdict.
 pub(crate) struct Held {
@@ -141,12 +150,13 @@ impl Actor {
 
     /// A catch-up with `peer` is complete: settles what it forwarded under a hint
     /// that a request of it named (`named`: each hint, and when it was first named),
-    /// if the message was held by then.
+    /// if the message was held by then, with the hellos its answers showed (`shown`).
     pub(super) async fn settle_held(
         &mut self,
         topic: Topic,
         peer: PeerId,
         named: &HashMap<SessionHint, Instant>,
+        shown: &[RemoteSession],
     ) {
         let settled = self.held.take(topic, |h| {
             h.from == peer && named.get(&h.hint).is_some_and(|at| h.at <= *at)
@@ -155,16 +165,43 @@ impl Actor {
             let verdict = match self.handle_gossip(peer, topic, &held.data).await {
                 GossipOutcome::Settled(verdict) => verdict,
                 GossipOutcome::NewSession(_) => Validation::Accept,
-                GossipOutcome::Unverified(_) => {
-                    tracing::warn!(
-                        %peer,
-                        "a message it forwarded opens under no session it could show; penalised"
-                    );
-                    self.dropped(topic, peer, DropReason::BadSignature)
-                }
+                GossipOutcome::Unverified(hint) => self.judge(topic, peer, &held, hint, shown),
             };
             let _ = self.net.report_validation(held.id, peer, verdict).await;
         }
+    }
+
+    /// The verdict on a held message that still opens under no session in the book,
+    /// after its forwarder showed `shown`.
+    fn judge(
+        &mut self,
+        topic: Topic,
+        peer: PeerId,
+        held: &Held,
+        hint: SessionHint,
+        shown: &[RemoteSession],
+    ) -> Validation {
+        let under: Vec<RemoteSession> = shown
+            .iter()
+            .filter(|s| s.id().hint() == hint)
+            .cloned()
+            .collect();
+        let Some(doc) = self.docs.get(&topic) else {
+            return Validation::Ignore;
+        };
+        if doc.signed_by_any(&held.data, &under) {
+            // Genuine; this device's book had no room for its session.
+            return self.dropped(topic, peer, DropReason::UnknownSession);
+        }
+        if under.len() >= MAX_HELLOS_PER_WANTED_HINT {
+            // It may have had more under the hint than it could show.
+            return self.dropped(topic, peer, DropReason::UnknownSession);
+        }
+        tracing::warn!(
+            %peer,
+            "a message it forwarded opens under no session it could show; penalised"
+        );
+        self.dropped(topic, peer, DropReason::BadSignature)
     }
 
     /// A session under `hint` was announced: takes the held messages it opens.
