@@ -138,9 +138,12 @@ async fn a_late_joiner_catches_up_on_a_megabyte() {
     b.engine.join(&link).await.unwrap();
     assert_eq!(converged(&[&a, &b], id).await, expected);
 
-    // The answer came in several chunks, each reported as progress, up to all of them.
+    // The answer came in several chunks, each reported as progress, up to all of them
+    // (the last report follows the last chunk's apply, so it may come just after the
+    // text is whole).
     let mut progress = Vec::new();
-    while let Ok(event) = events.try_recv() {
+    let until = tokio::time::Instant::now() + support::CONVERGE_WITHIN;
+    while let Ok(Ok(event)) = tokio::time::timeout_at(until, events.recv()).await {
         if let NodeEvent::CatchingUp {
             id: doc,
             received,
@@ -150,6 +153,9 @@ async fn a_late_joiner_catches_up_on_a_megabyte() {
         {
             assert_eq!(doc, id);
             progress.push((received, total));
+            if received == total {
+                break;
+            }
         }
     }
     // Only the last exchange counts: a retry may have started one before it.
