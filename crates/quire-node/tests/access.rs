@@ -97,13 +97,7 @@ async fn read_only_members_follow_but_cannot_edit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_the_key_sees_only_ciphertext_and_cannot_write() {
-    let (a, b) = (Peer::start().await, Peer::start().await);
-    let id = a.engine.create("Launch", "draft\n").await.unwrap();
-    b.engine
-        .join(&a.share(id, Role::Write).await)
-        .await
-        .unwrap();
-    converged(&[&a, &b], id).await;
+    let (a, b, id) = support::two_writers("Launch", "draft\n").await;
     let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
     let topic = keys.topic();
 

@@ -6,7 +6,7 @@
 
 mod support;
 
-use quire_engine::{Edit, Role};
+use quire_engine::Edit;
 use rand::{Rng, SeedableRng};
 use support::{Peer, converged, eventually};
 
@@ -15,13 +15,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
     let seed: u64 = rand::random();
     println!("hostile seed: {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let (a, b) = (Peer::start().await, Peer::start().await);
-    let id = a.engine.create("Target", "intact\n").await.unwrap();
-    b.engine
-        .join(&a.share(id, Role::Write).await)
-        .await
-        .unwrap();
-    converged(&[&a, &b], id).await;
+    let (a, b, id) = support::two_writers("Target", "intact\n").await;
     let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
 
     let identity = quire_crypto::DeviceIdentity::generate();
@@ -54,13 +48,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
     eventually("a to drop the garbage and penalise its sender", || async {
         let status = a.node.status().await.ok()?;
         let dropped: u64 = status.docs.first()?.dropped.values().sum();
-        let score = a
-            .node
-            .net()
-            .peer_score(hostile.local_peer_id())
-            .await
-            .ok()??;
-        (dropped >= 3 && score < quire_net::GRAYLIST_SCORE_THRESHOLD).then_some(())
+        (dropped >= 3 && graylisted(&a, &hostile).await).then_some(())
     })
     .await;
 
@@ -94,13 +82,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
 /// gossip score. None is applied, and the members keep working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarder_that_alters_messages_is_penalised() {
-    let (a, b) = (Peer::start().await, Peer::start().await);
-    let id = a.engine.create("Target", "intact\n").await.unwrap();
-    b.engine
-        .join(&a.share(id, Role::Write).await)
-        .await
-        .unwrap();
-    converged(&[&a, &b], id).await;
+    let (a, b, id) = support::two_writers("Target", "intact\n").await;
     let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
 
     let identity = quire_crypto::DeviceIdentity::generate();
@@ -166,13 +148,7 @@ async fn a_forwarder_that_alters_messages_is_penalised() {
         "a to reject the altered messages and penalise their forwarder",
         || async {
             let rejected = bad_signatures(&a).await - dropped_before;
-            let score = a
-                .node
-                .net()
-                .peer_score(hostile.local_peer_id())
-                .await
-                .ok()??;
-            (rejected >= 3 && score < quire_net::GRAYLIST_SCORE_THRESHOLD).then_some(())
+            (rejected >= 3 && graylisted(&a, &hostile).await).then_some(())
         },
     )
     .await;
@@ -198,4 +174,13 @@ async fn bad_signatures(peer: &Peer) -> u64 {
         .get(&quire_node::DropReason::BadSignature)
         .copied()
         .unwrap_or(0)
+}
+
+/// Whether `peer` gives `other` a gossip score below the graylist threshold.
+async fn graylisted(peer: &Peer, other: &quire_net::NetHandle) -> bool {
+    let score = peer.node.net().peer_score(other.local_peer_id()).await;
+    score
+        .ok()
+        .flatten()
+        .is_some_and(|s| s < quire_net::GRAYLIST_SCORE_THRESHOLD)
 }

@@ -54,13 +54,7 @@ async fn a_joined_document_syncs_live_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_edits_on_both_sides_merge_on_reconnect() {
-    let (a, b) = (Peer::start().await, Peer::start().await);
-    let id = a.engine.create("Trip", "packing list\n").await.unwrap();
-    b.engine
-        .join(&a.share(id, Role::Write).await)
-        .await
-        .unwrap();
-    converged(&[&a, &b], id).await;
+    let (a, b, id) = support::two_writers("Trip", "packing list\n").await;
 
     // Cut the connection, edit on both sides, reconnect.
     // (Waits for the event, not a state: b redials the link's addresses at once.)
@@ -174,13 +168,7 @@ async fn a_late_joiner_catches_up_on_a_megabyte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_left_document_stops_syncing_until_rejoined() {
-    let (a, b) = (Peer::start().await, Peer::start().await);
-    let id = a.engine.create("Notes", "start\n").await.unwrap();
-    b.engine
-        .join(&a.share(id, Role::Write).await)
-        .await
-        .unwrap();
-    converged(&[&a, &b], id).await;
+    let (a, b, id) = support::two_writers("Notes", "start\n").await;
 
     b.engine.leave(id).await.unwrap();
     eventually("b left", || async {

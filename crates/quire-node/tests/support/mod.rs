@@ -55,6 +55,19 @@ impl Peer {
     }
 }
 
+/// Two devices editing one new document: `a` creates it with `text` and shares it
+/// with write access, `b` joins by the link; returns once both hold the text.
+pub async fn two_writers(title: &str, text: &str) -> (Peer, Peer, DocumentId) {
+    let (a, b) = (Peer::start().await, Peer::start().await);
+    let id = a.engine.create(title, text).await.unwrap();
+    b.engine
+        .join(&a.share(id, Role::Write).await)
+        .await
+        .unwrap();
+    converged(&[&a, &b], id).await;
+    (a, b, id)
+}
+
 /// A bare libp2p node (no engine, no keys) that knows a document's topic hash, as a
 /// relay or an eavesdropper would, dialled into `target`'s swarm and subscribed; returns
 /// once `target` sees it in the topic.
