@@ -18,6 +18,8 @@ pub(super) struct TopicUsage {
     pub(super) next_seq: u64,
     /// Bytes of the topic's items.
     pub(super) bytes: u64,
+    /// How many items the topic keeps.
+    pub(super) items: u64,
 }
 
 /// The usage rows one transaction has touched.
@@ -71,6 +73,7 @@ impl Tally {
         *self.sender(tx, sender)? += len;
         let usage = self.topic(tx, topic)?;
         usage.bytes += len;
+        usage.items += 1;
         usage.next_seq += 1;
         Ok(Ok(usage.next_seq - 1))
     }
@@ -79,13 +82,14 @@ impl Tally {
     pub(super) fn write(&self, tx: &Transaction<'_>) -> Result<(), MailboxError> {
         for (topic, usage) in &self.topics {
             tx.prepare_cached(
-                "INSERT INTO topics (topic, next_seq, bytes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (topic) DO UPDATE SET next_seq = ?2, bytes = ?3",
+                "INSERT INTO topics (topic, next_seq, bytes, items) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (topic) DO UPDATE SET next_seq = ?2, bytes = ?3, items = ?4",
             )?
             .execute(params![
                 &topic[..],
                 usage.next_seq as i64,
-                usage.bytes as i64
+                usage.bytes as i64,
+                usage.items as i64
             ])?;
         }
         for (sender, bytes) in &self.senders {
@@ -104,18 +108,20 @@ pub(super) fn read_topic(
     tx: &Transaction<'_>,
     topic: &[u8; 32],
 ) -> Result<TopicUsage, MailboxError> {
-    let row: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT next_seq, bytes FROM topics WHERE topic = ?1")?
-        .query_row([&topic[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<(i64, i64, i64)> = tx
+        .prepare_cached("SELECT next_seq, bytes, items FROM topics WHERE topic = ?1")?
+        .query_row([&topic[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     Ok(row.map_or(
         TopicUsage {
             next_seq: 1,
             bytes: 0,
+            items: 0,
         },
-        |(next_seq, bytes)| TopicUsage {
+        |(next_seq, bytes, items)| TopicUsage {
             next_seq: next_seq as u64,
             bytes: bytes as u64,
+            items: items as u64,
         },
     ))
 }
