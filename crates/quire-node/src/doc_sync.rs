@@ -111,6 +111,9 @@ pub(crate) enum Incoming {
     /// announced that shares the hint (about 1 in 65,000 per known session). Its
     /// forwarder's catch-up answer settles which.
     Unverified { hint: SessionHint },
+    /// From a session not known here, under `hint` (its hello may be on the way, or
+    /// the hint's room is full): dropped, not penalised.
+    Unknown { hint: SessionHint },
     /// Dropped.
     Dropped(DropReason),
 }
@@ -225,6 +228,7 @@ impl DocSync {
             {
                 return Incoming::Unverified { hint };
             }
+            Err(EnvelopeError::UnknownSession(hint)) => return Incoming::Unknown { hint },
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
         self.hellos.touch(opened.session);
@@ -326,7 +330,7 @@ mod tests {
 
         assert!(matches!(
             receiver.receive_gossip(&update),
-            Incoming::Dropped(DropReason::UnknownSession)
+            Incoming::Unknown { .. }
         ));
         assert!(matches!(
             receiver.receive_gossip(&hello),
@@ -352,7 +356,7 @@ mod tests {
         let other = stranger.seal(1, Kind::Update, b"x").unwrap().encode();
         assert!(matches!(
             receiver.receive_gossip(&other),
-            Incoming::Dropped(DropReason::UnknownSession)
+            Incoming::Unknown { .. }
         ));
 
         // A catch-up request on gossip is out of place; garbage is malformed.
@@ -472,7 +476,7 @@ mod tests {
         let presence = outsider.seal(1, Kind::Awareness, b"junk").unwrap().encode();
         assert!(matches!(
             receiver.receive_gossip(&presence),
-            Incoming::Dropped(DropReason::UnknownSession)
+            Incoming::Unknown { .. }
         ));
     }
 }

@@ -43,9 +43,11 @@ type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
 mod relays;
+mod unknown_hints;
 mod unverified;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
+use unknown_hints::UnknownHints;
 use unverified::HeldMessages;
 
 /// Events buffered for slow subscribers.
@@ -118,6 +120,7 @@ impl SyncNode {
             lagged: false,
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
+            unknown_hints: UnknownHints::default(),
             relays: Relays::new(&config.relays, config.relay_compact_after, relay_results_tx),
             relay_results,
         };
@@ -294,6 +297,8 @@ struct Actor {
     peer_names: HashMap<PeerId, String>,
     /// Gossip messages waiting for their forwarder to show the hello that opens them.
     held: HeldMessages,
+    /// Hints of unknown sessions whose hellos to ask their forwarders for.
+    unknown_hints: UnknownHints,
 }
 
 /// What became of a gossip message.
@@ -447,6 +452,7 @@ impl Actor {
         self.publish_awareness(topic, None).await;
         self.docs.remove(&topic);
         self.release_topic(topic).await;
+        self.unknown_hints.forget(None, Some(topic));
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         let _ = self.net.unsubscribe(topic).await;
@@ -846,6 +852,7 @@ impl Actor {
                 self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
                 self.release_from(peer).await;
+                self.unknown_hints.forget(Some(peer), None);
                 let mut left = Vec::new();
                 for doc in self.docs.values_mut() {
                     doc.peers.remove(&peer);
@@ -948,6 +955,14 @@ impl Actor {
                 Validation::Accept
             }
             Incoming::Unverified { hint } => return GossipOutcome::Unverified(hint),
+            Incoming::Unknown { hint } => {
+                tracing::debug!("document {id}: a message from {from} of an unknown session");
+                // Its hello may be on the way; a catch-up naming its hint brings it
+                // for sure (the forwarder opened it, so it holds the hello).
+                self.unknown_hints.note(topic, from, hint);
+                self.start_catch_up(topic, from, false).await;
+                self.dropped(topic, from, DropReason::UnknownSession)
+            }
             Incoming::Update {
                 sender,
                 seq,
@@ -1010,10 +1025,6 @@ impl Actor {
                     );
                 } else {
                     tracing::debug!("document {id}: dropped a message from {from}: {reason}");
-                }
-                if reason == DropReason::UnknownSession {
-                    // Its hello may be on the way; a catch-up brings it for sure.
-                    self.start_catch_up(topic, from, false).await;
                 }
                 self.dropped(topic, from, reason)
             }
@@ -1082,7 +1093,13 @@ impl Actor {
         ) else {
             return;
         };
-        let wanted_hints = self.held.hints_from(topic, peer);
+        // Held messages' hints first: they await a verdict.
+        let mut wanted_hints = self.held.hints_from(topic, peer);
+        for hint in self.unknown_hints.of(topic, peer) {
+            if wanted_hints.len() < MAX_WANTED_HINTS && !wanted_hints.contains(hint) {
+                wanted_hints.push(*hint);
+            }
+        }
         let now = Instant::now();
         for hint in &wanted_hints {
             catch_up.named.entry(*hint).or_insert(now);
@@ -1144,6 +1161,9 @@ impl Actor {
             Ok(true) => {
                 let done = self.catch_ups.remove(&key);
                 if let Some(done) = &done {
+                    let named: Vec<SessionHint> = done.named.keys().copied().collect();
+                    self.unknown_hints
+                        .answered(result.topic, result.peer, &named);
                     self.settle_held(result.topic, result.peer, &done.named, &done.shown)
                         .await;
                 }

@@ -1,5 +1,6 @@
 //! Two devices on loopback: invite links, live edits both ways, titles, offline
-//! edits on both sides, a late joiner of a 1 MB document, leave and re-join.
+//! edits on both sides, a late joiner of a 1 MB document, leave and re-join; and
+//! hellos of sessions a device never heard from, fetched from whoever forwarded them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
@@ -292,4 +293,89 @@ async fn edits_forwarded_from_a_device_never_met_are_applied_live() {
     for p in [a, b, c] {
         p.stop().await;
     }
+}
+
+/// A message from a session this device never heard of (its hello never reached it)
+/// makes it ask the forwarder for a catch-up naming that session's hint, and the hello
+/// in the answer opens the session's next messages live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_of_an_unknown_session_asks_its_forwarder_for_that_hello() {
+    use quire_crypto::{DeviceIdentity, Kind, LocalSession, Received, SessionBook, receive};
+    use quire_node::wire::{CatchUpRequest, decode_bundle, encode_bundle};
+
+    let a = Peer::start().await;
+    let id = a.engine.create("Ask", "intact\n").await.unwrap();
+    a.share(id, Role::Write).await;
+    let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
+    let topic = keys.topic();
+    let (forwarder, mut events) =
+        support::raw_node_in_topic(&DeviceIdentity::generate(), &a, topic).await;
+
+    // A writer's session that a has never heard of; its edits are independent of
+    // each other (two clients), so the second applies without the first.
+    let mut session = LocalSession::start(&DeviceIdentity::generate(), &keys);
+    let hello = session.hello().unwrap().encode();
+    let wanted = session.id().hint();
+    let mut seal = |seq: u64, text: &str| {
+        let update = quire_doc::Document::new().insert(0, text).unwrap().unwrap();
+        session.seal(seq, Kind::Update, &update).unwrap().encode()
+    };
+    let first = seal(1, "one\n");
+    eventually("the forwarder to see a in the topic", || async {
+        match forwarder.publish(topic, first.clone()).await {
+            Err(quire_net::NetError::NoPeersSubscribed) => None,
+            _ => Some(()),
+        }
+    })
+    .await;
+
+    // Every catch-up request gets an answer with the session's hello only if it
+    // names the session's hint.
+    let asked = async {
+        while let Some(event) = events.recv().await {
+            let quire_net::NetEvent::SyncRequest { request, reply, .. } = event else {
+                continue;
+            };
+            let mut book = SessionBook::new();
+            let mut named = false;
+            for item in decode_bundle(&request).unwrap() {
+                if let Ok(Received::Message(opened)) = receive(&keys, &mut book, item, &topic) {
+                    named |= CatchUpRequest::decode(&opened.plaintext)
+                        .unwrap()
+                        .wanted_hints
+                        .contains(&wanted);
+                }
+            }
+            let items = if named {
+                vec![hello.clone()]
+            } else {
+                Vec::new()
+            };
+            let _ = reply.send(encode_bundle(&items));
+            if named {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(support::CONVERGE_WITHIN, asked)
+        .await
+        .expect("a never named the unknown session's hint to its forwarder");
+
+    // Once a has taken the answer, the session's next message opens live (each try
+    // is a new message: gossip drops repeats).
+    let mut seq = 1;
+    eventually("the unknown session's next edit applied", || {
+        seq += 1;
+        let next = seal(seq, "two\n");
+        let (forwarder, a) = (&forwarder, &a);
+        async move {
+            forwarder.publish(topic, next).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            a.text(id).await.contains("two\n").then_some(())
+        }
+    })
+    .await;
+    assert!(!a.text(id).await.contains("one\n"), "the first was dropped");
+    forwarder.shutdown().await.unwrap();
+    a.stop().await;
 }
