@@ -112,8 +112,8 @@ pub(crate) enum Incoming {
     /// forwarder's catch-up answer settles which.
     Unverified { hint: SessionHint },
     /// From a session not known here, under `hint` (its hello may be on the way, or
-    /// the hint's room is full): dropped, not penalised.
-    Unknown { hint: SessionHint },
+    /// the hint's room is full: `room` is false): dropped, not penalised.
+    Unknown { hint: SessionHint, room: bool },
     /// Dropped.
     Dropped(DropReason),
 }
@@ -228,7 +228,10 @@ impl DocSync {
             {
                 return Incoming::Unverified { hint };
             }
-            Err(EnvelopeError::UnknownSession(hint)) => return Incoming::Unknown { hint },
+            Err(EnvelopeError::UnknownSession(hint)) => {
+                let room = self.book.with_hint(hint).count() < MAX_SESSIONS_PER_HINT;
+                return Incoming::Unknown { hint, room };
+            }
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
         self.hellos.touch(opened.session);

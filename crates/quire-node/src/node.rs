@@ -938,6 +938,7 @@ impl Actor {
         let id = doc.id;
         let verdict = match doc.receive_gossip(data) {
             Incoming::Session { is_new, hint } => {
+                self.unknown_hints.heard(topic, hint);
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
                 // A member heard for the first time through a relay may not have
@@ -955,11 +956,15 @@ impl Actor {
                 Validation::Accept
             }
             Incoming::Unverified { hint } => return GossipOutcome::Unverified(hint),
-            Incoming::Unknown { hint } => {
+            Incoming::Unknown { hint, room } => {
                 tracing::debug!("document {id}: a message from {from} of an unknown session");
                 // Its hello may be on the way; a catch-up naming its hint brings it
-                // for sure (the forwarder opened it, so it holds the hello).
-                self.unknown_hints.note(topic, from, hint);
+                // for sure (the forwarder opened it, so it holds the hello). Not from a
+                // relay (it answers no catch-up), nor under a hint the book has no
+                // room for.
+                if room && !self.relays.is_relay(&from) {
+                    self.unknown_hints.note(topic, from, hint);
+                }
                 self.start_catch_up(topic, from, false).await;
                 self.dropped(topic, from, DropReason::UnknownSession)
             }

@@ -45,6 +45,16 @@ impl UnknownHints {
         }
     }
 
+    /// A hello under `hint` came in `topic`: no need to ask anyone for it.
+    pub(crate) fn heard(&mut self, topic: Topic, hint: SessionHint) {
+        self.0.retain(|(t, _), hints| {
+            if *t == topic {
+                hints.retain(|h| *h != hint);
+            }
+            !hints.is_empty()
+        });
+    }
+
     /// Forgets what `peer` forwarded (it left) or what was forwarded in `topic` (the
     /// document was left).
     pub(crate) fn forget(&mut self, peer: Option<PeerId>, topic: Option<Topic>) {
@@ -75,6 +85,8 @@ mod tests {
         hints.note([1; 32], a, SessionHint([42, 0]));
         hints.answered([1; 32], a, &named);
         assert_eq!(hints.of([1; 32], a), &[SessionHint([42, 0])]);
+        hints.heard([1; 32], SessionHint([9, 9]));
+        assert!(hints.of([1; 32], b).is_empty(), "its hello came by gossip");
         hints.forget(Some(a), None);
         assert!(hints.of([1; 32], a).is_empty());
         hints.forget(None, Some([1; 32]));
