@@ -83,9 +83,10 @@
 //!   bytes, the *hint*, and a receiver tries the sessions it knows with that hint (one,
 //!   nearly always; at most [`MAX_SESSIONS_PER_HINT`]). A message no session verifies
 //!   is [`EnvelopeError::UnknownSession`], which a receiver must not penalise at once,
-//!   since it may come from a session whose hello is still on the way. A member who makes sessions with
-//!   another's hint can keep a reader's late session out of some receivers' books
-//!   (until its next session), never a writer's: see [`MAX_SESSIONS_PER_HINT`].
+//!   since it may come from a session whose hello is still on the way. A member who
+//!   makes sessions with another's hint can keep a reader's late session out of some
+//!   receivers' books (until its next session), never a writer's: see
+//!   [`MAX_SESSIONS_PER_HINT`].
 //! - The nonce is derived from (device key, salt, sequence number), not sent. It stays
 //!   unique even if a restored backup repeats sequence numbers, because every run has a
 //!   new salt, and [`LocalSession::seal`] refuses a sequence number that does not rise.

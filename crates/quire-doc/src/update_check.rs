@@ -6,20 +6,19 @@
 //! a client and a clock, takes at least two bytes, so a larger count is a lie.
 //! Updates get the full walk of `update_shape.rs`, which bounds every count.
 
-use crate::{DocError, varint};
+use crate::DocError;
 
-/// Rejects state vectors whose declared entry count cannot fit in their bytes.
+/// Rejects bytes that do not start with a whole state vector, in particular one whose
+/// declared entry count cannot fit in its bytes.
 pub(crate) fn precheck_state_vector(bytes: &[u8]) -> Result<(), DocError> {
-    let mut rest = bytes;
-    let entries = varint::take(&mut rest)
-        .map_err(|_| DocError::MalformedStateVector("truncated entry count".into()))?;
-    if entries > rest.len() as u64 / 2 {
-        return Err(DocError::MalformedStateVector(format!(
-            "declares {entries} entries in {} bytes",
-            bytes.len()
-        )));
-    }
-    Ok(())
+    crate::sync::state_vector_len(bytes)
+        .map(|_| ())
+        .ok_or_else(|| {
+            DocError::MalformedStateVector(format!(
+                "{} bytes that do not start with a whole state vector",
+                bytes.len()
+            ))
+        })
 }
 
 #[cfg(test)]

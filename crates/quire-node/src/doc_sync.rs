@@ -112,8 +112,11 @@ pub(crate) enum Incoming {
     /// forwarder's catch-up answer settles which.
     Unverified { hint: SessionHint },
     /// From a session not known here, under `hint` (its hello may be on the way, or
-    /// the hint's room is full: `room` is false): dropped, not penalised.
-    Unknown { hint: SessionHint, room: bool },
+    /// the hint's room is full: `hint_has_room` is false): dropped, not penalised.
+    Unknown {
+        hint: SessionHint,
+        hint_has_room: bool,
+    },
     /// Dropped.
     Dropped(DropReason),
 }
@@ -221,16 +224,22 @@ impl DocSync {
                 };
             }
             Ok(Received::Message(opened)) => opened,
-            // With the hint's room full, the hello that would open it may not be
-            // let in (hint squatting): then nobody can show it, and nobody is blamed.
+            // A known session has the hint, and the hint has room for another:
+            // either the message was altered, or its session is new.
             Err(EnvelopeError::UnknownSession(hint))
                 if (1..MAX_SESSIONS_PER_HINT).contains(&self.book.with_hint(hint).count()) =>
             {
                 return Incoming::Unverified { hint };
             }
+            // No known session has the hint (its hello may be on the way), or the
+            // hint's room is full: then the hello that would open it may not be let
+            // in (hint squatting), nobody can show it, and nobody is blamed.
             Err(EnvelopeError::UnknownSession(hint)) => {
-                let room = self.book.with_hint(hint).count() < MAX_SESSIONS_PER_HINT;
-                return Incoming::Unknown { hint, room };
+                let hint_has_room = self.book.with_hint(hint).count() < MAX_SESSIONS_PER_HINT;
+                return Incoming::Unknown {
+                    hint,
+                    hint_has_room,
+                };
             }
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
@@ -272,13 +281,13 @@ impl DocSync {
 
     /// Opens one item of a catch-up bundle or relay mailbox: a hello (learnt) or a
     /// message.
-    pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<Item, DropReason> {
+    pub(crate) fn receive_item(&mut self, item: &[u8]) -> Result<BundleItem, DropReason> {
         match receive(&self.keys, &mut self.book, item, &self.topic) {
             Ok(Received::Session { session, .. }) => {
                 self.hellos.remember(&session, item);
-                Ok(Item::Hello(session))
+                Ok(BundleItem::Hello(session))
             }
-            Ok(Received::Message(opened)) => Ok(Item::Message(opened)),
+            Ok(Received::Message(opened)) => Ok(BundleItem::Message(opened)),
             Err(e) => Err(DropReason::of(&e)),
         }
     }
@@ -298,7 +307,7 @@ impl DocSync {
 }
 
 /// An item of a catch-up bundle or relay mailbox, opened.
-pub(crate) enum Item {
+pub(crate) enum BundleItem {
     /// A session's hello (now in the book, if it had room).
     Hello(RemoteSession),
     /// A sealed message.

@@ -5,8 +5,8 @@
 //! came later through another member, and never met the session's owner, would not
 //! hear it: every message of that session would reach it only by catch-up. So a
 //! catch-up answer carries the hellos of the sessions its sender heard from last, and
-//! every one it has under a hint the asker names (the asker holds a message under that
-//! hint that no session it knows signed). Each is signed by its own device and checked
+//! up to 8 it has under each hint the asker names (the asker could not open a message
+//! under that hint which the answerer forwarded). Each is signed by its own device and checked
 //! on arrival, so passing one on asks no trust of the forwarder.
 
 use std::collections::HashMap;

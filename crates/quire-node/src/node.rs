@@ -19,7 +19,7 @@ use crate::config::{
     ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
     MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
 };
-use crate::doc_sync::{DocSync, DropReason, Incoming, Item};
+use crate::doc_sync::{BundleItem, DocSync, DropReason, Incoming};
 use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
 use crate::presence::{
     AwarenessMessage, Cursor, PRESENCE_HEARTBEAT, PRESENCE_MIN_INTERVAL, Presence, PresenceChange,
@@ -36,8 +36,9 @@ const _: () = assert!(
     1 + MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT + MAX_PASSED_HELLOS < MAX_BUNDLE_ITEMS
 );
 
-/// Hellos under asked-for hints kept per catch-up, to settle held messages with.
-const MAX_SHOWN_HELLOS: usize = 2 * MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT;
+/// Hellos under asked-for hints kept per catch-up, to settle held messages with: all
+/// an answer can carry under the hints one request names.
+const MAX_SHOWN_HELLOS: usize = MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT;
 
 type Topic = [u8; TOPIC_BYTES];
 
@@ -47,7 +48,7 @@ mod unknown_hints;
 mod unverified;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
-use unknown_hints::UnknownHints;
+use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;
 
 /// Events buffered for slow subscribers.
@@ -120,7 +121,7 @@ impl SyncNode {
             lagged: false,
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
-            unknown_hints: UnknownHints::default(),
+            unknown_hints: UnknownSessionHints::default(),
             relays: Relays::new(&config.relays, config.relay_compact_after, relay_results_tx),
             relay_results,
         };
@@ -241,8 +242,9 @@ struct CatchUp {
     /// Chunks of the answer received so far.
     chunks: u32,
     started: Instant,
-    /// Hints of held messages its requests named, and when each was first named: a
-    /// complete answer settles the messages held by then (see `unverified`).
+    /// Hints its requests named (of held messages, and of sessions never heard of),
+    /// and when each was first named: a complete answer settles the messages held by
+    /// then (see `unverified`).
     named: HashMap<SessionHint, Instant>,
     /// Hellos its answers carried under those hints.
     shown: Vec<RemoteSession>,
@@ -298,7 +300,7 @@ struct Actor {
     /// Gossip messages waiting for their forwarder to show the hello that opens them.
     held: HeldMessages,
     /// Hints of unknown sessions whose hellos to ask their forwarders for.
-    unknown_hints: UnknownHints,
+    unknown_hints: UnknownSessionHints,
 }
 
 /// What became of a gossip message.
@@ -956,13 +958,16 @@ impl Actor {
                 Validation::Accept
             }
             Incoming::Unverified { hint } => return GossipOutcome::Unverified(hint),
-            Incoming::Unknown { hint, room } => {
+            Incoming::Unknown {
+                hint,
+                hint_has_room,
+            } => {
                 tracing::debug!("document {id}: a message from {from} of an unknown session");
                 // Its hello may be on the way; a catch-up naming its hint brings it
                 // for sure (the forwarder opened it, so it holds the hello). Not from a
                 // relay (it answers no catch-up), nor under a hint the book has no
                 // room for.
-                if room && !self.relays.is_relay(&from) {
+                if hint_has_room && !self.relays.is_relay(&from) {
                     self.unknown_hints.note(topic, from, hint);
                 }
                 self.start_catch_up(topic, from, false).await;
@@ -1216,11 +1221,13 @@ impl Actor {
         let mut messages = Vec::new();
         for item in items {
             let opened = match doc.receive_item(item)? {
-                Item::Message(opened) => opened,
-                Item::Hello(session) => {
+                BundleItem::Message(opened) => opened,
+                BundleItem::Hello(session) => {
                     // Shown under a hint asked for: what settles held messages.
+                    // (Every response of an answer carries them: each counts once.)
                     if catch_up.named.contains_key(&session.id().hint())
                         && catch_up.shown.len() < MAX_SHOWN_HELLOS
+                        && !catch_up.shown.iter().any(|s| s.id() == session.id())
                     {
                         catch_up.shown.push(session);
                     }
@@ -1324,7 +1331,7 @@ impl Actor {
         let id = doc.id;
         let mut request = None;
         for item in decode_bundle(bytes).map_err(|_| DropReason::Malformed)? {
-            if let Item::Message(opened) = doc.receive_item(item)? {
+            if let BundleItem::Message(opened) = doc.receive_item(item)? {
                 if opened.kind != Kind::Sync || opened.sender != peer || request.is_some() {
                     return Err(DropReason::Unexpected);
                 }

@@ -96,8 +96,8 @@ pub struct CatchUpRequest {
     pub first_chunk: u32,
     /// The asker's state vector.
     pub state_vector: Vec<u8>,
-    /// Session hints whose hellos the asker wants (it holds messages under them that
-    /// no session it knows signed): the answer carries every hello it has for them.
+    /// Session hints whose hellos the asker wants (it could not open messages under
+    /// them that the answerer forwarded): the answer carries up to 8 under each.
     pub wanted_hints: Vec<SessionHint>,
 }
 

@@ -83,7 +83,8 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarder_that_alters_messages_is_penalised() {
     let (a, b, id) = support::two_writers("Target", "intact\n").await;
-    let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
+    let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
+    let topic = keys.topic();
 
     let identity = quire_crypto::DeviceIdentity::generate();
     let (hostile, mut events) = support::raw_node_in_topic(&identity, &a, topic).await;
@@ -137,13 +138,21 @@ async fn a_forwarder_that_alters_messages_is_penalised() {
     for data in altered.iter().take(3) {
         hostile.publish(topic, data.clone()).await.unwrap();
     }
-    // a asks the forwarder for a catch-up (sealed: which hints it names is a's
-    // business; only a complete answer to a request naming the hint settles them).
-    let (requester, _) = tokio::time::timeout(support::CONVERGE_WITHIN, asked.recv())
+    // a asks the forwarder for a catch-up naming b's hint (read here with the
+    // document's keys, which the forwarder lacks).
+    let b_hint = quire_crypto::SessionHint([altered[0][1], altered[0][2]]);
+    let named = async {
+        loop {
+            let (requester, request) = asked.recv().await.unwrap();
+            assert_eq!(requester, a.node.peer_id());
+            if support::wanted_hints(&keys, &request).contains(&b_hint) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(support::CONVERGE_WITHIN, named)
         .await
-        .expect("a never asked the forwarder to show the hello")
-        .unwrap();
-    assert_eq!(requester, a.node.peer_id());
+        .expect("a never asked the forwarder for the hellos under b's hint");
     eventually(
         "a to reject the altered messages and penalise their forwarder",
         || async {

@@ -300,8 +300,8 @@ async fn edits_forwarded_from_a_device_never_met_are_applied_live() {
 /// in the answer opens the session's next messages live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_of_an_unknown_session_asks_its_forwarder_for_that_hello() {
-    use quire_crypto::{DeviceIdentity, Kind, LocalSession, Received, SessionBook, receive};
-    use quire_node::wire::{CatchUpRequest, decode_bundle, encode_bundle};
+    use quire_crypto::{DeviceIdentity, Kind, LocalSession};
+    use quire_node::wire::encode_bundle;
 
     let a = Peer::start().await;
     let id = a.engine.create("Ask", "intact\n").await.unwrap();
@@ -311,8 +311,8 @@ async fn a_message_of_an_unknown_session_asks_its_forwarder_for_that_hello() {
     let (forwarder, mut events) =
         support::raw_node_in_topic(&DeviceIdentity::generate(), &a, topic).await;
 
-    // A writer's session that a has never heard of; its edits are independent of
-    // each other (two clients), so the second applies without the first.
+    // A writer's session that a has never heard of; each of its edits comes from a
+    // document of its own (its own client), so a later one applies without the first.
     let mut session = LocalSession::start(&DeviceIdentity::generate(), &keys);
     let hello = session.hello().unwrap().encode();
     let wanted = session.id().hint();
@@ -336,16 +336,7 @@ async fn a_message_of_an_unknown_session_asks_its_forwarder_for_that_hello() {
             let quire_net::NetEvent::SyncRequest { request, reply, .. } = event else {
                 continue;
             };
-            let mut book = SessionBook::new();
-            let mut named = false;
-            for item in decode_bundle(&request).unwrap() {
-                if let Ok(Received::Message(opened)) = receive(&keys, &mut book, item, &topic) {
-                    named |= CatchUpRequest::decode(&opened.plaintext)
-                        .unwrap()
-                        .wanted_hints
-                        .contains(&wanted);
-                }
-            }
+            let named = support::wanted_hints(&keys, &request).contains(&wanted);
             let items = if named {
                 vec![hello.clone()]
             } else {

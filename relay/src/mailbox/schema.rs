@@ -3,8 +3,8 @@
 //! `topics` keeps, per topic, the next item number and the bytes and items kept, so
 //! that quotas and `/metrics` read one row per topic instead of every item. Files made
 //! before the item count (no `user_version`) get the column. The item counts are
-//! recounted on every open (one pass over the items' keys, about 30 ms for 200,000
-//! items), so a file an older relay wrote to after an upgrade is right again.
+//! recounted on every open (one pass over the items table), so a file an older relay
+//! wrote to after an upgrade is right again.
 
 use rusqlite::Connection;
 

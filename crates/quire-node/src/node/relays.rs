@@ -771,8 +771,8 @@ impl Actor {
                     return 0;
                 };
                 let opened = match doc.receive_item(entry) {
-                    Ok(crate::doc_sync::Item::Message(opened)) => opened,
-                    Ok(crate::doc_sync::Item::Hello(_)) => continue,
+                    Ok(crate::doc_sync::BundleItem::Message(opened)) => opened,
+                    Ok(crate::doc_sync::BundleItem::Hello(_)) => continue,
                     Err(reason) => {
                         doc.count_drop(reason);
                         continue;

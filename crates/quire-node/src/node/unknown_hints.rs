@@ -15,9 +15,9 @@ use crate::wire::MAX_WANTED_HINTS;
 
 /// Per document and forwarder, the hints to name (the newest [`MAX_WANTED_HINTS`]).
 #[derive(Default)]
-pub(crate) struct UnknownHints(HashMap<(Topic, PeerId), Vec<SessionHint>>);
+pub(crate) struct UnknownSessionHints(HashMap<(Topic, PeerId), Vec<SessionHint>>);
 
-impl UnknownHints {
+impl UnknownSessionHints {
     /// `peer` forwarded a message in `topic` under `hint` that opened under no session.
     pub(crate) fn note(&mut self, topic: Topic, peer: PeerId, hint: SessionHint) {
         let hints = self.0.entry((topic, peer)).or_default();
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn the_newest_hints_are_named_until_answered() {
-        let mut hints = UnknownHints::default();
+        let mut hints = UnknownSessionHints::default();
         let (a, b) = (PeerId::random(), PeerId::random());
         for i in 0..MAX_WANTED_HINTS as u8 + 2 {
             hints.note([1; 32], a, SessionHint([i, 0]));

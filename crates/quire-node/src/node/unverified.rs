@@ -48,9 +48,10 @@ pub(crate) const MAX_HELD_PER_DOC: usize = 64;
 /// room); as many as one request can name hints.
 pub(crate) const MAX_HELD_PER_FORWARDER: usize = MAX_WANTED_HINTS;
 
-/// How long a message waits for its forwarder's answer before it is ignored: gossip's
-/// history window, after which a verdict no longer counts.
-pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(5);
+/// How long a message waits for its forwarder's answer before it is ignored: within
+/// gossip's history window (a message leaves its cache 4 to 5 heartbeats after it
+/// came), after which a verdict no longer counts.
+pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(4);
 
 /// A message waiting for its verdict.
 pub(crate) struct Held {

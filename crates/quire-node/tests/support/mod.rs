@@ -68,6 +68,25 @@ pub async fn two_writers(title: &str, text: &str) -> (Peer, Peer, DocumentId) {
     (a, b, id)
 }
 
+/// The session hints a catch-up request bundle names, opened with the document's
+/// `keys` (empty if none of its items is a request).
+pub fn wanted_hints(
+    keys: &quire_crypto::DocKeys,
+    request: &[u8],
+) -> Vec<quire_crypto::SessionHint> {
+    let mut book = quire_crypto::SessionBook::new();
+    let mut hints = Vec::new();
+    for item in quire_node::wire::decode_bundle(request).unwrap() {
+        if let Ok(quire_crypto::Received::Message(opened)) =
+            quire_crypto::receive(keys, &mut book, item, &keys.topic())
+        {
+            let request = quire_node::wire::CatchUpRequest::decode(&opened.plaintext).unwrap();
+            hints.extend(request.wanted_hints);
+        }
+    }
+    hints
+}
+
 /// A bare libp2p node (no engine, no keys) that knows a document's topic hash, as a
 /// relay or an eavesdropper would, dialled into `target`'s swarm and subscribed; returns
 /// once `target` sees it in the topic.
