@@ -21,8 +21,8 @@
 //!   ignored, as a message from an unknown session always was. A failed request proves
 //!   nothing: circuits close, answers expire, peers leave.
 //!
-//! Gossip keeps a message it waits on for its history window (five heartbeats), which
-//! is why nothing is held longer: a forwarder that stalls or refuses escapes the
+//! Gossip keeps a message it waits on for its history window (4 to 5 heartbeats),
+//! which is why nothing is held longer: a forwarder that stalls or refuses escapes the
 //! penalty, though its message is never applied. An honest forwarder is blamed only if
 //! it lost the author's hello between forwarding and answering: more than
 //! [`MAX_SESSIONS`](quire_crypto::MAX_SESSIONS) other sessions announced to it in
