@@ -211,18 +211,22 @@ impl Mailbox {
     /// What is kept in all, from the per-topic counts: one row per topic is read, not
     /// every item (`/metrics` asks every second).
     pub(crate) fn totals(&self) -> Result<Totals, MailboxError> {
-        Ok(self.conn.query_row(
+        Ok(read_totals(
+            &self.conn,
             "SELECT COALESCE(SUM(items), 0), COALESCE(SUM(bytes), 0), COALESCE(SUM(items > 0), 0) FROM topics",
-            [],
-            |r| {
-                Ok(Totals {
-                    items: r.get::<_, i64>(0)? as u64,
-                    bytes: r.get::<_, i64>(1)? as u64,
-                    topics: r.get::<_, i64>(2)? as u64,
-                })
-            },
         )?)
     }
+}
+
+/// Runs `sql`, which selects items, bytes and topics, in that order.
+fn read_totals(conn: &Connection, sql: &str) -> rusqlite::Result<Totals> {
+    conn.query_row(sql, [], |r| {
+        Ok(Totals {
+            items: r.get::<_, i64>(0)? as u64,
+            bytes: r.get::<_, i64>(1)? as u64,
+            topics: r.get::<_, i64>(2)? as u64,
+        })
+    })
 }
 
 /// Stores one item under its number.
@@ -453,19 +457,11 @@ mod tests {
 
     /// What the full tables say is kept: every item read.
     fn counted(m: &Mailbox) -> Totals {
-        m.conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0), COUNT(DISTINCT topic) FROM items",
-                [],
-                |r| {
-                    Ok(Totals {
-                        items: r.get::<_, i64>(0)? as u64,
-                        bytes: r.get::<_, i64>(1)? as u64,
-                        topics: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .unwrap()
+        read_totals(
+            &m.conn,
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0), COUNT(DISTINCT topic) FROM items",
+        )
+        .unwrap()
     }
 
     /// Seeded puts, refusals, compactions and expiries over four topics and three

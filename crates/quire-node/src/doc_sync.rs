@@ -224,18 +224,17 @@ impl DocSync {
                 };
             }
             Ok(Received::Message(opened)) => opened,
-            // A known session has the hint, and the hint has room for another:
-            // either the message was altered, or its session is new.
-            Err(EnvelopeError::UnknownSession(hint))
-                if (1..MAX_SESSIONS_PER_HINT).contains(&self.book.with_hint(hint).count()) =>
-            {
-                return Incoming::Unverified { hint };
-            }
-            // No known session has the hint (its hello may be on the way), or the
-            // hint's room is full: then the hello that would open it may not be let
-            // in (hint squatting), nobody can show it, and nobody is blamed.
             Err(EnvelopeError::UnknownSession(hint)) => {
-                let hint_has_room = self.book.with_hint(hint).count() < MAX_SESSIONS_PER_HINT;
+                let known = self.book.with_hint(hint).count();
+                let hint_has_room = known < MAX_SESSIONS_PER_HINT;
+                // A known session has the hint, and the hint has room for another:
+                // either the message was altered, or its session is new.
+                if known > 0 && hint_has_room {
+                    return Incoming::Unverified { hint };
+                }
+                // No known session has the hint (its hello may be on the way), or
+                // the hint's room is full: then the hello that would open it may not
+                // be let in (hint squatting), nobody can show it, nobody is blamed.
                 return Incoming::Unknown {
                     hint,
                     hint_has_room,
@@ -294,7 +293,11 @@ impl DocSync {
 
     /// Whether one of `sessions` signed the gossip message `data`, whatever this
     /// document's own book holds (it may have no room for them).
-    pub(crate) fn signed_by_any(&self, data: &[u8], sessions: &[RemoteSession]) -> bool {
+    pub(crate) fn signed_by_any<'a>(
+        &self,
+        data: &[u8],
+        sessions: impl IntoIterator<Item = &'a RemoteSession>,
+    ) -> bool {
         let Ok(Sealed::Message(envelope)) = Sealed::decode(data) else {
             return false;
         };
@@ -452,12 +455,12 @@ mod tests {
         let other = LocalSession::start(&DeviceIdentity::generate(), &keys);
         let stranger = open_hello(&keys, &other.hello().unwrap(), &keys.topic()).unwrap();
         let mut update = session.seal(1, Kind::Update, b"update").unwrap().encode();
-        assert!(receiver.signed_by_any(&update, &[stranger.clone(), shown.clone()]));
-        assert!(!receiver.signed_by_any(&update, &[stranger]));
-        assert!(!receiver.signed_by_any(&update, &[]));
+        assert!(receiver.signed_by_any(&update, [&stranger, &shown]));
+        assert!(!receiver.signed_by_any(&update, [&stranger]));
+        assert!(!receiver.signed_by_any(&update, []));
         *update.last_mut().unwrap() ^= 1;
-        assert!(!receiver.signed_by_any(&update, &[shown]));
-        assert!(!receiver.signed_by_any(&[1, 2, 3], &[]));
+        assert!(!receiver.signed_by_any(&update, [&shown]));
+        assert!(!receiver.signed_by_any(&[1, 2, 3], []));
         assert!(receiver.book.is_empty(), "the book is not touched");
     }
 

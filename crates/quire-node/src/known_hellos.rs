@@ -6,8 +6,8 @@
 //! hear it: every message of that session would reach it only by catch-up. So a
 //! catch-up answer carries the hellos of the sessions its sender heard from last, and
 //! up to 8 it has under each hint the asker names (the asker could not open a message
-//! under that hint which the answerer forwarded). Each is signed by its own device and checked
-//! on arrival, so passing one on asks no trust of the forwarder.
+//! under that hint which the answerer forwarded). Each is signed by its own device and
+//! checked on arrival, so passing one on asks no trust of the forwarder.
 
 use std::collections::HashMap;
 

@@ -454,7 +454,7 @@ impl Actor {
         self.publish_awareness(topic, None).await;
         self.docs.remove(&topic);
         self.release_topic(topic).await;
-        self.unknown_hints.forget(None, Some(topic));
+        self.unknown_hints.forget_topic(topic);
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         let _ = self.net.unsubscribe(topic).await;
@@ -854,7 +854,7 @@ impl Actor {
                 self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
                 self.release_from(peer).await;
-                self.unknown_hints.forget(Some(peer), None);
+                self.unknown_hints.forget_peer(peer);
                 let mut left = Vec::new();
                 for doc in self.docs.values_mut() {
                     doc.peers.remove(&peer);

@@ -58,7 +58,7 @@ async fn read_only_members_follow_but_cannot_edit() {
 
     // A reader that goes around its engine: a session with its read-only keys, its
     // hello and a forged update, published on the document's topic.
-    let keys = reader.engine.membership(id).await.unwrap().unwrap().keys;
+    let keys = reader.keys(id).await;
     assert_eq!(keys.role(), Role::Read);
     let mut rogue = LocalSession::start(reader.engine.identity(), &keys);
     let net = reader.node.net();
@@ -98,7 +98,7 @@ async fn read_only_members_follow_but_cannot_edit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_the_key_sees_only_ciphertext_and_cannot_write() {
     let (a, b, id) = support::two_writers("Launch", "draft\n").await;
-    let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
+    let keys = a.keys(id).await;
     let topic = keys.topic();
 
     // An outsider who knows the topic hash (as a relay would) joins the swarm.

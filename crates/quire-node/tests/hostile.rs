@@ -16,7 +16,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
     println!("hostile seed: {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (a, b, id) = support::two_writers("Target", "intact\n").await;
-    let topic = a.engine.membership(id).await.unwrap().unwrap().keys.topic();
+    let topic = a.keys(id).await.topic();
 
     let identity = quire_crypto::DeviceIdentity::generate();
     let (hostile, _events) = support::raw_node_in_topic(&identity, &a, topic).await;
@@ -83,7 +83,7 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarder_that_alters_messages_is_penalised() {
     let (a, b, id) = support::two_writers("Target", "intact\n").await;
-    let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
+    let keys = a.keys(id).await;
     let topic = keys.topic();
 
     let identity = quire_crypto::DeviceIdentity::generate();

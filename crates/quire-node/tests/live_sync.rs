@@ -306,7 +306,7 @@ async fn a_message_of_an_unknown_session_asks_its_forwarder_for_that_hello() {
     let a = Peer::start().await;
     let id = a.engine.create("Ask", "intact\n").await.unwrap();
     a.share(id, Role::Write).await;
-    let keys = a.engine.membership(id).await.unwrap().unwrap().keys;
+    let keys = a.keys(id).await;
     let topic = keys.topic();
     let (forwarder, mut events) =
         support::raw_node_in_topic(&DeviceIdentity::generate(), &a, topic).await;

@@ -44,15 +44,11 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<(), MailboxError> {
         )));
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let had_topics: bool = tx.query_row(
-        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'topics'",
+    // A table that does not exist has no columns.
+    let (had_topics, counts_items): (bool, bool) = tx.query_row(
+        "SELECT COUNT(*) > 0, COALESCE(SUM(name = 'items'), 0) > 0 FROM pragma_table_info('topics')",
         [],
-        |r| r.get(0),
-    )?;
-    let counts_items: bool = tx.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('topics') WHERE name = 'items'",
-        [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if had_topics && !counts_items {
         tx.execute_batch("ALTER TABLE topics ADD COLUMN items INTEGER NOT NULL DEFAULT 0;")?;

@@ -55,12 +55,14 @@ impl UnknownSessionHints {
         });
     }
 
-    /// Forgets what `peer` forwarded (it left) or what was forwarded in `topic` (the
-    /// document was left).
-    pub(crate) fn forget(&mut self, peer: Option<PeerId>, topic: Option<Topic>) {
-        self.0.retain(|(t, p), _| {
-            peer.is_none_or(|gone| gone != *p) && topic.is_none_or(|left| left != *t)
-        });
+    /// Forgets what `peer` forwarded: it left.
+    pub(crate) fn forget_peer(&mut self, peer: PeerId) {
+        self.0.retain(|(_, p), _| *p != peer);
+    }
+
+    /// Forgets what was forwarded in `topic`: the document was left.
+    pub(crate) fn forget_topic(&mut self, topic: Topic) {
+        self.0.retain(|(t, _), _| *t != topic);
     }
 }
 
@@ -87,9 +89,9 @@ mod tests {
         assert_eq!(hints.of([1; 32], a), &[SessionHint([42, 0])]);
         hints.heard([1; 32], SessionHint([9, 9]));
         assert!(hints.of([1; 32], b).is_empty(), "its hello came by gossip");
-        hints.forget(Some(a), None);
+        hints.forget_peer(a);
         assert!(hints.of([1; 32], a).is_empty());
-        hints.forget(None, Some([1; 32]));
+        hints.forget_topic([1; 32]);
         assert!(hints.0.is_empty());
     }
 }

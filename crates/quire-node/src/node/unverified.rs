@@ -166,7 +166,7 @@ impl Actor {
             let verdict = match self.handle_gossip(peer, topic, &held.data).await {
                 GossipOutcome::Settled(verdict) => verdict,
                 GossipOutcome::NewSession(_) => Validation::Accept,
-                GossipOutcome::Unverified(hint) => self.judge(topic, peer, &held, hint, shown),
+                GossipOutcome::Unverified(_) => self.judge(topic, peer, &held, shown),
             };
             let _ = self.net.report_validation(held.id, peer, verdict).await;
         }
@@ -179,22 +179,17 @@ impl Actor {
         topic: Topic,
         peer: PeerId,
         held: &Held,
-        hint: SessionHint,
         shown: &[RemoteSession],
     ) -> Validation {
-        let under: Vec<RemoteSession> = shown
-            .iter()
-            .filter(|s| s.id().hint() == hint)
-            .cloned()
-            .collect();
+        let under = || shown.iter().filter(|s| s.id().hint() == held.hint);
         let Some(doc) = self.docs.get(&topic) else {
             return Validation::Ignore;
         };
-        if doc.signed_by_any(&held.data, &under) {
+        if doc.signed_by_any(&held.data, under()) {
             // Genuine; this device's book had no room for its session.
             return self.dropped(topic, peer, DropReason::UnknownSession);
         }
-        if under.len() >= MAX_HELLOS_PER_WANTED_HINT {
+        if under().count() >= MAX_HELLOS_PER_WANTED_HINT {
             // It may have had more under the hint than it could show.
             return self.dropped(topic, peer, DropReason::UnknownSession);
         }
@@ -241,14 +236,12 @@ impl Actor {
 
     /// Ignores what was held for `topic`: the document was left.
     pub(super) async fn release_topic(&mut self, topic: Topic) {
-        for held in self.held.take(topic, |_| true) {
-            let _ = self
-                .net
-                .report_validation(held.id, held.from, Validation::Ignore)
-                .await;
-        }
+        let released = self.held.take(topic, |_| true);
+        self.release(released.into_iter().map(|h| (topic, h)).collect())
+            .await;
     }
 
+    /// Reports each message ignored (from an unknown session, not penalised).
     async fn release(&mut self, released: Vec<(Topic, Held)>) {
         for (topic, held) in released {
             let verdict = self.dropped(topic, held.from, DropReason::UnknownSession);

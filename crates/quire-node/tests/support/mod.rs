@@ -45,6 +45,11 @@ impl Peer {
         self.engine.share(id, role, addrs).await.unwrap().to_link()
     }
 
+    /// The keys this device holds for the shared document `id`.
+    pub async fn keys(&self, id: DocumentId) -> quire_crypto::DocKeys {
+        self.engine.membership(id).await.unwrap().unwrap().keys
+    }
+
     pub async fn text(&self, id: DocumentId) -> String {
         self.engine.text(id).await.unwrap()
     }
