@@ -113,7 +113,12 @@ pub fn purge(id: DocumentId) -> WriteOp {
             "DELETE FROM documents WHERE id = ?1",
             params![id.to_string()],
         )?;
-        if n == 0 { Err(missing(&id)) } else { Ok(()) }
+        if n == 0 {
+            return Err(missing(&id));
+        }
+        // Its log, snapshot, versions and index entries are free pages now.
+        crate::free_pages::hand_back_if_worthwhile(c);
+        Ok(())
     })
 }
 

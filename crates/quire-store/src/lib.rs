@@ -26,6 +26,7 @@
 mod checkpointer;
 mod documents;
 mod error;
+mod free_pages;
 mod log_rows;
 mod memberships;
 mod schema;
@@ -41,6 +42,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use documents::{DocumentRecord, Lifecycle};
 pub use error::StoreError;
+pub use free_pages::PageUse;
 pub use memberships::{MemberRole, MembershipRecord};
 pub use schema::SCHEMA_VERSION;
 pub use search::SearchHit;
@@ -192,11 +194,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Returns free pages to the OS (through the writer, the only writer) and moves the
-    /// WAL into the database file; for measuring the size on disk.
+    /// The database file's size in pages and how many are free, as the latest commit
+    /// left it.
+    pub fn page_use(&self) -> Result<PageUse, StoreError> {
+        let conn = self.reader()?;
+        Ok(free_pages::page_use(&conn)?)
+    }
+
+    /// Returns every free page to the OS (through the writer, the only writer) and
+    /// moves the WAL into the database file; for measuring the size on disk.
     pub fn vacuum(&self) -> Result<(), StoreError> {
         self.write(Box::new(|c| {
-            Ok(c.execute_batch("PRAGMA incremental_vacuum")?)
+            free_pages::hand_back(c, None)?;
+            Ok(())
         }))?;
         let conn = self.reader()?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

@@ -70,6 +70,8 @@ pub(crate) fn compact(id: DocumentId, covers_seq: i64, at: i64, snapshot: Vec<u8
             "DELETE FROM updates WHERE doc = {DOC_ROWID} AND last_seq <= ?2"
         ))?
         .execute(params![id.to_string(), covers_seq])?;
+        // The log's pages are free now: a long log leaves most of the file free.
+        crate::free_pages::hand_back_if_worthwhile(c);
         Ok(())
     })
 }
