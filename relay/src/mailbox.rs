@@ -14,6 +14,7 @@ use std::time::Duration;
 use quire_net::mailbox_protocol::MailboxItem;
 use rusqlite::{Connection, TransactionBehavior, params};
 
+mod free_pages;
 mod schema;
 mod tally;
 
@@ -75,6 +76,8 @@ impl Mailbox {
     /// Opens (or makes) the mailbox database at `path`.
     pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self, MailboxError> {
         let mut conn = Connection::open(path)?;
+        // Before WAL mode, which gives the file its first page.
+        free_pages::allow_on_new_file(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -271,6 +274,7 @@ fn remove_where(
         }
     }
     tx.execute(&format!("DELETE FROM items WHERE {filter}"), args)?;
+    free_pages::hand_back(tx)?;
     Ok(freed)
 }
 
