@@ -79,26 +79,23 @@ impl KnownHellos {
     pub(crate) fn for_asker(&self, asker: PeerId, wanted: &[SessionHint]) -> Vec<&[u8]> {
         let mut passed: Vec<&SessionId> = Vec::new();
         for hint in wanted {
-            let under = newest_first(
+            let under = newest(
                 self.by_session
                     .iter()
                     .filter(|(id, _)| id.hint() == *hint && !passed.contains(id))
                     .collect(),
+                MAX_HELLOS_PER_WANTED_HINT,
             );
-            passed.extend(
-                under
-                    .iter()
-                    .take(MAX_HELLOS_PER_WANTED_HINT)
-                    .map(|(id, _)| *id),
-            );
+            passed.extend(under.iter().map(|(id, _)| *id));
         }
-        let recent = newest_first(
+        let recent = newest(
             self.by_session
                 .iter()
                 .filter(|(id, h)| h.device != asker && !passed.contains(id))
                 .collect(),
+            MAX_PASSED_HELLOS,
         );
-        passed.extend(recent.iter().take(MAX_PASSED_HELLOS).map(|(id, _)| *id));
+        passed.extend(recent.iter().map(|(id, _)| *id));
         passed
             .iter()
             .filter_map(|id| self.by_session.get(id))
@@ -107,11 +104,22 @@ impl KnownHellos {
     }
 }
 
-/// `hellos`, the one heard from last first.
-fn newest_first<'a>(
+/// The `n` of `hellos` heard from last, the one heard from last first. Picks them
+/// before sorting: a document keeps up to [`MAX_KEPT_HELLOS`], an answer passes on a
+/// few.
+fn newest<'a>(
     mut hellos: Vec<(&'a SessionId, &'a KnownHello)>,
+    n: usize,
 ) -> Vec<(&'a SessionId, &'a KnownHello)> {
-    hellos.sort_unstable_by_key(|(_, h)| std::cmp::Reverse(h.heard));
+    let by_recency = |(_, h): &(&SessionId, &KnownHello)| std::cmp::Reverse(h.heard);
+    if n == 0 {
+        return Vec::new();
+    }
+    if hellos.len() > n {
+        hellos.select_nth_unstable_by_key(n - 1, by_recency);
+        hellos.truncate(n);
+    }
+    hellos.sort_unstable_by_key(by_recency);
     hellos
 }
 
