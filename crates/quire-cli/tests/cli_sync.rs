@@ -19,8 +19,13 @@ struct Daemon {
 
 impl Daemon {
     fn start(q: &Quire) -> Self {
+        Self::start_on(q, "/ip4/127.0.0.1/tcp/0")
+    }
+
+    /// A daemon listening on `listen` only.
+    fn start_on(q: &Quire, listen: &str) -> Self {
         let mut child = q
-            .cmd(&["daemon", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"])
+            .cmd(&["daemon", "--no-mdns", "--listen", listen])
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -144,4 +149,46 @@ fn commands_without_a_daemon_explain_what_syncs() {
     );
     let who = q.json(&["whoami"]);
     assert!(who["peer_id"].as_str().unwrap().starts_with("12D3KooW"));
+}
+
+/// A daemon killed (SIGKILL: no goodbye) and restarted at once is back in live sync
+/// both ways, and shows who is there, right away. Over QUIC nothing tells the other
+/// daemon that the old connection died (until its 10 s idle timeout), so the
+/// restarted daemon's connection is its second one to the same peer: without the
+/// restart check, gossip kept using the dead one.
+#[test]
+fn a_daemon_killed_and_restarted_is_back_in_live_sync_at_once() {
+    const QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+    let (a, b) = (Quire::new(), Quire::new());
+    let id = a.new_doc("Crash", "text\n");
+    a.ok(&["whoami", "--name", "Ann"]);
+    let da = Daemon::start_on(&a, QUIC);
+    let db = Daemon::start_on(&b, QUIC);
+    let link = a.ok(&["share", &id]).trim().to_owned();
+    b.ok(&["join", "--wait", "30", &link]);
+    let ann_at_b = || b.json(&["status"])["documents"][0]["present"][0]["name"] == "Ann";
+    wait_for("a's presence at b", ann_at_b);
+
+    drop(db);
+    let db = Daemon::start_on(&b, QUIC);
+    let restarted = Instant::now();
+    // Several edits each way: each must arrive live, well before the old
+    // connection's idle timeout (10 s) could have cleared the way.
+    for round in 0..3 {
+        let (from_a, from_b) = (format!("a{round}\n"), format!("b{round}\n"));
+        a.ok(&["doc", "append", &id, &from_a]);
+        b.ok(&["doc", "append", &id, &from_b]);
+        wait_for("the edits of both", || {
+            let (at_a, at_b) = (a.cat(&id), b.cat(&id));
+            at_a.contains(&from_b) && at_b.contains(&from_a)
+        });
+    }
+    wait_for("a's presence at the restarted b", ann_at_b);
+    let took = restarted.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "the restarted daemon took {took:?} to be back in live sync with a"
+    );
+    assert_eq!(a.cat(&id), b.cat(&id));
+    drop((da, db));
 }

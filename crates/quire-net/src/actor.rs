@@ -7,9 +7,9 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder,
     gossipsub::{self, MessageAcceptance, MessageId, TopicHash},
-    mdns, noise,
+    identify, mdns, noise,
     request_response::{self, OutboundRequestId, ResponseChannel},
-    swarm::{ConnectionId, SwarmEvent},
+    swarm::{ConnectionId, SwarmEvent, dial_opts::DialOpts},
     tcp, yamux,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +22,7 @@ use crate::{
     error::{NetError, Result},
     mailbox_protocol::{MailboxRequest, MailboxResponse},
     path::ConnectionPath,
+    restarts::Restarts,
     sync_protocol::{
         MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
     },
@@ -362,6 +363,7 @@ impl Node {
             reported_direct: std::collections::HashSet::new(),
             circuits_to_close: std::collections::HashSet::new(),
             lost: HashMap::new(),
+            restarts: Restarts::default(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -406,6 +408,8 @@ struct Actor {
     /// peer of the last message lost: told to the engine as [`NetEvent::MessagesLost`]
     /// once it has room.
     lost: HashMap<[u8; 32], PeerId>,
+    /// Which run of each peer is connected, to tell a restart (see [`crate::restarts`]).
+    restarts: Restarts,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -662,10 +666,27 @@ impl Actor {
                     self.reported_direct.remove(&peer_id);
                     self.traversal.disconnected(&mut self.swarm, peer_id);
                     self.notify(NetEvent::PeerDisconnected(peer_id));
+                    if let Some(addrs) = self.restarts.closed(&peer_id) {
+                        self.redial_restarted(peer_id, addrs);
+                    }
                 }
             }
             SwarmEvent::Behaviour(QuireBehaviourEvent::Gossipsub(event)) => {
                 self.handle_gossip(event)
+            }
+            SwarmEvent::Behaviour(QuireBehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                let held = self.connections.get(&peer_id).map_or(0, HashMap::len);
+                if self
+                    .restarts
+                    .identified(peer_id, &info.agent_version, info.listen_addrs, held)
+                {
+                    tracing::info!(peer = %peer_id, "the peer restarted while its old connection lingered; reconnecting");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                }
             }
             SwarmEvent::Behaviour(QuireBehaviourEvent::Sync(event)) => self.handle_sync(event),
             SwarmEvent::Behaviour(QuireBehaviourEvent::Mailbox(event)) => {
@@ -921,6 +942,15 @@ impl Actor {
                 tracing::debug!(%peer, "closing the circuit through the relay: the connection is direct");
                 self.swarm.close_connection(id);
             }
+        }
+    }
+
+    /// Dials a peer whose connections were dropped because it restarted, at the
+    /// addresses it listens on.
+    fn redial_restarted(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+        if let Err(error) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, %error, "cannot dial a restarted peer again");
         }
     }
 

@@ -76,10 +76,11 @@ impl QuireBehaviour {
             sync: sync_behaviour(),
             mailbox: mailbox_behaviour(false),
             mdns: Toggle::from(mdns),
-            identify: identify::Behaviour::new(identify::Config::new(
-                IDENTIFY_PROTOCOL_VERSION.to_owned(),
-                keypair.public(),
-            )),
+            // The run's instance lets peers tell a restart (see `crate::restarts`).
+            identify: identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), keypair.public())
+                    .with_agent_version(crate::restarts::agent_version(rand::random())),
+            ),
             ping: ping::Behaviour::default(),
             relay_client,
             rendezvous: rendezvous::client::Behaviour::new(keypair.clone()),

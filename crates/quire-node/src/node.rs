@@ -766,6 +766,21 @@ impl Actor {
         }
     }
 
+    /// A member's new session was heard: a device that just joined, or one that
+    /// restarted (after a crash its connection may be replaced before the old one is
+    /// seen to close, so gossip reports no new subscription), or one heard for the
+    /// first time through a relay. It may not have this device's hello (said before
+    /// it listened) nor its presence (repeated only every [`PRESENCE_HEARTBEAT`]):
+    /// say both again, so that each can open the other's edits and shows the other's
+    /// name at once.
+    async fn greet_new_session(&mut self, topic: Topic) {
+        self.publish_hello(topic).await;
+        if let Some(doc) = self.docs.get_mut(&topic) {
+            doc.presence_sent = None;
+        }
+        self.flush_presence().await;
+    }
+
     async fn publish_hello(&mut self, topic: Topic) {
         let Some(doc) = self.docs.get(&topic) else {
             return;
@@ -909,6 +924,7 @@ impl Actor {
                         .report_validation(id, from, Validation::Accept)
                         .await;
                     self.retry_held(topic, hint).await;
+                    self.greet_new_session(topic).await;
                 }
                 GossipOutcome::Unverified(hint) => {
                     self.hold_unverified(topic, id, from, hint, data).await;
@@ -943,14 +959,8 @@ impl Actor {
                 self.unknown_hints.heard(topic, hint);
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
-                // A member heard for the first time through a relay may not have
-                // heard this device's hello (said before the relay forwarded to
-                // it): say it again, so each can open the other's edits at once.
                 if self.relays.is_relay(&from) {
                     self.relays.fetch_soon(from, topic);
-                    if is_new {
-                        self.publish_hello(topic).await;
-                    }
                 }
                 if is_new {
                     return GossipOutcome::NewSession(hint);
