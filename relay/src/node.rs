@@ -25,6 +25,7 @@ use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxBehaviour, MailboxRequest, MailboxResponse,
     PutItem, Refusal, mailbox_behaviour,
 };
+use quire_net::restarts::Restarts;
 
 use crate::boxed_handler::BoxedHandler;
 use crate::config::{Access, Config};
@@ -84,6 +85,11 @@ pub(crate) struct RelayNode {
     topics: HashSet<[u8; 32]>,
     /// Puts that arrived together, committed as one.
     pending_puts: Vec<PendingPut>,
+    /// Connections held per peer, and which run of each member is connected: a
+    /// member that restarted while its old connection lingers is disconnected, so
+    /// that gossip starts over when it dials back (see `quire_net::restarts`).
+    held: HashMap<PeerId, u32>,
+    restarts: Restarts,
 }
 
 impl RelayNode {
@@ -169,6 +175,8 @@ impl RelayNode {
             ready: false,
             topics: HashSet::new(),
             pending_puts: Vec::new(),
+            held: HashMap::new(),
+            restarts: Restarts::default(),
         })
     }
 
@@ -225,9 +233,41 @@ impl RelayNode {
                     println!("ready");
                 }
             }
-            SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. } => {
-                let peers = self.swarm.connected_peers().count() as u64;
-                self.metrics.connected_peers.store(peers, Ordering::Relaxed);
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                self.held.insert(peer_id, num_established.get());
+                self.count_peers();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.held.remove(&peer_id);
+                    // Members dial their relay: nothing to dial back.
+                    let _ = self.restarts.closed(&peer_id);
+                } else {
+                    self.held.insert(peer_id, num_established);
+                }
+                self.count_peers();
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                let held = self.held.get(&peer_id).copied().unwrap_or(0) as usize;
+                if self
+                    .restarts
+                    .identified(peer_id, &info.agent_version, Vec::new(), held)
+                {
+                    tracing::info!(peer = %peer_id, "a member restarted while its old connection lingered; disconnecting it so that it dials back afresh");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                }
             }
             SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => self.handle_relay(event),
             SwarmEvent::Behaviour(RelayBehaviourEvent::Rendezvous(
@@ -251,6 +291,11 @@ impl RelayNode {
             )) => self.answer(peer, request, channel),
             _ => {}
         }
+    }
+
+    fn count_peers(&self) {
+        let peers = self.swarm.connected_peers().count() as u64;
+        self.metrics.connected_peers.store(peers, Ordering::Relaxed);
     }
 
     fn handle_relay(&mut self, event: relay::Event) {

@@ -20,13 +20,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use quire_netns::{Host, Stop, link};
-use support::{Relay, open};
+use quire_netns::{Host, link};
+use support::{Daemon, Relay, open, quire_in};
 
 /// How the NAT routers map ports.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -155,80 +154,14 @@ impl Internet {
         Ok(net)
     }
 
-    fn exec(&self, host: &str, program: &str) -> Command {
-        self.host(host).command(program)
-    }
-
     fn exec_ok(&self, host: &str, args: &[&str]) -> Result<(), String> {
         self.host(host).run(args)
     }
 }
 
-/// The `quire` binary, built next to `quire-relay` by `cargo test --workspace`.
-fn quire_bin() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_quire-relay")).with_file_name("quire");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p quire-cli` (`cargo test --workspace` does)",
-        bin.display()
-    );
-    bin
-}
-
-/// A member's `quire daemon` in its namespace; stopped with SIGTERM on drop.
-struct Daemon {
-    _process: Stop,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(net: &Internet, host: &str, data: &Path, transport: Transport) -> Self {
-        let log = data.with_extension("log");
-        let mut child = net
-            .exec(host, quire_bin().to_str().unwrap())
-            .arg("--data-dir")
-            .arg(data)
-            .args([
-                "daemon",
-                "--no-mdns",
-                "--listen",
-                &transport.listen("0.0.0.0"),
-            ])
-            .env("QUIRE_LOG", "info,libp2p_dcutr=debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(
-            lines.by_ref().map_while(Result::ok).any(|l| l == "ready"),
-            "{host}'s daemon did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            _process: Stop(child),
-            log,
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
+/// `quire` on `host`.
 fn quire(net: &Internet, host: &str, data: &Path, args: &[&str]) -> Output {
-    net.exec(host, quire_bin().to_str().unwrap())
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("EDITOR", "false")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    quire_in(Some(net.host(host).name()), data, args)
 }
 
 /// `host` appends `text` to the document; the command must succeed.
@@ -333,8 +266,9 @@ async fn across_nats(nat: Nat, transport: Transport) -> Option<String> {
     }
     let id = id.to_string();
 
-    let ann_daemon = Daemon::start(&net, "ann", &ann_data, transport);
-    let bob_daemon = Daemon::start(&net, "bob", &bob_data, transport);
+    let listen = transport.listen("0.0.0.0");
+    let ann_daemon = Daemon::start_in(Some(net.host("ann").name()), &ann_data, &listen);
+    let bob_daemon = Daemon::start_in(Some(net.host("bob").name()), &bob_data, &listen);
     let daemons = [&ann_daemon, &bob_daemon];
     until_text(&net, "bob", &bob_data, &id, "Start.", &daemons);
 

@@ -62,7 +62,7 @@ mod config;
 mod error;
 pub mod mailbox_protocol;
 mod path;
-mod restarts;
+pub mod restarts;
 mod sync_protocol;
 mod traversal;
 

@@ -14,14 +14,15 @@
 //! still holds other connections to it, the peer restarted: the node drops every
 //! connection to it and dials it again, so gossip starts over on one live connection.
 //! A peer with several live connections from one run (a simultaneous dial, a hole
-//! punch) names the same instance on all of them and is left alone.
+//! punch) names the same instance on all of them and is left alone. The relay does
+//! the same for its members (it does not dial back: members dial their relay).
 
 use std::collections::HashMap;
 
 use libp2p::{Multiaddr, PeerId};
 
 /// The identify agent version of a node whose run is `instance`.
-pub(crate) fn agent_version(instance: u64) -> String {
+pub fn agent_version(instance: u64) -> String {
     format!(
         "quire/{} instance/{instance:016x}",
         env!("CARGO_PKG_VERSION")
@@ -39,7 +40,7 @@ fn instance_of(agent_version: &str) -> Option<u64> {
 /// The run of each connected peer, and where to dial a restarted one once its
 /// connections are closed.
 #[derive(Debug, Default)]
-pub(crate) struct Restarts {
+pub struct Restarts {
     instance: HashMap<PeerId, u64>,
     redial: HashMap<PeerId, Vec<Multiaddr>>,
 }
@@ -48,7 +49,7 @@ impl Restarts {
     /// A peer's identify arrived; `connections` is how many this node holds to it.
     /// `true` if the peer restarted while older connections to it are still held:
     /// drop them all, and [`Self::closed`] gives `listen` back to dial.
-    pub(crate) fn identified(
+    pub fn identified(
         &mut self,
         peer: PeerId,
         agent_version: &str,
@@ -68,7 +69,7 @@ impl Restarts {
 
     /// Every connection to `peer` is closed: forgets its run, and returns where to
     /// dial it if it is being reconnected after a restart.
-    pub(crate) fn closed(&mut self, peer: &PeerId) -> Option<Vec<Multiaddr>> {
+    pub fn closed(&mut self, peer: &PeerId) -> Option<Vec<Multiaddr>> {
         self.instance.remove(peer);
         self.redial.remove(peer)
     }

@@ -1,11 +1,11 @@
 //! The `quire-relay` binary as a test runs it: on loopback, in a folder the test
 //! keeps, stopped with SIGTERM or SIGKILL and started again on the same folder.
 #![allow(dead_code, unreachable_pub)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use quire_engine::{DocumentId, Engine, EngineConfig};
@@ -234,5 +234,90 @@ impl Team {
             bob_dir,
             relay_dir,
         }
+    }
+}
+
+/// `program`, run inside the network namespace `netns` (with `ip netns exec`) or here.
+fn command_in(netns: Option<&str>, program: &Path) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// The `quire` binary, built beside the relay's.
+pub fn quire_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_quire-relay")).with_file_name("quire");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p quire-cli` (`cargo test --workspace` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `quire --data-dir DATA ARGS…` (in `netns`, if given) to the end.
+pub fn quire_in(netns: Option<&str>, data: &Path, args: &[&str]) -> Output {
+    command_in(netns, &quire_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("EDITOR", "false")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A member's `quire daemon` (in `netns`, if given), without mDNS; stopped with
+/// SIGTERM on drop, or killed with [`Daemon::kill`].
+pub struct Daemon {
+    process: Option<quire_netns::Stop>,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start_in(netns: Option<&str>, data: &Path, listen: &str) -> Self {
+        let log = data.join("test-daemon.log");
+        let mut child = command_in(netns, &quire_bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["daemon", "--no-mdns", "--listen", listen])
+            .env("QUIRE_LOG", "info,libp2p_dcutr=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(
+            lines.by_ref().map_while(Result::ok).any(|l| l == "ready"),
+            "the daemon for {} did not start: {}",
+            data.display(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            process: Some(quire_netns::Stop(child)),
+            log,
+        }
+    }
+
+    /// SIGKILL: the daemon says no goodbye to anyone.
+    pub fn kill(mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.0.kill();
+            let _ = process.0.wait();
+            std::mem::forget(process);
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 }

@@ -62,6 +62,12 @@ pub(crate) struct Relay {
     pub(crate) peer: PeerId,
     addr: Multiaddr,
     last_dial: Option<Instant>,
+    /// When its connection came up, while it is up.
+    connected_at: Option<Instant>,
+    /// Whether a dropped connection is dialled again at the next tick rather than
+    /// after [`RELAY_REDIAL_EVERY`]: once, until a connection lasts that long (so a
+    /// relay that keeps refusing this device is not dialled every tick).
+    quick_redial: bool,
     /// A reservation was asked for since it connected.
     reserving: bool,
     /// The relay holds a reservation for this device.
@@ -220,6 +226,8 @@ impl Relays {
         for relay in &mut list {
             if let Some(old) = self.list.iter().find(|r| r.peer == relay.peer) {
                 relay.last_dial = old.last_dial;
+                relay.connected_at = old.connected_at;
+                relay.quick_redial = old.quick_redial;
                 relay.reserving = old.reserving;
                 relay.reachable_through = old.reachable_through;
                 relay.last_upload = old.last_upload;
@@ -292,19 +300,32 @@ impl Relays {
     }
 
     /// The relay's connection closed: its reservation is gone, and is asked for again
-    /// when it reconnects.
+    /// when it reconnects. It is dialled again at the next tick (a relay drops the
+    /// connections of a member that restarted, for it to dial back at once) if that
+    /// was not done since a connection last lasted [`RELAY_REDIAL_EVERY`].
     pub(crate) fn disconnected(&mut self, relay: PeerId) {
         if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
             r.reserving = false;
             r.reachable_through = false;
+            if r.connected_at
+                .take()
+                .is_some_and(|t| t.elapsed() >= RELAY_REDIAL_EVERY)
+            {
+                r.quick_redial = true;
+            }
+            if std::mem::take(&mut r.quick_redial) {
+                r.last_dial = None;
+            }
         }
     }
 
     /// A relay (re)connected: read its mailbox and upload to it now.
     pub(crate) fn connected(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
-        let Some(known) = self.list.iter().find(|r| r.peer == relay) else {
+        let Some(known) = self.list.iter_mut().find(|r| r.peer == relay) else {
             return;
         };
+        known.connected_at = Some(Instant::now());
+        let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
         for topic in served {
             self.announced.remove(&(relay, topic));
@@ -822,6 +843,8 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 peer,
                 addr: addr.clone(),
                 last_dial: None,
+                connected_at: None,
+                quick_redial: true,
                 reserving: false,
                 reachable_through: false,
                 last_upload: None,
