@@ -12,7 +12,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Team, open, quire_in};
+use support::{Daemon, Team, append_in, open, quire_in, until_text_in};
 
 const QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
 
@@ -20,27 +20,9 @@ fn text(data: &Path, id: &str) -> String {
     String::from_utf8_lossy(&quire_in(None, data, &["doc", "cat", id]).stdout).into_owned()
 }
 
-fn append(data: &Path, id: &str, line: &str) {
-    let out = quire_in(None, data, &["doc", "append", id, line]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Waits until `data`'s copy holds `part` (at most 30 s).
 fn until_has(data: &Path, id: &str, part: &str, daemons: [&Daemon; 2]) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !text(data, id).contains(part) {
-        assert!(
-            Instant::now() < deadline,
-            "{part:?} never arrived\n--- ann\n{}\n--- bob\n{}",
-            daemons[0].log_tail(),
-            daemons[1].log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until_text_in(None, data, id, part, daemons, Duration::from_secs(30));
 }
 
 /// Whether `data`'s daemon shows anyone present in the (one) document.
@@ -59,8 +41,8 @@ fn ann_present_at(data: &Path) -> bool {
 /// Each writes a line, and each gets the other's.
 fn edit_both_ways(ann: &Path, bob: &Path, id: &str, round: &str, daemons: [&Daemon; 2]) {
     let (from_ann, from_bob) = (format!("ann {round}\n"), format!("bob {round}\n"));
-    append(ann, id, &from_ann);
-    append(bob, id, &from_bob);
+    append_in(None, ann, id, &from_ann);
+    append_in(None, bob, id, &from_bob);
     until_has(bob, id, &from_ann, daemons);
     until_has(ann, id, &from_bob, daemons);
 }

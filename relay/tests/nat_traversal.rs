@@ -25,7 +25,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use quire_netns::{Host, link};
-use support::{Daemon, Relay, open, quire_in};
+use support::{Daemon, Relay, append_in, open, quire_in, until_text_in};
 
 /// How the NAT routers map ports.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -164,16 +164,6 @@ fn quire(net: &Internet, host: &str, data: &Path, args: &[&str]) -> Output {
     quire_in(Some(net.host(host).name()), data, args)
 }
 
-/// `host` appends `text` to the document; the command must succeed.
-fn append(net: &Internet, host: &str, data: &Path, id: &str, text: &str) {
-    let out = quire(net, host, data, &["doc", "append", id, text]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The path (`direct`, `relayed`, ...) of `host`'s connection to `peer`, if any.
 fn path_to(net: &Internet, host: &str, data: &Path, peer: &str) -> Option<String> {
     let out = quire(net, host, data, &["--json", "peers"]);
@@ -184,21 +174,20 @@ fn path_to(net: &Internet, host: &str, data: &Path, peer: &str) -> Option<String
         .and_then(|r| r["path"].as_str().map(str::to_owned))
 }
 
-fn until_text(net: &Internet, host: &str, data: &Path, id: &str, part: &str, daemons: &[&Daemon]) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = quire(net, host, data, &["doc", "cat", id]);
-        if String::from_utf8_lossy(&out.stdout).contains(part) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{host} never got {part:?}\n--- ann's log\n{}\n--- bob's log\n{}",
-            daemons[0].log_tail(),
-            daemons[1].log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn append(net: &Internet, host: &str, data: &Path, id: &str, text: &str) {
+    append_in(Some(net.host(host).name()), data, id, text);
+}
+
+fn until_text(
+    net: &Internet,
+    host: &str,
+    data: &Path,
+    id: &str,
+    part: &str,
+    daemons: [&Daemon; 2],
+) {
+    let netns = Some(net.host(host).name());
+    until_text_in(netns, data, id, part, daemons, Duration::from_secs(60));
 }
 
 /// Ann and Bob behind `nat`s meet through the relay and edit live both ways;
@@ -270,7 +259,7 @@ async fn across_nats(nat: Nat, transport: Transport) -> Option<String> {
     let ann_daemon = Daemon::start_in(Some(net.host("ann").name()), &ann_data, &listen);
     let bob_daemon = Daemon::start_in(Some(net.host("bob").name()), &bob_data, &listen);
     let daemons = [&ann_daemon, &bob_daemon];
-    until_text(&net, "bob", &bob_data, &id, "Start.", &daemons);
+    until_text(&net, "bob", &bob_data, &id, "Start.", daemons);
 
     // They meet through the relay.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -293,9 +282,9 @@ async fn across_nats(nat: Nat, transport: Transport) -> Option<String> {
 
     // Live, both ways.
     append(&net, "bob", &bob_data, &id, "Bob: behind NAT B.\n");
-    until_text(&net, "ann", &ann_data, &id, "Bob: behind NAT B.", &daemons);
+    until_text(&net, "ann", &ann_data, &id, "Bob: behind NAT B.", daemons);
     append(&net, "ann", &ann_data, &id, "Ann: behind NAT A.\n");
-    until_text(&net, "bob", &bob_data, &id, "Ann: behind NAT A.", &daemons);
+    until_text(&net, "bob", &bob_data, &id, "Ann: behind NAT A.", daemons);
     let (ann_text, bob_text) = (
         quire(&net, "ann", &ann_data, &["doc", "cat", &id]).stdout,
         quire(&net, "bob", &bob_data, &["doc", "cat", &id]).stdout,

@@ -321,3 +321,40 @@ impl Daemon {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 }
+
+/// `quire doc append ID TEXT` (in `netns`, if given); the command must succeed.
+pub fn append_in(netns: Option<&str>, data: &Path, id: &str, text: &str) {
+    let out = quire_in(netns, data, &["doc", "append", id, text]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Waits until `data`'s copy of `id` (read in `netns`, if given) holds `part`, for
+/// at most `within`; on failure shows both daemons' logs (Ann's, then Bob's).
+pub fn until_text_in(
+    netns: Option<&str>,
+    data: &Path,
+    id: &str,
+    part: &str,
+    daemons: [&Daemon; 2],
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let out = quire_in(netns, data, &["doc", "cat", id]);
+        if String::from_utf8_lossy(&out.stdout).contains(part) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never got {part:?}\n--- ann's log\n{}\n--- bob's log\n{}",
+            data.display(),
+            daemons[0].log_tail(),
+            daemons[1].log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
