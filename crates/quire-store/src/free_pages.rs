@@ -38,8 +38,8 @@ pub(crate) fn page_use(c: &Connection) -> rusqlite::Result<PageUse> {
     })
 }
 
-/// Frees up to `most` free pages (all of them if `None`); returns how many it freed.
-pub(crate) fn hand_back(c: &Connection, most: Option<u64>) -> rusqlite::Result<u64> {
+/// Frees up to `most` free pages (all of them if `None`).
+pub(crate) fn hand_back(c: &Connection, most: Option<u64>) -> rusqlite::Result<()> {
     let sql = match most {
         Some(n) => format!("PRAGMA incremental_vacuum({n})"),
         // 0 (or a negative count) means the whole free list.
@@ -47,11 +47,8 @@ pub(crate) fn hand_back(c: &Connection, most: Option<u64>) -> rusqlite::Result<u
     };
     let mut stmt = c.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut freed = 0;
-    while rows.next()?.is_some() {
-        freed += 1;
-    }
-    Ok(freed)
+    while rows.next()?.is_some() {}
+    Ok(())
 }
 
 /// After a write that freed pages: hands back up to [`MOST_PAGES_PER_WRITE`] of them
@@ -67,7 +64,7 @@ pub(crate) fn hand_back_if_worthwhile(c: &Connection) {
         }
         c.execute_batch("SAVEPOINT hand_back")?;
         match hand_back(c, Some(MOST_PAGES_PER_WRITE)) {
-            Ok(_) => c.execute_batch("RELEASE hand_back"),
+            Ok(()) => c.execute_batch("RELEASE hand_back"),
             Err(e) => {
                 c.execute_batch("ROLLBACK TO hand_back; RELEASE hand_back")?;
                 Err(e)
