@@ -14,6 +14,7 @@
 //! puts_per_second = 50
 //! max_reservations = 128
 //! max_circuits = 64
+//! max_connections = 5000
 //! circuit_minutes = 30
 //! circuit_mb = 64
 //! external = ["/dns4/relay.example.org/tcp/4001"]
@@ -29,6 +30,13 @@ use libp2p::{Multiaddr, PeerId};
 use serde::Deserialize;
 
 use crate::mailbox::Limits;
+
+/// Connections a relay holds at once unless told otherwise: about 170 MB of
+/// connection state at the measured 34 KB each, within a small server's memory.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 5_000;
+
+/// Incoming connections still in their handshake at once.
+pub(crate) const MAX_PENDING_CONNECTIONS: u32 = 512;
 
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -79,6 +87,9 @@ pub(crate) struct Args {
     /// Relayed circuits open at once.
     #[arg(long, env = "QUIRE_RELAY_MAX_CIRCUITS")]
     pub(crate) max_circuits: Option<usize>,
+    /// Connections held at once (each idle one costs about 34 KB; see the README).
+    #[arg(long, env = "QUIRE_RELAY_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<u32>,
     /// Minutes a relayed circuit may last (members try to go direct long before).
     #[arg(long, env = "QUIRE_RELAY_CIRCUIT_MINUTES")]
     pub(crate) circuit_minutes: Option<u64>,
@@ -107,6 +118,7 @@ struct FileConfig {
     puts_per_second: Option<u32>,
     max_reservations: Option<usize>,
     max_circuits: Option<usize>,
+    max_connections: Option<u32>,
     circuit_minutes: Option<u64>,
     circuit_mb: Option<u64>,
     external: Option<Vec<String>>,
@@ -143,6 +155,8 @@ pub(crate) struct Config {
     pub(crate) puts_per_second: u32,
     pub(crate) max_reservations: usize,
     pub(crate) max_circuits: usize,
+    /// Connections held at once, from anyone.
+    pub(crate) max_connections: u32,
     pub(crate) circuit_duration: Duration,
     pub(crate) circuit_bytes: u64,
     /// Announced public addresses (empty: the listen addresses as they come up).
@@ -221,6 +235,10 @@ impl Config {
                 .or(file.max_reservations)
                 .unwrap_or(128),
             max_circuits: args.max_circuits.or(file.max_circuits).unwrap_or(64),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
             circuit_duration: Duration::from_secs(
                 60 * args.circuit_minutes.or(file.circuit_minutes).unwrap_or(30),
             ),

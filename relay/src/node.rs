@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
+use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -28,7 +29,7 @@ use quire_net::mailbox_protocol::{
 use quire_net::restarts::Restarts;
 
 use crate::boxed_handler::BoxedHandler;
-use crate::config::{Access, Config};
+use crate::config::{Access, Config, MAX_PENDING_CONNECTIONS};
 use crate::mailbox::{Mailbox, MailboxError};
 use crate::metrics::Metrics;
 use crate::team_only::TeamOnly;
@@ -56,16 +57,21 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(NetworkBehaviour)]
 struct RelayBehaviour {
+    /// First, so that a connection over the limits is refused before any other
+    /// protocol sets anything up for it.
+    limits: connection_limits::Behaviour,
     relay: relay::Behaviour,
     rendezvous: TeamOnly<rendezvous::server::Behaviour>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mailbox: MailboxBehaviour,
-    gossipsub: gossipsub::Behaviour,
+    /// Outsiders get no gossip: no topic list, no subscriptions, no messages.
+    gossipsub: TeamOnly<gossipsub::Behaviour>,
 }
 
-/// Most document topics the relay joins.
-const MAX_TOPICS: usize = 10_000;
+/// Most document topics the relay joins: as many as a member's gossip accepts from
+/// one peer, so the relay's subscription list always fits a member's filter.
+const MAX_TOPICS: usize = quire_net::MAX_TOPICS_PER_PEER;
 
 /// The running node.
 pub(crate) struct RelayNode {
@@ -132,6 +138,14 @@ impl RelayNode {
             .with_quic()
             .with_behaviour(|key| {
                 BoxedHandler::new(RelayBehaviour {
+                    limits: connection_limits::Behaviour::new(
+                        ConnectionLimits::default()
+                            .with_max_established(Some(config.max_connections))
+                            .with_max_pending_incoming(Some(MAX_PENDING_CONNECTIONS))
+                            .with_max_established_per_peer(Some(
+                                quire_net::MAX_CONNECTIONS_PER_PEER,
+                            )),
+                    ),
                     relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
                     rendezvous: TeamOnly::new(
                         rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
@@ -143,7 +157,7 @@ impl RelayNode {
                     )),
                     ping: ping::Behaviour::default(),
                     mailbox: mailbox_behaviour(true),
-                    gossipsub: gossip,
+                    gossipsub: TeamOnly::new(gossip, config.access.clone()),
                 })
             })
             .context("relay behaviour")?
@@ -457,7 +471,7 @@ impl RelayNode {
         if self.topics.contains(&topic) || self.topics.len() >= MAX_TOPICS {
             return;
         }
-        let gossip = &mut self.swarm.behaviour_mut().gossipsub;
+        let gossip = self.swarm.behaviour_mut().gossipsub.inner_mut();
         let name = quire_net::topic_for(&topic);
         match gossip.subscribe(&name) {
             Ok(_) => {

@@ -1,7 +1,8 @@
 //! [`TeamOnly`]: a behaviour only the team's devices can reach. A connection from any
-//! other device gets a handler that speaks no protocol, so the wrapped behaviour
-//! (the rendezvous point) is not even offered to it: an outsider can neither
-//! register nor list who is registered.
+//! other device gets a handler that speaks no protocol, so the wrapped behaviour is
+//! not even offered to it: at the rendezvous point an outsider can neither register
+//! nor list who is registered, and in gossip it hears no topic list, no
+//! subscription and no message, and can send none.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -25,6 +26,11 @@ pub(crate) struct TeamOnly<B> {
 impl<B> TeamOnly<B> {
     pub(crate) fn new(inner: B, access: Access) -> Self {
         Self { inner, access }
+    }
+
+    /// The wrapped behaviour.
+    pub(crate) fn inner_mut(&mut self) -> &mut B {
+        &mut self.inner
     }
 }
 

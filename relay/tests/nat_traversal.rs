@@ -197,7 +197,7 @@ async fn across_nats(nat: Nat, transport: Transport) -> Option<String> {
     let net = match Internet::build(nat, transport) {
         Ok(net) => net,
         Err(reason) if !quire_netns::is_root() => {
-            println!("SKIPPED: network namespaces need root here ({reason})");
+            quire_netns::skip_or_fail("the NAT traversal test", &reason);
             return None;
         }
         Err(reason) => panic!("cannot build the test network: {reason}"),

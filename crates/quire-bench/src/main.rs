@@ -5,11 +5,14 @@
 //!   persisted) and through bare yrs.
 //! - `open`: cold opens of a document with its full editing history.
 //! - `sync`: live sync between nodes on loopback, against y-websocket.
+//! - `docs`: two devices sharing 10 to 10,000 documents: a reconnect after 1% changed
+//!   (against sharing only the changed ones), and idle cost.
 //! - `relay`: the relay's mailbox throughput (against bare SQLite), memory per
 //!   connection, and live latency through it (against a direct connection).
 
 mod commit_floor;
 mod cpu;
+mod docs_bench;
 mod open;
 mod peer_apply;
 mod relay_bench;
@@ -74,6 +77,18 @@ enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "paced,full,fanout,yws")]
         parts: Vec<String>,
     },
+    /// Two devices sharing many documents: reconnect cost and idle cost.
+    Docs {
+        /// Documents shared, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
+        sizes: Vec<usize>,
+        /// Documents changed while apart, per thousand shared (at least one).
+        #[arg(long, default_value_t = 10)]
+        changed_per_mille: usize,
+        /// Seconds both devices idle after the reconnect (CPU and memory measured).
+        #[arg(long, default_value_t = 10)]
+        idle_secs: u64,
+    },
     /// The relay's mailbox throughput, memory per connection and live latency.
     Relay {
         /// The relay binary (`cargo build --release -p quire-relay`).
@@ -117,6 +132,18 @@ fn main() -> Result<()> {
                 yws,
                 parts,
             } => sync_bench::run(&cli.traces, &yws, rate, count, fanout, &parts).await,
+            Bench::Docs {
+                sizes,
+                changed_per_mille,
+                idle_secs,
+            } => {
+                docs_bench::run(
+                    &sizes,
+                    changed_per_mille,
+                    std::time::Duration::from_secs(idle_secs),
+                )
+                .await
+            }
             Bench::Relay {
                 relay_bin,
                 members,

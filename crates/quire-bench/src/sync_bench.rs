@@ -164,7 +164,9 @@ fn watch_durable_applies(
     })
 }
 
-fn lo_bytes() -> Option<u64> {
+/// Bytes through the loopback interface so far (both directions count once: each
+/// packet is received once on `lo`).
+pub(crate) fn lo_bytes() -> Option<u64> {
     let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
     let line = dev.lines().find(|l| l.trim_start().starts_with("lo:"))?;
     line.split(':')

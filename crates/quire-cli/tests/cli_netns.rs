@@ -60,7 +60,7 @@ fn devices_on_a_lan_find_each_other_with_mdns_and_sync() {
     let lan = match Lan::new() {
         Ok(lan) => lan,
         Err(reason) => {
-            println!("SKIPPED: cannot make network namespaces here ({reason})");
+            quire_netns::skip_or_fail("the LAN test", &reason);
             return;
         }
     };

@@ -212,23 +212,50 @@ impl Engine {
 
     /// The whole document as one yrs update (what a new replica needs).
     pub async fn encode_state(&self, id: DocumentId) -> Result<Vec<u8>, EngineError> {
-        let handle = self.handle(id)?;
-        let open = lock(&handle)?;
-        Ok(open.doc.encode_state()?)
+        self.off_the_runtime(move |engine| {
+            let handle = engine.handle(id)?;
+            let open = lock(&handle)?;
+            Ok(open.doc.encode_state()?)
+        })
+        .await
     }
 
     /// The document's state vector.
     pub async fn state_vector(&self, id: DocumentId) -> Result<Vec<u8>, EngineError> {
-        let handle = self.handle(id)?;
-        let open = lock(&handle)?;
-        Ok(open.doc.state_vector())
+        self.off_the_runtime(move |engine| {
+            let handle = engine.handle(id)?;
+            let open = lock(&handle)?;
+            Ok(open.doc.state_vector())
+        })
+        .await
     }
 
     /// What a replica with state vector `sv` is missing, as one update.
     pub async fn diff_since(&self, id: DocumentId, sv: &[u8]) -> Result<Vec<u8>, EngineError> {
-        let handle = self.handle(id)?;
-        let open = lock(&handle)?;
-        Ok(open.doc.diff_since(sv)?)
+        let sv = sv.to_vec();
+        self.off_the_runtime(move |engine| {
+            let handle = engine.handle(id)?;
+            let open = lock(&handle)?;
+            Ok(open.doc.diff_since(&sv)?)
+        })
+        .await
+    }
+
+    /// Runs work that grows with a document (loading it from disk, encoding it) on
+    /// tokio's blocking pool, so that the async tasks awaiting it (the sync node, the
+    /// network) never stall a runtime thread; runs it inline outside a runtime.
+    pub(crate) async fn off_the_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let engine = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime
+                .spawn_blocking(move || work(&engine))
+                .await
+                .map_err(|e| EngineError::Sync(format!("a background task failed: {e}")))?,
+            Err(_) => work(&engine),
+        }
     }
 
     /// Applies a local edit and waits until it is durable.

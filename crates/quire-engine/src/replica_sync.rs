@@ -48,13 +48,23 @@ impl Engine {
         msg: &SyncMessage,
         origin: Origin,
     ) -> Result<Vec<SyncMessage>, EngineError> {
-        let output = {
-            let handle = self.handle(id)?;
-            let open = lock(&handle)?;
-            session
-                .handle(&open.doc, msg)
-                .map_err(|e| EngineError::Sync(e.to_string()))?
+        let (output, advanced) = {
+            let mut moved = std::mem::take(session);
+            let msg = msg.clone();
+            let (output, moved) = self
+                .off_the_runtime(move |engine| {
+                    let handle = engine.handle(id)?;
+                    let open = lock(&handle)?;
+                    let output = moved
+                        .handle(&open.doc, &msg)
+                        .map_err(|e| EngineError::Sync(e.to_string()));
+                    Ok((output, moved))
+                })
+                .await?;
+            (output, moved)
         };
+        *session = advanced;
+        let output = output?;
         if let Some(update) = output.complete_update
             && !update.is_empty()
         {

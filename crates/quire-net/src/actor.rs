@@ -1,7 +1,11 @@
 //! The swarm actor: one tokio task owns the libp2p `Swarm`; [`NetHandle`]s send it
 //! commands and it sends [`NetEvent`]s back.
 
-use std::{collections::HashMap, future::Future, pin::Pin};
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+    pin::Pin,
+};
 
 use futures::{StreamExt, stream::FuturesUnordered};
 use libp2p::{
@@ -15,11 +19,10 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_for, topic_score_params},
-    config::{
-        COMMAND_CHANNEL_CAPACITY, EVENT_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig,
-    },
+    behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_for},
+    config::{COMMAND_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig},
     error::{NetError, Result},
+    gossip_config::{MAX_TOPICS_PER_PEER, topic_score_params},
     mailbox_protocol::{MailboxRequest, MailboxResponse},
     path::ConnectionPath,
     restarts::Restarts,
@@ -190,7 +193,8 @@ impl NetHandle {
         self.ask(|tx| Command::Publish(topic, data, tx)).await?
     }
 
-    /// Asks `peer` over `/quire/sync/1` and waits for its response.
+    /// Asks `peer` over `/quire/sync/1` and waits for its response. The peer must be
+    /// connected: a request to one that is not fails at once (it never dials).
     pub async fn sync_request(
         &self,
         peer: PeerId,
@@ -347,7 +351,7 @@ impl Node {
         }
         let peer_id = *swarm.local_peer_id();
         let (command_tx, command_rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
-        let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(config.event_channel_capacity.max(1));
         let actor = Actor {
             swarm,
             commands: command_rx,
@@ -364,6 +368,7 @@ impl Node {
             circuits_to_close: std::collections::HashSet::new(),
             lost: HashMap::new(),
             restarts: Restarts::default(),
+            backlog: VecDeque::new(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -410,6 +415,11 @@ struct Actor {
     lost: HashMap<[u8; 32], PeerId>,
     /// Which run of each peer is connected, to tell a restart (see [`crate::restarts`]).
     restarts: Restarts,
+    /// State events (connections, subscriptions, listen addresses) the engine had no
+    /// room for, in order: they are never dropped, since a lost disconnect would
+    /// leave a dead peer in the engine's view for good. Bounded by what happens on
+    /// the swarm, which the connection limits bound.
+    backlog: VecDeque<NetEvent>,
 }
 
 /// How often peers found on the local network but not connected are dialled again.
@@ -426,15 +436,21 @@ impl Actor {
         let events = self.events.clone();
         loop {
             tokio::select! {
-                permit = events.reserve(), if !self.lost.is_empty() => match permit {
+                permit = events.reserve(), if !self.lost.is_empty() || !self.backlog.is_empty() => match permit {
+                    // State events first, in order; then news of lost messages.
                     Ok(permit) => {
-                        if let Some((&topic, &from)) = self.lost.iter().next() {
+                        if let Some(event) = self.backlog.pop_front() {
+                            permit.send(event);
+                        } else if let Some((&topic, &from)) = self.lost.iter().next() {
                             self.lost.remove(&topic);
                             permit.send(NetEvent::MessagesLost { topic, from });
                         }
                     }
                     // Nobody reads events any more.
-                    Err(_) => self.lost.clear(),
+                    Err(_) => {
+                        self.lost.clear();
+                        self.backlog.clear();
+                    }
                 },
                 _ = redial.tick() => {
                     self.redial_discovered();
@@ -489,6 +505,15 @@ impl Actor {
                 request,
                 reply,
             } => {
+                // Request-response would dial a peer that is gone; whether to
+                // reconnect is the caller's policy, so the request fails instead.
+                if !self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Err(NetError::SyncFailed {
+                        peer,
+                        reason: "not connected".to_owned(),
+                    }));
+                    return;
+                }
                 let id = self.swarm.behaviour_mut().sync.send_request(
                     &peer,
                     SyncRequest {
@@ -565,6 +590,11 @@ impl Actor {
 
     fn subscribe(&mut self, topic: [u8; 32]) -> Result<()> {
         let ident = topic_for(&topic);
+        if self.topics.len() >= MAX_TOPICS_PER_PEER && !self.topics.contains_key(&ident.hash()) {
+            return Err(NetError::TooManyTopics {
+                max: MAX_TOPICS_PER_PEER,
+            });
+        }
         self.topics.insert(ident.hash(), topic);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         gossipsub
@@ -763,6 +793,20 @@ impl Actor {
             self.report(&message_id, &propagation_source, &message.topic);
             return;
         };
+        if message.data.len() > self.max_message_bytes {
+            // Gossipsub's frame limit is larger (it must hold a peer's whole
+            // subscription list); no honest node publishes more than the payload cap.
+            tracing::debug!(from = %propagation_source, len = message.data.len(), "rejecting an oversized gossip message");
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    MessageAcceptance::Reject,
+                );
+            return;
+        }
         let event = NetEvent::Message {
             id: message_id.clone(),
             from: propagation_source,
@@ -973,9 +1017,17 @@ impl Actor {
         }
     }
 
-    /// Like [`Self::emit`], for events that need no clean-up when dropped.
-    fn notify(&self, event: NetEvent) {
-        let _delivered = self.emit(event);
+    /// Hands a state event to the engine, never dropping it: what finds no room waits
+    /// in the backlog (behind any already there, so the order holds).
+    fn notify(&mut self, event: NetEvent) {
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(event);
+            return;
+        }
+        match self.events.try_send(event) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => self.backlog.push_back(event),
+        }
     }
 
     /// Hands an event to the engine without blocking the swarm; `false` if dropped.

@@ -10,11 +10,10 @@
 //! Validation is manual: nothing is forwarded before the engine has reported
 //! [`crate::Validation::Accept`].
 
-use std::time::Duration;
-
 use libp2p::{
+    connection_limits::{self, ConnectionLimits},
     dcutr,
-    gossipsub::{self, IdentTopic, MessageId},
+    gossipsub::{self, IdentTopic},
     identify,
     identity::Keypair,
     mdns, ping, relay, rendezvous,
@@ -23,29 +22,21 @@ use libp2p::{
 
 use crate::{
     config::{
-        GOSSIP_FRAME_OVERHEAD_BYTES, GOSSIP_HEARTBEAT_INTERVAL, IDENTIFY_PROTOCOL_VERSION,
-        NetConfig,
+        IDENTIFY_PROTOCOL_VERSION, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_CONNECTIONS,
+        MAX_PENDING_INCOMING_CONNECTIONS, NetConfig,
     },
     error::{NetError, Result},
+    gossip_config::{gossip_config, peer_score_params, score_thresholds, subscription_filter},
     mailbox_protocol::{MailboxBehaviour, mailbox_behaviour},
     sync_protocol::{SyncBehaviour, sync_behaviour},
 };
 
-/// Score below which we stop gossiping (IHAVE/IWANT) with a peer.
-pub const GOSSIP_SCORE_THRESHOLD: f64 = -10.0;
-/// Score below which we do not publish to a peer.
-pub const PUBLISH_SCORE_THRESHOLD: f64 = -50.0;
-/// Score below which we ignore everything a peer sends.
-pub const GRAYLIST_SCORE_THRESHOLD: f64 = -80.0;
-/// Penalty weight for invalid messages, applied to the squared count: one rejected
-/// message costs 20 points, two 80, three 180.
-pub const INVALID_MESSAGE_WEIGHT: f64 = -20.0;
-/// How long it takes for an invalid-message count to decay to (almost) nothing.
-pub const INVALID_MESSAGE_DECAY_TIME: Duration = Duration::from_secs(10 * 60);
-
 /// All protocols one Quire node speaks.
 #[derive(NetworkBehaviour)]
 pub(crate) struct QuireBehaviour {
+    /// First, so that a connection over the limits is refused before any other
+    /// protocol sets anything up for it.
+    pub(crate) limits: connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: SyncBehaviour,
     pub(crate) mailbox: MailboxBehaviour,
@@ -72,6 +63,7 @@ impl QuireBehaviour {
             None
         };
         Ok(Self {
+            limits: connection_limits::Behaviour::new(connection_limits()),
             gossipsub,
             sync: sync_behaviour(),
             mailbox: mailbox_behaviour(false),
@@ -89,72 +81,31 @@ impl QuireBehaviour {
     }
 }
 
-/// Quire's gossipsub: anonymous messages (our envelopes carry their own signatures),
-/// content-addressed ids, size cap and peer scoring. A member `validate`s every
-/// message (opens its envelope) before it is forwarded; a relay, which holds no keys,
-/// forwards what arrives.
-pub fn gossip_behaviour(max_message_bytes: usize, validate: bool) -> Result<gossipsub::Behaviour> {
-    let mut builder = gossipsub::ConfigBuilder::default();
-    builder
-        .heartbeat_interval(GOSSIP_HEARTBEAT_INTERVAL)
-        .validation_mode(gossipsub::ValidationMode::Anonymous);
-    if validate {
-        builder.validate_messages();
-    }
-    let config = builder
-        .max_transmit_size(max_message_bytes.saturating_add(GOSSIP_FRAME_OVERHEAD_BYTES))
-        .message_id_fn(|message: &gossipsub::Message| {
-            MessageId::from(blake3::hash(&message.data).as_bytes().to_vec())
-        })
-        .build()
-        .map_err(|e| NetError::Behaviour(format!("gossipsub config: {e}")))?;
-    let mut behaviour =
-        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
-            .map_err(|e| NetError::Behaviour(format!("gossipsub: {e}")))?;
-    let thresholds = gossipsub::PeerScoreThresholds {
-        gossip_threshold: GOSSIP_SCORE_THRESHOLD,
-        publish_threshold: PUBLISH_SCORE_THRESHOLD,
-        graylist_threshold: GRAYLIST_SCORE_THRESHOLD,
-        ..gossipsub::PeerScoreThresholds::default()
-    };
-    behaviour
-        .with_peer_score(gossipsub::PeerScoreParams::default(), thresholds)
-        .map_err(|e| NetError::Behaviour(format!("gossipsub peer score: {e}")))?;
-    Ok(behaviour)
+/// How many connections a node holds (see the constants).
+fn connection_limits() -> ConnectionLimits {
+    ConnectionLimits::default()
+        .with_max_established_incoming(Some(MAX_INCOMING_CONNECTIONS))
+        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING_CONNECTIONS))
+        .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
 }
 
-/// Reward per second a peer stays in a topic's mesh (capped by [`TIME_IN_MESH_CAP`]).
-const TIME_IN_MESH_WEIGHT: f64 = 0.01;
-/// Seconds of mesh time counted at most: at most +6 points.
-const TIME_IN_MESH_CAP: f64 = 600.0;
-/// Reward per message a peer delivers first (capped by [`FIRST_DELIVERIES_CAP`]).
-const FIRST_DELIVERIES_WEIGHT: f64 = 0.5;
-/// First deliveries counted at most: at most +10 points.
-const FIRST_DELIVERIES_CAP: f64 = 20.0;
-
-/// Score parameters for one document topic.
-///
-/// Document traffic is bursty (nothing while nobody types), so the "too few mesh
-/// deliveries" penalties are off. Good behaviour earns at most +16 points, so it
-/// cannot buy forgiveness: one rejected message (-20) wipes out all credit (and puts
-/// a new peer below the gossip threshold), two (-80) put any peer below the publish
-/// threshold, three (-180) onto the graylist.
-pub fn topic_score_params() -> gossipsub::TopicScoreParams {
-    gossipsub::TopicScoreParams {
-        topic_weight: 1.0,
-        time_in_mesh_weight: TIME_IN_MESH_WEIGHT,
-        time_in_mesh_quantum: Duration::from_secs(1),
-        time_in_mesh_cap: TIME_IN_MESH_CAP,
-        first_message_deliveries_weight: FIRST_DELIVERIES_WEIGHT,
-        first_message_deliveries_cap: FIRST_DELIVERIES_CAP,
-        mesh_message_deliveries_weight: 0.0,
-        mesh_failure_penalty_weight: 0.0,
-        invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
-        invalid_message_deliveries_decay: gossipsub::score_parameter_decay(
-            INVALID_MESSAGE_DECAY_TIME,
-        ),
-        ..gossipsub::TopicScoreParams::default()
-    }
+/// Quire's gossipsub: anonymous messages (our envelopes carry their own signatures),
+/// content-addressed ids, and every limit and score parameter from
+/// [`crate::gossip_config`]. A member `validate`s every message (opens its envelope)
+/// before it is forwarded; a relay, which holds no keys, forwards what arrives.
+pub fn gossip_behaviour(max_message_bytes: usize, validate: bool) -> Result<gossipsub::Behaviour> {
+    let config = gossip_config(max_message_bytes, validate)
+        .map_err(|e| NetError::Behaviour(format!("gossipsub config: {e}")))?;
+    let mut behaviour = gossipsub::Behaviour::new_with_subscription_filter(
+        gossipsub::MessageAuthenticity::Anonymous,
+        config,
+        subscription_filter(),
+    )
+    .map_err(|e| NetError::Behaviour(format!("gossipsub: {e}")))?;
+    behaviour
+        .with_peer_score(peer_score_params(), score_thresholds())
+        .map_err(|e| NetError::Behaviour(format!("gossipsub peer score: {e}")))?;
+    Ok(behaviour)
 }
 
 /// Bytes of the topic hash that name the gossipsub topic. Every gossip message
@@ -207,17 +158,6 @@ mod tests {
         assert_ne!(topic_for(&other).hash().into_string(), name);
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
         assert_eq!(base64url(b"Man"), "TWFu");
-    }
-
-    #[test]
-    fn score_parameters_are_valid_and_punish_one_invalid_message() {
-        let params = topic_score_params();
-        assert_eq!(params.validate(), Ok(()));
-        let best_reward =
-            TIME_IN_MESH_WEIGHT * TIME_IN_MESH_CAP + FIRST_DELIVERIES_WEIGHT * FIRST_DELIVERIES_CAP;
-        assert!(best_reward + INVALID_MESSAGE_WEIGHT < 0.0);
-        assert!(best_reward + 4.0 * INVALID_MESSAGE_WEIGHT < PUBLISH_SCORE_THRESHOLD);
-        assert!(best_reward + 9.0 * INVALID_MESSAGE_WEIGHT < GRAYLIST_SCORE_THRESHOLD);
     }
 
     #[test]

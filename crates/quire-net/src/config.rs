@@ -19,11 +19,24 @@ pub const GOSSIP_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection with no open stream is closed after this long.
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Events buffered for the engine before the actor starts dropping (and ignoring) them.
+/// Events buffered for the engine before the actor drops gossip (and ignores it,
+/// telling the engine to catch up once it reads again); state events wait in order.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 
 /// Commands buffered from [`crate::NetHandle`]s before callers wait.
 pub const COMMAND_CHANNEL_CAPACITY: usize = 256;
+
+/// Connections other devices may hold open to this one at once. A device talks to
+/// the members of its documents and a few relays; a thousand leaves room for a big
+/// team on a LAN while bounding what a flood of connections can cost.
+pub const MAX_INCOMING_CONNECTIONS: u32 = 1_024;
+
+/// Incoming connections still in their handshake at once.
+pub const MAX_PENDING_INCOMING_CONNECTIONS: u32 = 128;
+
+/// Connections to one peer at once: TCP, QUIC, a relay circuit and its hole-punched
+/// replacement, and a restarted peer's new ones while its old ones linger.
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 8;
 
 /// The protocol version announced by identify.
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "/quire/0.1.0";
@@ -39,6 +52,9 @@ pub struct NetConfig {
     pub enable_mdns: bool,
     /// Largest gossip payload accepted by `publish` (and by gossipsub on receipt).
     pub max_message_bytes: usize,
+    /// Events buffered for the engine ([`EVENT_CHANNEL_CAPACITY`]). Past it, gossip
+    /// is dropped (and the engine told to catch up); state events wait, never lost.
+    pub event_channel_capacity: usize,
 }
 
 impl NetConfig {
@@ -49,6 +65,7 @@ impl NetConfig {
             listen: Vec::new(),
             enable_mdns: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            event_channel_capacity: EVENT_CHANNEL_CAPACITY,
         }
     }
 }

@@ -59,6 +59,14 @@ pub enum NetError {
     /// Gossipsub refused the subscription.
     #[error("subscribe failed: {0}")]
     Subscribe(String),
+    /// This device already syncs the most documents one device may sync at once.
+    #[error(
+        "this device already syncs {max} documents, the most one device may; stop syncing one (`quire leave DOC`) to sync another"
+    )]
+    TooManyTopics {
+        /// The limit ([`crate::MAX_TOPICS_PER_PEER`]).
+        max: usize,
+    },
     /// A sync request did not get a valid response.
     #[error("sync request to {peer} failed: {reason}")]
     SyncFailed {

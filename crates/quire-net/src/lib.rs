@@ -60,6 +60,7 @@ mod actor;
 mod behaviour;
 mod config;
 mod error;
+pub mod gossip_config;
 pub mod mailbox_protocol;
 mod path;
 pub mod restarts;
@@ -67,17 +68,19 @@ mod sync_protocol;
 mod traversal;
 
 pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
-pub use behaviour::{
-    GOSSIP_SCORE_THRESHOLD, GRAYLIST_SCORE_THRESHOLD, INVALID_MESSAGE_DECAY_TIME,
-    INVALID_MESSAGE_WEIGHT, PUBLISH_SCORE_THRESHOLD, TOPIC_NAME_BYTES, gossip_behaviour, topic_for,
-    topic_score_params,
-};
+pub use behaviour::{TOPIC_NAME_BYTES, gossip_behaviour, topic_for};
 pub use config::{
     COMMAND_CHANNEL_CAPACITY, DEFAULT_MAX_MESSAGE_BYTES, EVENT_CHANNEL_CAPACITY,
     GOSSIP_FRAME_OVERHEAD_BYTES, GOSSIP_HEARTBEAT_INTERVAL, IDENTIFY_PROTOCOL_VERSION,
-    IDLE_CONNECTION_TIMEOUT, NetConfig,
+    IDLE_CONNECTION_TIMEOUT, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_CONNECTIONS,
+    MAX_PENDING_INCOMING_CONNECTIONS, NetConfig,
 };
 pub use error::{NetError, Result};
+pub use gossip_config::{
+    GOSSIP_SCORE_THRESHOLD, GRAYLIST_SCORE_THRESHOLD, INVALID_MESSAGE_DECAY_TIME,
+    INVALID_MESSAGE_WEIGHT, MAX_GOSSIP_FRAME_BYTES, MAX_TOPICS_PER_PEER, PUBLISH_SCORE_THRESHOLD,
+    topic_score_params,
+};
 pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 pub use path::ConnectionPath;
 pub use sync_protocol::{

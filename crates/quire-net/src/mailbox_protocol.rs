@@ -34,6 +34,11 @@ pub const MAX_PUT_BATCH: usize = 64;
 /// Room for the CBOR framing around payloads.
 const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
 
+/// Mailbox requests one connection may have in progress at once (libp2p's default
+/// is 100): a member keeps a few in flight, so a peer cannot make the relay buffer
+/// a hundred 8 MiB requests per connection.
+pub const MAX_CONCURRENT_MAILBOX_STREAMS: usize = 32;
+
 /// A request with no response after this long fails with a timeout.
 pub const MAILBOX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -165,6 +170,8 @@ pub fn mailbox_behaviour(serve: bool) -> MailboxBehaviour {
     } else {
         ProtocolSupport::Outbound
     };
-    let config = request_response::Config::default().with_request_timeout(MAILBOX_REQUEST_TIMEOUT);
+    let config = request_response::Config::default()
+        .with_request_timeout(MAILBOX_REQUEST_TIMEOUT)
+        .with_max_concurrent_streams(MAX_CONCURRENT_MAILBOX_STREAMS);
     request_response::Behaviour::with_codec(codec, [(MAILBOX_PROTOCOL, support)], config)
 }

@@ -36,6 +36,26 @@ pub fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
+/// The variable that lets a namespace test skip where namespaces cannot be made:
+/// `QUIRE_NETNS=skip`. Without it such a test fails, so that a machine that cannot
+/// run it never reports it as passed.
+pub const SKIP_VARIABLE: &str = "QUIRE_NETNS";
+
+/// Whether a test that could not set up its namespaces (for `reason`) may skip:
+/// only when [`SKIP_VARIABLE`] says `skip`, and then it prints that it skipped.
+/// Otherwise it panics with the reason and how to run or skip the test.
+#[track_caller]
+pub fn skip_or_fail(what: &str, reason: &str) {
+    if std::env::var(SKIP_VARIABLE).as_deref() == Ok("skip") {
+        println!("SKIPPED ({SKIP_VARIABLE}=skip): {what}: {reason}");
+        return;
+    }
+    panic!(
+        "{what} needs network namespaces, which could not be made ({reason}); \
+         run the tests as root with `ip` and `iptables` installed, or set {SKIP_VARIABLE}=skip to skip it"
+    );
+}
+
 /// A network namespace with its loopback up; deleted on drop.
 #[derive(Debug)]
 pub struct Host {

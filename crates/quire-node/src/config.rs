@@ -20,9 +20,16 @@ pub const MAX_CACHED_ANSWERS: usize = 32;
 /// Most bytes of answers kept for continuation at once.
 pub const MAX_CACHED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// How often every shared document runs a catch-up with its peers anyway, in case
-/// live messages were lost on the way.
+/// How often a shared document that had live traffic runs a catch-up with its
+/// peers anyway, in case live messages were lost on the way.
 pub const PERIODIC_CATCH_UP: Duration = Duration::from_secs(60);
+
+/// Catch-ups with one peer running at once; the rest wait their turn in order. A
+/// peer takes [`quire_net::MAX_CONCURRENT_SYNC_STREAMS`] streams per connection, and
+/// with both sides at this many no request is refused for want of one (before, two
+/// devices sharing 1,000 documents started 1,000 exchanges at once on connect).
+pub const MAX_CATCH_UPS_PER_PEER: usize = 8;
+const _: () = assert!(2 * MAX_CATCH_UPS_PER_PEER <= quire_net::MAX_CONCURRENT_SYNC_STREAMS);
 
 /// How often the addresses in a shared document's ticket are dialled while the
 /// document has no peer.
@@ -50,6 +57,9 @@ pub struct NodeConfig {
     /// A writer replaces a relay's items of a document with one sealed snapshot of
     /// it once it has read this many items there since the last snapshot.
     pub relay_compact_after: u64,
+    /// Network events buffered for the node ([`quire_net::EVENT_CHANNEL_CAPACITY`];
+    /// tests make it tiny to show that no state event is ever lost).
+    pub net_event_capacity: usize,
 }
 
 impl NodeConfig {
@@ -61,6 +71,7 @@ impl NodeConfig {
             bootstrap: Vec::new(),
             relays: Vec::new(),
             relay_compact_after: RELAY_COMPACT_AFTER,
+            net_event_capacity: quire_net::EVENT_CHANNEL_CAPACITY,
         }
     }
 
@@ -75,6 +86,7 @@ impl NodeConfig {
             bootstrap: Vec::new(),
             relays: Vec::new(),
             relay_compact_after: RELAY_COMPACT_AFTER,
+            net_event_capacity: quire_net::EVENT_CHANNEL_CAPACITY,
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use quire_crypto::{
     DeviceIdentity, DocKeys, EnvelopeError, Kind, LocalSession, MAX_SESSIONS_PER_HINT, Opened,
-    PeerId, Received, RemoteSession, ReplayWindow, Role, Sealed, SessionBook, SessionHint,
-    SessionId, TOPIC_BYTES, open, receive,
+    PeerId, Received, RemoteSession, ReplayError, ReplayWindow, Role, Sealed, SessionBook,
+    SessionHint, SessionId, TOPIC_BYTES, open, receive,
 };
 use quire_doc::DocumentId;
 
@@ -30,7 +30,8 @@ pub enum DropReason {
     NotAWriter,
     /// Sealed with another document key.
     Undecryptable,
-    /// A message already received (or too old to tell).
+    /// A message already received, or presence too old to tell (not penalised:
+    /// gossip delivers late copies, and a genuine message replayed does no harm).
     Replayed,
     /// A CRDT update the document refused.
     BadUpdate,
@@ -66,7 +67,10 @@ impl DropReason {
     pub fn penalise(self) -> bool {
         !matches!(
             self,
-            DropReason::UnknownSession | DropReason::RateLimited | DropReason::Expired
+            DropReason::UnknownSession
+                | DropReason::RateLimited
+                | DropReason::Expired
+                | DropReason::Replayed
         )
     }
 
@@ -150,6 +154,10 @@ pub(crate) struct DocSync {
     pub(crate) addrs: Vec<quire_net::Multiaddr>,
     /// When this document last ran its periodic catch-up.
     pub(crate) last_periodic: Instant,
+    /// Live updates went out or came in since the last periodic catch-up: only such
+    /// a document runs one (a quiet one has nothing gossip could have lost), so idle
+    /// cost does not grow with the number of documents.
+    pub(crate) live_since_periodic: bool,
     /// When its addresses were last dialled.
     pub(crate) last_redial: Option<Instant>,
 }
@@ -184,6 +192,7 @@ impl DocSync {
             dropped: BTreeMap::new(),
             addrs: Vec::new(),
             last_periodic: Instant::now(),
+            live_since_periodic: false,
             last_redial: None,
         }
     }
@@ -243,14 +252,18 @@ impl DocSync {
             Err(e) => return Incoming::Dropped(DropReason::of(&e)),
         };
         self.hellos.touch(opened.session);
-        if self
+        match self
             .replay
             .entry(opened.session)
             .or_default()
             .accept(opened.seq)
-            .is_err()
         {
-            return Incoming::Dropped(DropReason::Replayed);
+            Ok(()) => {}
+            // A signed update too far behind the window to tell whether it came
+            // before: gossip can deliver one seconds late (an IWANT answer), and
+            // applying a CRDT update twice changes nothing, so it is applied.
+            Err(ReplayError::TooOld { .. }) if opened.kind == Kind::Update => {}
+            Err(_) => return Incoming::Dropped(DropReason::Replayed),
         }
         // Windows of sessions the book has forgotten go too, so they stay bounded.
         if self.replay.len() > quire_crypto::MAX_SESSIONS {
@@ -384,7 +397,21 @@ mod tests {
             receiver.receive_gossip(&[1, 1, 2, 3]),
             Incoming::Dropped(DropReason::Malformed)
         ));
-        assert!(DropReason::Replayed.penalise() && !DropReason::UnknownSession.penalise());
+        // A signed update from far behind the window is applied (harmless twice);
+        // late presence is dropped, and neither costs its forwarder anything.
+        for seq in 3..=(3 + quire_crypto::REPLAY_WINDOW) {
+            let newer = session.seal(seq, Kind::Update, b"u").unwrap().encode();
+            assert!(matches!(
+                receiver.receive_gossip(&newer),
+                Incoming::Update { .. }
+            ));
+        }
+        assert!(matches!(
+            receiver.receive_gossip(&update),
+            Incoming::Update { seq: 1, .. }
+        ));
+        assert!(!DropReason::Replayed.penalise() && !DropReason::UnknownSession.penalise());
+        assert!(DropReason::BadSignature.penalise() && DropReason::Malformed.penalise());
     }
 
     /// Altered on the way, a message verifies under no session it may come from: it is

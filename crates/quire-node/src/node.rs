@@ -17,7 +17,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::NodeError;
 use crate::config::{
     ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
-    MAX_CATCH_UP_ATTEMPTS, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
+    MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS,
+    TICK,
 };
 use crate::doc_sync::{BundleItem, DocSync, DropReason, Incoming};
 use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
@@ -46,10 +47,12 @@ mod compaction;
 mod relays;
 mod unknown_hints;
 mod unverified;
+mod waiting_catch_ups;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;
+use waiting_catch_ups::WaitingCatchUps;
 
 /// Events buffered for slow subscribers.
 const NODE_EVENT_BUFFER: usize = 4096;
@@ -93,6 +96,7 @@ impl SyncNode {
         let mut net_config = NetConfig::new(identity.to_libp2p_keypair());
         net_config.listen = config.listen.clone();
         net_config.enable_mdns = config.mdns;
+        net_config.event_channel_capacity = config.net_event_capacity;
         let (net, net_events) = quire_net::Node::spawn(net_config)?;
         let (command_tx, commands) = mpsc::channel(256);
         let (events, _) = broadcast::channel(NODE_EVENT_BUFFER);
@@ -115,6 +119,7 @@ impl SyncNode {
             listen: Vec::new(),
             connected: HashSet::new(),
             catch_ups: HashMap::new(),
+            waiting_catch_ups: WaitingCatchUps::default(),
             answers: HashMap::new(),
             results_tx,
             results,
@@ -286,7 +291,10 @@ struct Actor {
     by_id: HashMap<DocumentId, Topic>,
     listen: Vec<Multiaddr>,
     connected: HashSet<PeerId>,
+    /// Catch-ups running, at most [`MAX_CATCH_UPS_PER_PEER`] per peer.
     catch_ups: HashMap<(Topic, PeerId), CatchUp>,
+    /// Catch-ups waiting for one with the same peer to end, in the order asked.
+    waiting_catch_ups: WaitingCatchUps,
     answers: HashMap<AnswerKey, CachedAnswer>,
     results_tx: mpsc::Sender<CatchUpResult>,
     results: mpsc::Receiver<CatchUpResult>,
@@ -346,7 +354,11 @@ impl Actor {
                     Err(broadcast::error::RecvError::Closed) => break None,
                 },
                 Some(event) = self.net_events.recv() => self.handle_net_event(event).await,
-                Some(result) = self.results.recv() => self.handle_catch_up_result(result).await,
+                Some(result) = self.results.recv() => {
+                    let peer = result.peer;
+                    self.handle_catch_up_result(result).await;
+                    self.start_waiting_catch_ups(peer).await;
+                }
                 Some(result) = self.relay_results.recv() => self.handle_relay_result(result).await,
                 _ = tick.tick() => self.on_tick().await,
             }
@@ -457,6 +469,7 @@ impl Actor {
         self.unknown_hints.forget_topic(topic);
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
+        self.waiting_catch_ups.forget_topic(topic);
         let _ = self.net.unsubscribe(topic).await;
     }
 
@@ -724,6 +737,7 @@ impl Actor {
                 doc.sent += 1;
                 doc.sent_bytes += sealed_len as u64;
                 doc.live_sent += 1;
+                doc.live_since_periodic = true;
                 // Gossip reached someone; what does not is caught up on connect.
                 doc.pending = doc.pending.saturating_sub(1);
                 Some((doc.last_seq().unwrap_or_default(), sealed_len))
@@ -868,6 +882,7 @@ impl Actor {
                 self.connected.remove(&peer);
                 self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
+                self.waiting_catch_ups.forget_peer(peer);
                 self.release_from(peer).await;
                 self.unknown_hints.forget_peer(peer);
                 let mut left = Vec::new();
@@ -993,6 +1008,7 @@ impl Actor {
                     Ok((applied, receipt)) => {
                         if let Some(doc) = self.docs.get_mut(&topic) {
                             doc.received += 1;
+                            doc.live_since_periodic = true;
                             // It forwarded a valid message, so it is in the document.
                             doc.peers.insert(from);
                         }
@@ -1058,7 +1074,10 @@ impl Actor {
             let id = doc.id;
             self.emit(NodeEvent::Dropped { id, peer, reason });
         }
-        if reason.penalise() {
+        // A relay forwards what anyone it lets in publishes, without the keys to
+        // check it: a forged message it passed on is its sender's doing, and
+        // graylisting the relay would cut off every member behind it.
+        if reason.penalise() && !self.relays.is_relay(&peer) {
             Validation::Reject
         } else {
             Validation::Ignore
@@ -1068,6 +1087,11 @@ impl Actor {
     // ---- catch-up: asking --------------------------------------------------------
 
     async fn start_catch_up(&mut self, topic: Topic, peer: PeerId, force: bool) {
+        // A request to a peer that left would dial it again (request-response dials
+        // on its own); reconnecting is the redial policy's call, not a catch-up's.
+        if !self.connected.contains(&peer) {
+            return;
+        }
         if self.relays.is_relay(&peer) {
             // A relay forwards gossip but answers no catch-up: read its mailbox.
             self.relays.fetch_soon(peer, topic);
@@ -1081,6 +1105,12 @@ impl Actor {
             && running.started.elapsed() < quire_net::SYNC_REQUEST_TIMEOUT
         {
             running.again |= force || running.in_flight;
+            return;
+        }
+        if !self.catch_ups.contains_key(&(topic, peer))
+            && self.catch_ups.keys().filter(|(_, p)| *p == peer).count() >= MAX_CATCH_UPS_PER_PEER
+        {
+            self.waiting_catch_ups.push(peer, topic, force);
             return;
         }
         let state_vector = match self.engine.state_vector(doc.id).await {
@@ -1289,6 +1319,16 @@ impl Actor {
         Ok(complete)
     }
 
+    /// Starts the catch-ups with `peer` that wait for a free place.
+    async fn start_waiting_catch_ups(&mut self, peer: PeerId) {
+        while self.catch_ups.keys().filter(|(_, p)| *p == peer).count() < MAX_CATCH_UPS_PER_PEER {
+            let Some((topic, force)) = self.waiting_catch_ups.pop(peer) else {
+                return;
+            };
+            self.start_catch_up(topic, peer, force).await;
+        }
+    }
+
     async fn synced(&mut self, topic: Topic, peer: PeerId) {
         let Some(doc) = self.docs.get_mut(&topic) else {
             return;
@@ -1488,7 +1528,9 @@ impl Actor {
             let has_peer = doc.peers.iter().any(|p| self.connected.contains(p));
             if has_peer && doc.last_periodic.elapsed() >= PERIODIC_CATCH_UP {
                 doc.last_periodic = now;
-                periodic.push(*topic);
+                if std::mem::take(&mut doc.live_since_periodic) {
+                    periodic.push(*topic);
+                }
             }
             if !has_peer
                 && !doc.addrs.is_empty()
@@ -1527,6 +1569,7 @@ impl Actor {
             };
             if give_up {
                 self.catch_ups.remove(&key);
+                self.start_waiting_catch_ups(key.1).await;
             } else {
                 self.send_catch_up_request(key.0, key.1);
             }

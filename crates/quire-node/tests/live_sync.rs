@@ -59,21 +59,25 @@ async fn offline_edits_on_both_sides_merge_on_reconnect() {
 
     // Cut the connection, edit on both sides, reconnect.
     // (Waits for the event, not a state: b redials the link's addresses at once.)
+    // Both sides must have seen it: a's swarm may still be closing the connection
+    // (and take a publish into it) when b already reports it gone.
     let b_peer = b.node.peer_id();
-    let mut b_events = b.node.subscribe();
-    a.node.net().disconnect(b_peer).await.unwrap();
     let a_peer = a.node.peer_id();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Ok(NodeEvent::PeerDisconnected(p)) = b_events.recv().await
-                && p == a_peer
-            {
-                break;
+    let (mut a_events, mut b_events) = (a.node.subscribe(), b.node.subscribe());
+    a.node.net().disconnect(b_peer).await.unwrap();
+    for (events, other, who) in [(&mut b_events, a_peer, "b"), (&mut a_events, b_peer, "a")] {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Ok(NodeEvent::PeerDisconnected(p)) = events.recv().await
+                    && p == other
+                {
+                    break;
+                }
             }
-        }
-    })
-    .await
-    .expect("b saw the disconnect");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{who} saw the disconnect"));
+    }
     for i in 0..20 {
         a.engine
             .edit(id, Edit::Append(format!("a{i} ")))
@@ -90,8 +94,11 @@ async fn offline_edits_on_both_sides_merge_on_reconnect() {
             .await
             .unwrap();
     }
-    let pending = a.node.status().await.unwrap().docs[0].pending;
-    assert!(pending > 0, "offline edits are counted as pending");
+    // The node reads the engine's events after a status request that came first.
+    eventually("a counts its offline edits as pending", || async {
+        (a.node.status().await.ok()?.docs.first()?.pending > 0).then_some(())
+    })
+    .await;
     for addr in a.addrs().await {
         b.node.dial(addr.parse().unwrap()).await.unwrap();
     }

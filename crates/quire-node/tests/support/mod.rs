@@ -22,11 +22,14 @@ pub struct Peer {
 
 impl Peer {
     pub async fn start() -> Self {
+        Self::start_with(NodeConfig::loopback()).await
+    }
+
+    /// A device whose node runs with `config`.
+    pub async fn start_with(config: NodeConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(EngineConfig::new(dir.path())).await.unwrap();
-        let node = SyncNode::start(engine.clone(), NodeConfig::loopback())
-            .await
-            .unwrap();
+        let node = SyncNode::start(engine.clone(), config).await.unwrap();
         Self { dir, engine, node }
     }
 

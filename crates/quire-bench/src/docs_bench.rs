@@ -1,0 +1,283 @@
+//! `quire-bench docs`: two devices sharing many documents (10, 100, 1,000, 10,000),
+//! each a real engine on disk and a real node on loopback, in one process.
+//!
+//! Per size: Bob's node goes offline, Ann edits 1% of the documents, Bob's node
+//! comes back. Measured: the time until the changed documents arrive, the time until
+//! every document's catch-up has run, and everything on the loopback interface
+//! meanwhile; then both devices idle (CPU as a share of one core, resident memory).
+//! The baseline in the same run: two devices sharing only the changed documents,
+//! with the same changes (what a reconnect would cost if it scaled with what changed
+//! and not with how many documents there are): the ratios say how far from that.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use quire_engine::{DocumentId, Edit, Engine, EngineConfig, Role};
+use quire_net::Multiaddr;
+use quire_node::{NodeConfig, NodeEvent, SyncNode};
+use serde_json::{Value, json};
+
+use crate::sync_bench::lo_bytes;
+
+/// Text each document starts with (a short note).
+const NOTE: &str = "# A note\n\nSome text that every document starts with, about a paragraph long, \
+so that a catch-up carries something.\n";
+/// How long a step may take before the benchmark gives up.
+const STEP_LIMIT: Duration = Duration::from_secs(600);
+
+struct Device {
+    dir: tempfile::TempDir,
+    engine: Engine,
+    node: Option<SyncNode>,
+}
+
+impl Device {
+    async fn open(root: &Path) -> Result<Self> {
+        let dir = tempfile::tempdir_in(root)?;
+        let engine = Engine::open(EngineConfig::new(dir.path())).await?;
+        Ok(Self {
+            dir,
+            engine,
+            node: None,
+        })
+    }
+
+    async fn go_online(&mut self, bootstrap: Vec<Multiaddr>) -> Result<&SyncNode> {
+        let mut config = NodeConfig::loopback();
+        config.bootstrap = bootstrap;
+        let node = SyncNode::start(self.engine.clone(), config).await?;
+        Ok(self.node.insert(node))
+    }
+
+    async fn go_offline(&mut self) -> Result<()> {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    fn node(&self) -> Result<&SyncNode> {
+        self.node.as_ref().context("the device is offline")
+    }
+
+    async fn addrs(&self) -> Result<Vec<Multiaddr>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let listen = self.node()?.status().await?.listen;
+            if !listen.is_empty() {
+                return Ok(listen);
+            }
+            ensure!(Instant::now() < deadline, "the node did not listen");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Runs the benchmark for each size in `sizes` (documents shared), `changed_per_mille`
+/// of them changed while apart, idling `idle` after each reconnect.
+pub(crate) async fn run(
+    sizes: &[usize],
+    changed_per_mille: usize,
+    idle: Duration,
+) -> Result<Value> {
+    let mut runs = Vec::new();
+    for &size in sizes {
+        let changed = (size * changed_per_mille).div_ceil(1000).max(1);
+        eprintln!("docs: {size} shared, {changed} changed");
+        let shared = reconnect(size, changed, idle).await?;
+        eprintln!("docs: baseline, {changed} shared, all changed");
+        let baseline = reconnect(changed, changed, Duration::ZERO).await?;
+        let ratio = |key: &str| {
+            let a = shared.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+            let b = baseline
+                .get(key)
+                .and_then(Value::as_f64)
+                .unwrap_or(f64::NAN);
+            a / b
+        };
+        runs.push(json!({
+            "documents": size,
+            "changed": changed,
+            "shared": shared,
+            "baseline_only_changed_shared": baseline,
+            "ratio_changed_arrived": ratio("changed_arrived_secs"),
+            "ratio_all_checked": ratio("all_checked_secs"),
+            "ratio_bytes": ratio("loopback_bytes"),
+        }));
+    }
+    Ok(json!({ "bench": "docs", "changed_per_mille": changed_per_mille, "runs": runs }))
+}
+
+/// Ann and Bob share `size` documents; Bob goes offline, Ann changes `changed` of
+/// them, Bob comes back; times and bytes until he has the changes and until every
+/// document was checked, then idle cost.
+async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value> {
+    let root = tempfile::tempdir()?;
+    let mut ann = Device::open(root.path()).await?;
+    let mut bob = Device::open(root.path()).await?;
+    ann.go_online(Vec::new()).await?;
+    let ann_addrs = ann.addrs().await?;
+    let links: Vec<String> = ann_addrs.iter().map(ToString::to_string).collect();
+    let made = Instant::now();
+    let mut ids: Vec<DocumentId> = Vec::with_capacity(size);
+    for n in 0..size {
+        let id = ann.engine.create(&format!("Note {n}"), NOTE).await?;
+        let link = ann.engine.share(id, Role::Write, links.clone()).await?;
+        bob.engine.join(&link.to_link()).await?;
+        ids.push(id);
+    }
+    let setup_secs = made.elapsed().as_secs_f64();
+
+    // First contact: Bob has every link and nothing else.
+    let first = Instant::now();
+    bob.go_online(ann_addrs.clone()).await?;
+    until_synced(&bob, &ids).await?;
+    let first_sync_secs = first.elapsed().as_secs_f64();
+    wait_quiet(&bob).await?;
+
+    // Apart: Ann changes some documents.
+    bob.go_offline().await?;
+    let changed_ids: Vec<DocumentId> = ids
+        .iter()
+        .step_by((size / changed).max(1))
+        .take(changed)
+        .copied()
+        .collect();
+    for id in &changed_ids {
+        ann.engine
+            .edit(*id, Edit::Append("Changed while Bob was away.\n".into()))
+            .await?;
+    }
+
+    let bytes_before = lo_bytes();
+    let cpu_before = process_cpu_secs();
+    let back = Instant::now();
+    let node = bob.go_online(ann_addrs.clone()).await?;
+    let mut events = node.subscribe();
+    let mut synced = std::collections::HashSet::new();
+    let mut changed_arrived = None;
+    let mut missing: std::collections::HashSet<DocumentId> = changed_ids.iter().copied().collect();
+    let all_checked = loop {
+        ensure!(
+            back.elapsed() < STEP_LIMIT,
+            "the reconnect did not finish in {STEP_LIMIT:?}"
+        );
+        match tokio::time::timeout(Duration::from_millis(50), events.recv()).await {
+            Ok(Ok(NodeEvent::Synced { id, .. })) => {
+                synced.insert(id);
+            }
+            Ok(Ok(_)) | Err(_) => {}
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(_)) => anyhow::bail!("the node stopped"),
+        }
+        if changed_arrived.is_none() {
+            let mut arrived = Vec::new();
+            for id in &missing {
+                if bob
+                    .engine
+                    .text(*id)
+                    .await?
+                    .contains("Changed while Bob was away.")
+                {
+                    arrived.push(*id);
+                }
+            }
+            for id in arrived {
+                missing.remove(&id);
+            }
+            if missing.is_empty() {
+                changed_arrived = Some(back.elapsed());
+            }
+        }
+        if changed_arrived.is_some() && synced.len() >= size {
+            break back.elapsed();
+        }
+    };
+    let reconnect_cpu = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
+    let bytes = lo_bytes()
+        .zip(bytes_before)
+        .map(|(a, b)| a.saturating_sub(b));
+
+    // Idle: both devices online with nothing to do.
+    let idle_figures = if idle.is_zero() {
+        Value::Null
+    } else {
+        wait_quiet(&bob).await?;
+        let cpu_start = process_cpu_secs();
+        let start = Instant::now();
+        tokio::time::sleep(idle).await;
+        let cpu = process_cpu_secs().zip(cpu_start).map(|(a, b)| a - b);
+        json!({
+            "seconds": start.elapsed().as_secs_f64(),
+            "cpu_share_of_one_core_both_devices": cpu.map(|c| c / start.elapsed().as_secs_f64()),
+            "resident_mb_both_devices": resident_mb(),
+        })
+    };
+    let result = json!({
+        "setup_secs": setup_secs,
+        "first_sync_secs": first_sync_secs,
+        "changed_arrived_secs": changed_arrived.map(|d| d.as_secs_f64()),
+        "all_checked_secs": all_checked.as_secs_f64(),
+        "loopback_bytes": bytes,
+        "process_cpu_secs": reconnect_cpu,
+        "idle": idle_figures,
+    });
+    for mut device in [ann, bob] {
+        device.go_offline().await?;
+        device.engine.close().await?;
+        drop(device.dir);
+    }
+    Ok(result)
+}
+
+/// Waits until a catch-up with Ann completed for every document (by the node's
+/// status: each has a last sync time).
+async fn until_synced(device: &Device, ids: &[DocumentId]) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let status = device.node()?.status().await?;
+        let done = status.docs.iter().filter(|d| d.last_sync.is_some()).count();
+        if done >= ids.len() {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < STEP_LIMIT,
+            "only {done} of {} synced",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the device's node has no catch-up running (its events go quiet for
+/// a second).
+async fn wait_quiet(device: &Device) -> Result<()> {
+    let mut events = device.node()?.subscribe();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+            Err(_) => return Ok(()),
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// User and system CPU time of this process so far (Linux).
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// This process's resident memory in MB (Linux).
+fn resident_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
