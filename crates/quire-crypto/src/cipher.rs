@@ -16,6 +16,7 @@ pub const AEAD_TAG_BYTES: usize = 16;
 
 const SESSION_ID_CONTEXT: &str = "quire 2025-06 session id v1";
 const MESSAGE_NONCE_CONTEXT: &str = "quire 2025-06 message nonce v1";
+const HELLO_KEY_CONTEXT: &str = "quire 2026-12 hello key v3";
 
 /// Encrypts `plaintext`, returning ciphertext with the tag appended.
 pub(crate) fn encrypt(
@@ -49,6 +50,12 @@ pub(crate) fn decrypt(
         .decrypt_in_place(&XNonce::from(*nonce), associated_data, &mut buffer)
         .map_err(|_| EnvelopeError::Undecryptable)?;
     Ok(buffer)
+}
+
+/// The key hellos are sealed under: derived from the read key, so that hellos' random
+/// nonces and messages' derived ones are never used under the same key.
+pub(crate) fn hello_key(read_key: &ReadKey) -> ReadKey {
+    ReadKey::from_bytes(blake3::derive_key(HELLO_KEY_CONTEXT, read_key.as_bytes()))
 }
 
 /// A session's id: a hash of the device key and the session's random salt, so no other

@@ -73,10 +73,12 @@
 //! already 96, so the per-message fields that only need to be said once are said once,
 //! in a [`Hello`] per *session* (one device's run on one document):
 //!
-//! - The hello carries the device's full public key, a fresh 16-byte salt, and, if the
-//!   device holds the write key, a **write grant**: the writer key's signature over
-//!   (document id, device key). It is encrypted (the grant would reveal the writer key,
-//!   which is the document id, to a relay) and signed by the device.
+//! - The hello carries the document's topic, the device's full public key, a fresh
+//!   16-byte salt, and, if the device holds the write key, a **write grant**: the
+//!   writer key's signature over (document id, device key); the device signs them all.
+//!   Everything but a header byte and a random nonce is sealed under a key derived from
+//!   the read key, signature included, so whoever hears a hello without that key learns
+//!   neither the device nor the document, and cannot link two hellos of one device.
 //! - A session's id is 8 bytes, `blake3(device key, salt)`, so no other device can
 //!   claim that id without a 64-bit second preimage. The whole id is in every message's
 //!   associated data and signed bytes; on the wire a message carries only its first two
@@ -114,8 +116,9 @@
 //! - A receiver must have a session's hello before its messages
 //!   ([`EnvelopeError::UnknownSession`] otherwise). Send the hello before the first
 //!   message, again when a peer subscribes, and on request; a relay mailbox must keep a
-//!   session's hello (first byte 0x23, in the clear) while it keeps that session's messages.
-//!   Hellos are about 250 bytes.
+//!   session's hello (first byte 0x33, [`HELLO_VERSION`] and kind 3; 0x23 from builds
+//!   before it, still opened) while it keeps that session's messages. Hellos are 186
+//!   bytes from a reader, 250 from a writer ([`MAX_HELLO_BYTES`]).
 //! - A [`SessionBook`] is bounded ([`MAX_SESSIONS`], [`MAX_SESSIONS_PER_DEVICE`]); a
 //!   forgotten session needs its hello again.
 //! - Revoking write access still means rotating the write key (new grants); the same is
@@ -155,7 +158,7 @@ pub use envelope::{
     MAX_PLAINTEXT_BYTES, Opened, Received, Sealed, open, receive,
 };
 pub use error::{EnvelopeError, IdentityError, KeyError, ReplayError, TicketError};
-pub use hello::{Hello, open_hello};
+pub use hello::{HELLO_VERSION, Hello, LEGACY_HELLO_VERSION, MAX_HELLO_BYTES, open_hello};
 pub use identity::{
     DeviceIdentity, DevicePublicKey, KEY_FILE_NAME, MAX_KEY_FILE_BYTES, PUBLIC_KEY_BYTES,
     SIGNATURE_BYTES,

@@ -214,6 +214,102 @@ fn tampering_with_a_hello_is_detected() {
     }
 }
 
+/// Whether `a` and `b` have an 8-byte run in common (a random match is a 1 in 2^64
+/// chance per pair of positions, so any match means a shared field).
+fn share_a_run(a: &[u8], b: &[u8]) -> bool {
+    a.windows(8)
+        .any(|run| b.windows(8).any(|other| other == run))
+}
+
+#[test]
+fn an_observer_without_the_read_key_learns_neither_device_nor_topic_from_a_hello() {
+    let (keys, doc_id) = DocKeys::generate();
+    let device = DeviceIdentity::generate();
+    let device_key = device.public_key().to_bytes();
+    let peer_id = device.peer_id().to_bytes();
+    for keys in [keys.clone(), keys.read_only()] {
+        let session = LocalSession::start(&device, &keys);
+        let first = session.hello().unwrap().encode();
+        let again = session.hello().unwrap().encode();
+        let next_session = LocalSession::start(&device, &keys)
+            .hello()
+            .unwrap()
+            .encode();
+        for hello in [&first, &again, &next_session] {
+            for (secret, name) in [
+                (&device_key[..], "device key"),
+                (&peer_id[..], "peer id"),
+                (&keys.topic()[..], "topic"),
+                (&doc_id[..], "document id"),
+            ] {
+                assert!(!share_a_run(hello, secret), "the hello shows the {name}");
+            }
+        }
+        // Two hellos of one device, of one session or two, share nothing but the
+        // header byte: an observer cannot tell they come from the same device.
+        for (a, b) in [(&first, &again), (&first, &next_session)] {
+            assert_eq!(a[0], b[0]);
+            assert!(!share_a_run(&a[1..], &b[1..]), "two hellos share a field");
+        }
+    }
+}
+
+#[test]
+fn a_hello_opens_only_with_its_read_key_and_on_its_own_topic() {
+    let (keys, _) = DocKeys::generate();
+    let (other, _) = DocKeys::generate();
+    let hello = LocalSession::start(&DeviceIdentity::generate(), &keys)
+        .hello()
+        .unwrap();
+    assert!(open_hello(&keys.read_only(), &hello, &keys.topic()).is_ok());
+    // Another document's member, on its own topic: it cannot even read the hello.
+    assert_eq!(
+        open_hello(&other, &hello, &other.topic()),
+        Err(EnvelopeError::Undecryptable)
+    );
+    // The right keys, delivered on another topic.
+    assert_eq!(
+        open_hello(&keys, &hello, &other.topic()),
+        Err(EnvelopeError::WrongTopic)
+    );
+    // The same document id and writer, another read key (a member removed from the
+    // document holds the old one).
+    let old_read_key = DocKeys::new(
+        *keys.doc_id(),
+        ReadKey::generate(),
+        keys.writer().clone(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        open_hello(&old_read_key, &hello, &keys.topic()),
+        Err(EnvelopeError::Undecryptable)
+    );
+}
+
+#[test]
+fn cut_or_lengthened_hellos_are_refused_with_a_reason() {
+    let (keys, _) = DocKeys::generate();
+    let bytes = Peer::new(&keys).hello();
+    for len in 0..bytes.len() {
+        let mut book = SessionBook::new();
+        assert!(
+            receive(&keys, &mut book, &bytes[..len], &keys.topic()).is_err(),
+            "cut to {len} bytes"
+        );
+        assert!(book.is_empty());
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let mut book = SessionBook::new();
+    assert!(receive(&keys, &mut book, &longer, &keys.topic()).is_err());
+    let huge = [bytes.clone(), vec![0; 4096]].concat();
+    assert!(matches!(
+        Hello::decode(&huge),
+        Err(EnvelopeError::TooLarge { .. })
+    ));
+}
+
 #[test]
 fn the_wrong_key_cannot_decrypt_and_ciphertext_hides_the_plaintext() {
     let (mut writer, reader) = writer_and_reader();
@@ -261,9 +357,10 @@ fn messages_stay_in_their_document() {
         other.open_message(&envelope.encode()),
         Err(EnvelopeError::UnknownSession(envelope.hint))
     );
+    // The other document's keys cannot even open the hello.
     assert_eq!(
         other.receive(&writer.hello()).unwrap_err(),
-        EnvelopeError::WrongTopic
+        EnvelopeError::Undecryptable
     );
     // A book shared across documents knows the session, but only for its own topic.
     other.book = std::mem::take(&mut reader.book);
