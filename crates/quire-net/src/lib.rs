@@ -60,6 +60,7 @@ mod actor;
 mod behaviour;
 mod config;
 mod error;
+pub mod mailbox_auth;
 pub mod mailbox_protocol;
 mod path;
 pub mod restarts;
