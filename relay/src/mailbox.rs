@@ -4,6 +4,12 @@
 //! with one sealed snapshot (compaction). Quotas bound the bytes kept per topic and
 //! per sending peer, and items older than the retention period are dropped.
 //!
+//! Only a topic's writers write to it: each put and compaction comes with the
+//! mailbox key that signed it (checked by the caller), and the key must be the one
+//! the topic is pinned to ([`pins`]): the first put stored pins it. A compaction
+//! supersedes only items up to the last one the member had read, and none stored
+//! before the pin.
+//!
 //! Every change is one transaction committed with `synchronous=FULL` before it is
 //! acknowledged, so nothing acknowledged is lost when the relay is killed. The relay
 //! never sees plaintext: topics are hashes, items are sealed by the members.
@@ -15,6 +21,7 @@ use quire_net::mailbox_protocol::MailboxItem;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 mod free_pages;
+mod pins;
 mod schema;
 mod tally;
 
@@ -40,6 +47,9 @@ pub(crate) enum MailboxError {
     /// The request does not make sense (say, compacting items that do not exist yet).
     #[error("{0}")]
     Invalid(String),
+    /// The request is not signed with the topic's pinned mailbox key.
+    #[error("{0}")]
+    NotWriter(String),
     /// SQLite failed (disk full, damaged file…).
     #[error("mailbox storage failed: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -48,10 +58,13 @@ pub(crate) enum MailboxError {
     Unavailable(String),
 }
 
-/// One item to keep: its topic, its sender and its sealed bytes.
+/// One item to keep: its topic, its sender, the mailbox key whose signature on it
+/// was checked, and its sealed bytes.
+#[derive(Clone, Copy)]
 pub(crate) struct Put<'a> {
     pub(crate) topic: &'a [u8; 32],
     pub(crate) sender: &'a [u8],
+    pub(crate) key: &'a [u8; 32],
     pub(crate) item: &'a [u8],
 }
 
@@ -98,6 +111,7 @@ impl Mailbox {
             &[Put {
                 topic,
                 sender,
+                key: &tests::KEY,
                 item,
             }],
             now_ms,
@@ -108,8 +122,9 @@ impl Mailbox {
     }
 
     /// Keeps several items in one durable commit (what arrived together): each gets
-    /// its sequence number or its own refusal (a quota), and the whole batch fails
-    /// only if storage does.
+    /// its sequence number or its own refusal (a quota, or a key other than its
+    /// topic's pin), and the whole batch fails only if storage does. A topic's first
+    /// item stored pins its key.
     pub(crate) fn put_many(
         &mut self,
         batch: &[Put<'_>],
@@ -121,8 +136,20 @@ impl Mailbox {
         let mut tally = Tally::default();
         let mut results = Vec::with_capacity(batch.len());
         for put in batch {
+            let pin = pins::read(&tx, put.topic)?;
+            if pin.is_some_and(|pin| pin.key != *put.key) {
+                results.push(Err(pins::not_writer("a put")));
+                continue;
+            }
             match tally.admit(&tx, &self.limits, put.topic, put.sender, put.item.len())? {
                 Ok(seq) => {
+                    if pin.is_none() {
+                        let pin = pins::Pin {
+                            key: *put.key,
+                            first_seq: seq,
+                        };
+                        pins::write(&tx, put.topic, pin)?;
+                    }
                     insert_item(&tx, put.topic, seq, put.sender, put.item, now_ms)?;
                     results.push(Ok(seq));
                 }
@@ -162,12 +189,15 @@ impl Mailbox {
         Ok((items, false))
     }
 
-    /// Replaces the items of `topic` up to and including `supersedes` with
-    /// `snapshot` from `sender`; returns the snapshot's sequence number.
+    /// Replaces the items of `topic` up to and including `supersedes` (the last one
+    /// the member had read) with `snapshot` from `sender`, signed by `key`; returns
+    /// the snapshot's sequence number. Refused unless `key` is the topic's pin;
+    /// items stored before the pin stay (see [`pins`]).
     pub(crate) fn compact(
         &mut self,
         topic: &[u8; 32],
         sender: &[u8],
+        key: &[u8; 32],
         snapshot: &[u8],
         supersedes: u64,
         now_ms: i64,
@@ -175,6 +205,14 @@ impl Mailbox {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(pin) = pins::read(&tx, topic)? else {
+            return Err(MailboxError::NotWriter(
+                "a compaction refused: no writer has put to this document at this relay yet".into(),
+            ));
+        };
+        if pin.key != *key {
+            return Err(pins::not_writer("a compaction"));
+        }
         let next = tally::read_topic(&tx, topic)?.next_seq;
         if supersedes >= next {
             return Err(MailboxError::Invalid(format!(
@@ -186,8 +224,8 @@ impl Mailbox {
         // reads what is left.
         remove_where(
             &tx,
-            "topic = ?1 AND seq <= ?2",
-            params![&topic[..], supersedes as i64],
+            "topic = ?1 AND seq >= ?3 AND seq <= ?2",
+            params![&topic[..], supersedes as i64, pin.first_seq as i64],
         )?;
         let mut tally = Tally::default();
         let seq = tally.admit(&tx, &self.limits, topic, sender, snapshot.len())??;
@@ -291,6 +329,10 @@ mod tests {
     };
     const T1: [u8; 32] = [1; 32];
     const T2: [u8; 32] = [2; 32];
+    /// The mailbox key the test puts are signed with.
+    pub(super) const KEY: [u8; 32] = [7; 32];
+    /// Another device's key: not the document's.
+    const STRANGER: [u8; 32] = [8; 32];
 
     fn open(dir: &tempfile::TempDir) -> Mailbox {
         Mailbox::open(&dir.path().join("mailbox.sqlite"), LIMITS).unwrap()
@@ -361,10 +403,10 @@ mod tests {
         }
         assert!(m.put(&T1, b"ann", &[1; 30], 0).is_err());
         assert!(matches!(
-            m.compact(&T1, b"bob", &[2; 40], 9, 0),
+            m.compact(&T1, b"bob", &KEY, &[2; 40], 9, 0),
             Err(MailboxError::Invalid(_))
         ));
-        assert_eq!(m.compact(&T1, b"bob", &[2; 40], 2, 0).unwrap(), 4);
+        assert_eq!(m.compact(&T1, b"bob", &KEY, &[2; 40], 2, 0).unwrap(), 4);
         let (items, _) = m.get(&T1, 0, 1000).unwrap();
         assert_eq!(seqs(&items), vec![3, 4]);
         assert_eq!(m.totals().unwrap().bytes, 70);
@@ -379,13 +421,13 @@ mod tests {
             m.put(&T1, b"ann", &[1; 30], 0).unwrap();
         }
         // Item 1 frees 30 of the 90 bytes; 60 + 45 is over the 100-byte quota.
-        let err = m.compact(&T1, b"bob", &[2; 45], 1, 0).unwrap_err();
+        let err = m.compact(&T1, b"bob", &KEY, &[2; 45], 1, 0).unwrap_err();
         assert!(
             matches!(err, MailboxError::QuotaExceeded(ref s) if s.contains("per document")),
             "{err}"
         );
         assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![1, 2, 3]);
-        assert_eq!(m.compact(&T1, b"bob", &[2; 40], 1, 0).unwrap(), 4);
+        assert_eq!(m.compact(&T1, b"bob", &KEY, &[2; 40], 1, 0).unwrap(), 4);
         assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![2, 3, 4]);
     }
 
@@ -397,21 +439,25 @@ mod tests {
             Put {
                 topic: &T1,
                 sender: b"ann",
+                key: &KEY,
                 item: &[1; 60],
             },
             Put {
                 topic: &T1,
                 sender: b"bob",
+                key: &KEY,
                 item: &[2; 50],
             },
             Put {
                 topic: &T1,
                 sender: b"bob",
+                key: &KEY,
                 item: &[3; 30],
             },
             Put {
                 topic: &T2,
                 sender: b"bob",
+                key: &KEY,
                 item: &[4; 10],
             },
         ];
@@ -438,6 +484,98 @@ mod tests {
             m.put(&[3; 32], b"bob", &[7; 11], 0),
             Err(MailboxError::QuotaExceeded(ref s)) if s.contains("per device")
         ));
+    }
+
+    #[test]
+    fn the_first_put_pins_the_key_and_others_can_neither_put_nor_compact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        // Nobody has put yet: there is no key to compact with.
+        assert!(matches!(
+            m.compact(&T1, b"eve", &STRANGER, &[0; 5], 0, 0),
+            Err(MailboxError::NotWriter(_))
+        ));
+        m.put(&T1, b"ann", &[1; 10], 0).unwrap();
+        m.put(&T1, b"bob", &[2; 10], 0).unwrap();
+        let stranger = Put {
+            topic: &T1,
+            sender: b"eve",
+            key: &STRANGER,
+            item: &[9; 5],
+        };
+        let results = m.put_many(&[stranger], 0).unwrap();
+        assert!(
+            matches!(results[..], [Err(MailboxError::NotWriter(_))]),
+            "{results:?}"
+        );
+        let err = m
+            .compact(&T1, b"eve", &STRANGER, &[9; 5], 2, 0)
+            .unwrap_err();
+        assert!(
+            matches!(err, MailboxError::NotWriter(ref s) if s.contains("mailbox key")),
+            "{err}"
+        );
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![1, 2]);
+        // Pins are per topic: the stranger's own topic is the stranger's.
+        let results = m
+            .put_many(
+                &[Put {
+                    topic: &T2,
+                    ..stranger
+                }],
+                0,
+            )
+            .unwrap();
+        assert!(matches!(results[..], [Ok(1)]), "{results:?}");
+        // The pin outlives the items (retention cannot reopen the race) and a restart.
+        m.expire(LIMITS.retention.as_millis() as i64 + 1).unwrap();
+        drop(m);
+        let mut m = open(&dir);
+        let results = m.put_many(&[stranger], 0).unwrap();
+        assert!(
+            matches!(results[..], [Err(MailboxError::NotWriter(_))]),
+            "{results:?}"
+        );
+        assert_eq!(m.compact(&T1, b"ann", &KEY, &[3; 5], 2, 0).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_snapshot_never_supersedes_items_after_the_last_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        for byte in 1..=4 {
+            m.put(&T1, b"ann", &[byte; 5], 0).unwrap();
+        }
+        // Read up to item 2; items 3 and 4 came after.
+        assert_eq!(m.compact(&T1, b"bob", &KEY, &[9; 5], 2, 0).unwrap(), 5);
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![3, 4, 5]);
+        // A compaction naming an older item again removes nothing newer.
+        assert_eq!(m.compact(&T1, b"bob", &KEY, &[9; 5], 1, 0).unwrap(), 6);
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![3, 4, 5, 6]);
+    }
+
+    /// A file from before signatures: its items were stored unsigned. The next
+    /// signed put pins the topic, and no compaction removes the older items.
+    #[test]
+    fn items_from_before_the_pin_are_never_compacted_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        m.put(&T1, b"ann", &[1; 5], 0).unwrap();
+        m.put(&T1, b"ann", &[2; 5], 0).unwrap();
+        // As an older relay left it: items, no pin.
+        m.conn.execute("DELETE FROM topic_keys", []).unwrap();
+        // Whoever puts first pins it, here a stranger racing the writers…
+        let stranger = Put {
+            topic: &T1,
+            sender: b"eve",
+            key: &STRANGER,
+            item: &[9; 5],
+        };
+        assert!(matches!(m.put_many(&[stranger], 0).unwrap()[..], [Ok(3)]));
+        // …who can compact only what was stored under the pin.
+        assert_eq!(m.compact(&T1, b"eve", &STRANGER, &[9; 5], 3, 0).unwrap(), 4);
+        assert_eq!(seqs(&m.get(&T1, 0, 1000).unwrap().0), vec![1, 2, 4]);
+        assert_eq!(m.totals().unwrap(), counted(&m));
     }
 
     #[test]
@@ -496,7 +634,7 @@ mod tests {
                 0 => {
                     let last = m.get(topic, 0, usize::MAX).unwrap().0.last().map(|i| i.seq);
                     if let Some(last) = last {
-                        let _ = m.compact(topic, sender, &[9; 5], next(last) + 1, step);
+                        let _ = m.compact(topic, sender, &KEY, &[9; 5], next(last) + 1, step);
                     }
                 }
                 1 => {

@@ -19,6 +19,7 @@ pub(crate) struct Metrics {
     pub(crate) refused_rate: AtomicU64,
     pub(crate) refused_invalid: AtomicU64,
     pub(crate) refused_storage: AtomicU64,
+    pub(crate) refused_not_writer: AtomicU64,
     pub(crate) reservations: AtomicU64,
     pub(crate) circuits: AtomicU64,
     pub(crate) items: AtomicU64,
@@ -36,6 +37,7 @@ impl Metrics {
             Refusal::RateLimited => &self.refused_rate,
             Refusal::Invalid => &self.refused_invalid,
             Refusal::Unavailable => &self.refused_storage,
+            Refusal::NotWriter => &self.refused_not_writer,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -127,6 +129,7 @@ impl Metrics {
             ("rate_limited", &self.refused_rate),
             ("invalid", &self.refused_invalid),
             ("unavailable", &self.refused_storage),
+            ("not_writer", &self.refused_not_writer),
         ] {
             let _ = writeln!(
                 out,

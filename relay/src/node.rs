@@ -370,10 +370,10 @@ impl RelayNode {
         let response = match self.check(peer, &request) {
             Some(refusal) => refusal,
             None => match request {
-                MailboxRequest::Put { topic, item } => {
+                MailboxRequest::Put { topic, item, auth } => {
                     self.pending_puts.push(PendingPut {
                         peer,
-                        items: vec![PutItem { topic, item }],
+                        items: vec![PutItem { topic, item, auth }],
                         many: false,
                         channel,
                     });
@@ -436,13 +436,21 @@ impl RelayNode {
             ));
         }
         let (topics, size): (Vec<[u8; 32]>, usize) = match request {
-            MailboxRequest::Put { topic, item } => (vec![*topic], item.len()),
+            MailboxRequest::Put { topic, item, auth } => {
+                if auth.is_none() {
+                    return Some(unsigned());
+                }
+                (vec![*topic], item.len())
+            }
             MailboxRequest::PutMany { items } => {
                 if items.is_empty() || items.len() > MAX_PUT_BATCH {
                     return Some(refused(
                         Refusal::Invalid,
                         format!("a batch holds 1 to {MAX_PUT_BATCH} items"),
                     ));
+                }
+                if items.iter().any(|i| i.auth.is_none()) {
+                    return Some(unsigned());
                 }
                 (
                     items.iter().map(|i| i.topic).collect(),
@@ -451,8 +459,16 @@ impl RelayNode {
             }
             MailboxRequest::Get { topic, .. } => (vec![*topic], 0),
             MailboxRequest::Compact {
-                topic, snapshot, ..
-            } => (vec![*topic], snapshot.len()),
+                topic,
+                snapshot,
+                auth,
+                ..
+            } => {
+                if auth.is_none() {
+                    return Some(unsigned());
+                }
+                (vec![*topic], snapshot.len())
+            }
         };
         if size > MAX_MAILBOX_ITEM_BYTES {
             return Some(refused(
@@ -491,6 +507,7 @@ fn refusal_of(error: MailboxError) -> MailboxResponse {
     match error {
         MailboxError::QuotaExceeded(message) => refused(Refusal::QuotaExceeded, message),
         MailboxError::Invalid(message) => refused(Refusal::Invalid, message),
+        MailboxError::NotWriter(message) => refused(Refusal::NotWriter, message),
         MailboxError::Unavailable(message) => {
             tracing::error!("{message}");
             refused(
@@ -506,6 +523,16 @@ fn refusal_of(error: MailboxError) -> MailboxResponse {
             )
         }
     }
+}
+
+/// The answer to a put or compaction without a signature: what a member from before
+/// signed mailbox writes sends. [`Refusal::Invalid`], which such a member can decode
+/// and log.
+fn unsigned() -> MailboxResponse {
+    refused(
+        Refusal::Invalid,
+        "this relay keeps only puts and compactions signed with the document's mailbox key; update Quire on this device".into(),
+    )
 }
 
 fn refused(reason: Refusal, message: String) -> MailboxResponse {

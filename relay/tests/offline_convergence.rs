@@ -3,7 +3,8 @@
 //! Bob edits and leaves; Ann returns and gets Bob's. Between the turns the relay is
 //! stopped cleanly in one run and killed with SIGKILL in the other, and comes back on
 //! the same folder and address. Real engines on disk, real sync nodes, the real relay
-//! binary.
+//! binary. While both are offline, a device the relay allows but that is not a
+//! writer of the document (Eve) tries to wipe the mailbox, and cannot.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -12,8 +13,43 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use quire_engine::{Edit, Role};
+use quire_engine::{DocumentId, Edit, Role};
+use quire_net::mailbox_protocol::{MailboxResponse, Refusal};
+use support::member::{Member, compact_request, put_request, writer_key};
 use support::{Relay, Team, free_port, go_online, open};
+
+/// Eve, allowed on the relay and knowing the document's topic (as a reader of it
+/// does) but not its write key, tries to wipe the mailbox with a snapshot of her
+/// own and to put junk; both are refused and every item stays.
+async fn eve_tries_to_wipe_the_mailbox(eve: &Member, relay: &Relay, id: DocumentId) {
+    let topic = quire_crypto::topic_for(id.as_bytes());
+    let before = eve.get(relay, topic, 0).await;
+    let last = before
+        .last()
+        .expect("the mailbox holds the writers' items")
+        .seq;
+    let eves_key = writer_key([66; 32]);
+    let wipe = compact_request(&eves_key, relay.peer, topic, b"junk snapshot", last);
+    let junk = put_request(Some(&eves_key), relay.peer, topic, b"junk");
+    for request in [wipe, junk] {
+        let answer = eve.ask(relay, request).await;
+        assert!(
+            matches!(
+                answer,
+                MailboxResponse::Refused {
+                    reason: Refusal::NotWriter,
+                    ..
+                }
+            ),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(
+        eve.get(relay, topic, 0).await,
+        before,
+        "every item is still there"
+    );
+}
 
 async fn never_online_together(stop_signal: &str) {
     let _ = tracing_subscriber::fmt()
@@ -23,10 +59,16 @@ async fn never_online_together(stop_signal: &str) {
     // Ann makes the document and shares it; Bob joins from the link (both offline).
     // The relay comes back on the same address after each restart.
     let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let eve = Member::new();
     let team = Team::new(
         "Plan",
         "The plan, first draft.\n",
-        vec!["--listen".to_owned(), listen],
+        vec![
+            "--listen".to_owned(),
+            listen,
+            "--allow".to_owned(),
+            eve.peer().to_string(),
+        ],
     )
     .await;
     let (id, args, relay) = (team.id, team.args.clone(), team.relay);
@@ -53,6 +95,7 @@ async fn never_online_together(stop_signal: &str) {
         "{seen:?}"
     );
     ann.go_offline().await;
+    eve_tries_to_wipe_the_mailbox(&eve, &relay, id).await;
 
     let relay = restart(relay, relay_dir.path(), &args, stop_signal);
 
@@ -68,6 +111,8 @@ async fn never_online_together(stop_signal: &str) {
     bob.go_offline().await;
 
     let relay = restart(relay, relay_dir.path(), &args, stop_signal);
+    // The pin survived the restart.
+    eve_tries_to_wipe_the_mailbox(&eve, &relay, id).await;
 
     // Ann returns and converges with what Bob left.
     let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;

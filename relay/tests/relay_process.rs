@@ -11,89 +11,13 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use support::Relay;
+use support::member::{Member, compact_request, put_item, writer_key};
 
 use quire_net::mailbox_protocol::{
-    MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal,
+    MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, Refusal,
 };
-use quire_net::{Keypair, NetConfig, NetHandle, Node, PeerId};
-
-/// A member: a quire-net node connected to the relay.
-struct Member {
-    key: Keypair,
-    net: NetHandle,
-}
-
-impl Member {
-    fn new() -> Self {
-        Self::with_key(Keypair::generate_ed25519())
-    }
-
-    fn with_key(key: Keypair) -> Self {
-        let mut config = NetConfig::new(key.clone());
-        config.enable_mdns = false;
-        let (net, mut events) = Node::spawn(config).unwrap();
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
-        Self { key, net }
-    }
-
-    fn peer(&self) -> PeerId {
-        self.key.public().to_peer_id()
-    }
-
-    async fn ask(&self, relay: &Relay, request: MailboxRequest) -> MailboxResponse {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if !self
-                .net
-                .connected_peers()
-                .await
-                .unwrap()
-                .contains(&relay.peer)
-            {
-                let _ = self.net.dial(relay.addr.clone()).await;
-            }
-            match self.net.mailbox(relay.peer, request.clone()).await {
-                Ok(response) => return response,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("asking the relay failed ({e}); again");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("the relay does not answer: {e}"),
-            }
-        }
-    }
-
-    async fn put(&self, relay: &Relay, topic: [u8; 32], item: &[u8]) -> MailboxResponse {
-        self.ask(
-            relay,
-            MailboxRequest::Put {
-                topic,
-                item: item.to_vec(),
-            },
-        )
-        .await
-    }
-
-    async fn get(&self, relay: &Relay, topic: [u8; 32], after: u64) -> Vec<MailboxItem> {
-        match self
-            .ask(
-                relay,
-                MailboxRequest::Get {
-                    topic,
-                    after,
-                    max_bytes: 1 << 20,
-                },
-            )
-            .await
-        {
-            MailboxResponse::Items { items, more: false } => items,
-            other => panic!("expected items, got {other:?}"),
-        }
-    }
-}
 
 const DOC: [u8; 32] = [7; 32];
 const OTHER_DOC: [u8; 32] = [8; 32];
@@ -150,11 +74,7 @@ async fn acknowledged_items_survive_a_clean_stop_and_a_kill() {
     let compacted = ann
         .ask(
             &relay,
-            MailboxRequest::Compact {
-                topic: DOC,
-                snapshot: b"snapshot".to_vec(),
-                supersedes: 3,
-            },
+            compact_request(&writer_key(DOC), relay.peer, DOC, b"snapshot", 3),
         )
         .await;
     assert_eq!(compacted, MailboxResponse::Compacted { seq: 5 });
@@ -234,9 +154,8 @@ async fn a_batch_is_kept_item_by_item_and_an_oversized_batch_is_refused_whole() 
     let mut args = allow(&[&ann]);
     args.extend(["--topic-quota-bytes".to_owned(), "1000".to_owned()]);
     let relay = Relay::start(dir.path(), &args);
-    let item = |topic: [u8; 32], byte: u8| PutItem {
-        topic,
-        item: vec![byte; 600],
+    let item = |topic: [u8; 32], byte: u8| {
+        put_item(&writer_key(topic), relay.peer, topic, vec![byte; 600])
     };
     // The second item of DOC would go over its quota: only it is refused.
     let answer = ann

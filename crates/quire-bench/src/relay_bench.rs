@@ -19,6 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use quire_crypto::{MailboxKey, WriteKey};
+use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse, PutItem};
 use quire_net::{Keypair, Multiaddr, NetConfig, NetHandle, Node, PeerId};
 use serde_json::{Value, json};
@@ -145,6 +147,18 @@ async fn put_run(
     let items: Vec<Vec<u8>> = (0..count)
         .map(|i| vec![(i % 251) as u8; ITEM_BYTES])
         .collect();
+    // Signed as a writer signs (the relay checks every signature), outside the timing
+    // only in that the member's signing is not the relay's CPU.
+    let key = MailboxKey::derive(&WriteKey::from_secret_bytes(topic)?)?;
+    let sign = |item: &[u8]| {
+        Some(MailboxAuth::sign(
+            key.public(),
+            |m| key.sign(m),
+            &peer,
+            &topic,
+            Operation::Put { item },
+        ))
+    };
     for chunk in items.chunks(batch) {
         if pending.len() >= in_flight {
             pending.join_next().await.context("put")???;
@@ -154,6 +168,7 @@ async fn put_run(
             MailboxRequest::Put {
                 topic,
                 item: item.clone(),
+                auth: sign(item),
             }
         } else {
             MailboxRequest::PutMany {
@@ -162,6 +177,7 @@ async fn put_run(
                     .map(|item| PutItem {
                         topic,
                         item: item.clone(),
+                        auth: sign(item),
                     })
                     .collect(),
             }

@@ -294,6 +294,14 @@ impl DocKeys {
     pub fn write_key(&self) -> Option<&WriteKey> {
         self.write.as_ref()
     }
+
+    /// The document's mailbox key, derived from the write key: `None` for a reader,
+    /// who may read a relay's mailbox but not write to it.
+    pub fn mailbox_key(&self) -> Option<crate::MailboxKey> {
+        self.write
+            .as_ref()
+            .and_then(|write| crate::MailboxKey::derive(write).ok())
+    }
 }
 
 impl fmt::Debug for DocKeys {

@@ -144,6 +144,7 @@ mod envelope;
 mod error;
 mod hello;
 mod identity;
+mod mailbox_key;
 mod replay;
 mod session;
 mod ticket;
@@ -164,6 +165,7 @@ pub use identity::{
     SIGNATURE_BYTES,
 };
 pub use libp2p_identity::PeerId;
+pub use mailbox_key::{MAILBOX_PUBLIC_KEY_BYTES, MAILBOX_SIGNATURE_BYTES, MailboxKey};
 pub use replay::{REPLAY_WINDOW, ReplayWindow};
 pub use session::{
     LocalSession, MAX_SESSIONS, MAX_SESSIONS_PER_DEVICE, MAX_SESSIONS_PER_HINT, RemoteSession,

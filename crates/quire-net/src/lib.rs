@@ -61,6 +61,7 @@ mod behaviour;
 mod config;
 mod error;
 pub mod gossip_config;
+pub mod mailbox_auth;
 pub mod mailbox_protocol;
 mod path;
 pub mod restarts;

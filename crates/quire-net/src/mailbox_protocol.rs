@@ -10,6 +10,13 @@
 //! sends them together.
 //! Every payload is capped ([`MAX_MAILBOX_ITEM_BYTES`], [`MAX_MAILBOX_RESPONSE_BYTES`])
 //! by the codec on receipt, before anything is decoded.
+//!
+//! Puts and compactions are signed with the document's mailbox key
+//! ([`crate::mailbox_auth`]): the relay keeps only what the key it pinned for the
+//! topic signed, so only the document's writers write to its mailbox. The
+//! signature rides in an optional `auth` field: a relay from before signatures
+//! ignores it, and a relay with signatures refuses a request without it
+//! ([`Refusal::Invalid`], with words an older member logs).
 
 use std::time::Duration;
 
@@ -18,6 +25,8 @@ use libp2p::{
     request_response::{self, ProtocolSupport, cbor},
 };
 use serde::{Deserialize, Serialize};
+
+pub use crate::mailbox_auth::MailboxAuth;
 
 /// The protocol name negotiated on the stream.
 pub const MAILBOX_PROTOCOL: StreamProtocol = StreamProtocol::new("/quire/mailbox/1");
@@ -53,6 +62,9 @@ pub enum MailboxRequest {
         /// The sealed envelope.
         #[serde(with = "serde_bytes")]
         item: Vec<u8>,
+        /// The mailbox key's signature over the put.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<MailboxAuth>,
     },
     /// Keep several sealed envelopes (of one topic or several) in one request: at
     /// most [`MAX_PUT_BATCH`] items of at most [`MAX_MAILBOX_ITEM_BYTES`] in all.
@@ -73,6 +85,7 @@ pub enum MailboxRequest {
         max_bytes: u32,
     },
     /// Replace every item up to and including `supersedes` with one sealed snapshot.
+    /// `supersedes` is the last item the member had read: nothing after it goes.
     Compact {
         /// The topic hash.
         #[serde(with = "serde_bytes")]
@@ -82,6 +95,9 @@ pub enum MailboxRequest {
         snapshot: Vec<u8>,
         /// The last sequence number the snapshot covers.
         supersedes: u64,
+        /// The mailbox key's signature over the compaction.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<MailboxAuth>,
     },
 }
 
@@ -94,6 +110,9 @@ pub struct PutItem {
     /// The sealed envelope.
     #[serde(with = "serde_bytes")]
     pub item: Vec<u8>,
+    /// The mailbox key's signature over this item's put.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<MailboxAuth>,
 }
 
 /// One kept item.
@@ -119,6 +138,10 @@ pub enum Refusal {
     Invalid,
     /// The relay failed to store or read (its disk); try again later.
     Unavailable,
+    /// The put or compaction is not signed with the mailbox key the relay pinned
+    /// for the topic: the device is not a writer of the document (or someone else
+    /// pinned the topic first, see [`crate::mailbox_auth`]).
+    NotWriter,
 }
 
 /// A relay's answer.

@@ -4,14 +4,16 @@
 //! that quotas and `/metrics` read one row per topic instead of every item. Files made
 //! before the item count (no `user_version`) get the column. The item counts are
 //! recounted on every open (one pass over the items table), so a file an older relay
-//! wrote to after an upgrade is right again.
+//! wrote to after an upgrade is right again. `topic_keys` holds each topic's pinned
+//! mailbox key (see `pins`); an older file gets the table empty, and its topics pin
+//! on their next signed put.
 
 use rusqlite::Connection;
 
 use super::MailboxError;
 
-/// The schema version this build writes.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes (2: `topic_keys`, the pinned mailbox keys).
+const SCHEMA_VERSION: i64 = 2;
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -32,6 +34,11 @@ CREATE TABLE IF NOT EXISTS topics (
 CREATE TABLE IF NOT EXISTS senders (
     sender BLOB PRIMARY KEY,
     bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topic_keys (
+    topic BLOB PRIMARY KEY,
+    key BLOB NOT NULL,
+    first_seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
 

@@ -4,6 +4,9 @@
 //!
 //! One put commit runs at a time: puts that arrive meanwhile wait for the next one,
 //! which takes them all in one transaction (a group commit that grows with load).
+//!
+//! Signatures ([`quire_net::mailbox_auth`]) are checked here too, on the blocking
+//! pool, before the mailbox compares the signing key with the topic's pin.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -11,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
+use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_RESPONSE_BYTES, MailboxRequest, MailboxResponse, Refusal,
 };
@@ -45,6 +49,23 @@ pub(crate) struct Waiting {
     channel: ResponseChannel<MailboxResponse>,
 }
 
+/// The mailbox key that signed `operation` on `topic` at this `relay`, once its
+/// signature is checked.
+fn signer(
+    relay: &PeerId,
+    topic: &[u8; 32],
+    operation: Operation<'_>,
+    auth: Option<&MailboxAuth>,
+) -> Result<[u8; 32], MailboxError> {
+    let auth = auth.ok_or_else(|| MailboxError::Invalid("the request is not signed".into()))?;
+    auth.verify(relay, topic, operation)
+        .map(|()| auth.key)
+        .map_err(|e| MailboxError::NotWriter(format!("refused: {e}")))
+}
+
+/// A put moved to the blocking pool: sender, topic, item and signature.
+type OwnedPut = (Vec<u8>, [u8; 32], Vec<u8>, Option<MailboxAuth>);
+
 /// Runs `job` on the mailbox on the blocking pool.
 async fn on_mailbox<T: Send + 'static>(
     mailbox: &SharedMailbox,
@@ -72,7 +93,8 @@ impl RelayNode {
             return;
         }
         self.putting = true;
-        let mut owned: Vec<(Vec<u8>, [u8; 32], Vec<u8>)> = Vec::new();
+        let relay = *self.swarm.local_peer_id();
+        let mut owned: Vec<OwnedPut> = Vec::new();
         let mut waiting = Vec::new();
         for put in std::mem::take(&mut self.pending_puts) {
             let sender = put.peer.to_bytes();
@@ -85,21 +107,44 @@ impl RelayNode {
             owned.extend(
                 put.items
                     .into_iter()
-                    .map(|i| (sender.clone(), i.topic, i.item)),
+                    .map(|i| (sender.clone(), i.topic, i.item, i.auth)),
             );
         }
         let mailbox = Arc::clone(&self.mailbox);
         self.jobs.push(Box::pin(async move {
             let results = on_mailbox(&mailbox, move |mailbox| {
-                let batch: Vec<Put<'_>> = owned
+                // Each item's signature, checked; only the signed go to the mailbox.
+                let keys: Vec<Result<[u8; 32], MailboxError>> = owned
                     .iter()
-                    .map(|(sender, topic, item)| Put {
-                        topic,
-                        sender,
-                        item,
+                    .map(|(_, topic, item, auth)| {
+                        signer(&relay, topic, Operation::Put { item }, auth.as_ref())
                     })
                     .collect();
-                mailbox.put_many(&batch, now_ms())
+                let batch: Vec<Put<'_>> = owned
+                    .iter()
+                    .zip(&keys)
+                    .filter_map(|((sender, topic, item, _), key)| {
+                        Some(Put {
+                            topic,
+                            sender,
+                            key: key.as_ref().ok()?,
+                            item,
+                        })
+                    })
+                    .collect();
+                let mut stored = mailbox.put_many(&batch, now_ms())?.into_iter();
+                // Back in the order the items came, the refused signatures in place.
+                Ok(keys
+                    .into_iter()
+                    .map(|key| match key {
+                        Ok(_) => stored.next().unwrap_or_else(|| {
+                            Err(MailboxError::Unavailable(
+                                "the mailbox answered fewer items than were put".into(),
+                            ))
+                        }),
+                        Err(refusal) => Err(refusal),
+                    })
+                    .collect())
             })
             .await;
             Done::Puts { waiting, results }
@@ -115,6 +160,7 @@ impl RelayNode {
     ) {
         let mailbox = Arc::clone(&self.mailbox);
         let metrics = Arc::clone(&self.metrics);
+        let relay = *self.swarm.local_peer_id();
         let job: BoxFuture<'static, Done> = Box::pin(async move {
             let response = match request {
                 MailboxRequest::Put { .. } | MailboxRequest::PutMany { .. } => {
@@ -135,8 +181,21 @@ impl RelayNode {
                     topic,
                     snapshot,
                     supersedes,
+                    auth,
                 } => on_mailbox(&mailbox, move |m| {
-                    m.compact(&topic, &peer.to_bytes(), &snapshot, supersedes, now_ms())
+                    let operation = Operation::Compact {
+                        supersedes,
+                        snapshot: &snapshot,
+                    };
+                    let key = signer(&relay, &topic, operation, auth.as_ref())?;
+                    m.compact(
+                        &topic,
+                        &peer.to_bytes(),
+                        &key,
+                        &snapshot,
+                        supersedes,
+                        now_ms(),
+                    )
                 })
                 .await
                 .map(|seq| {

@@ -12,6 +12,8 @@ use quire_engine::{DocumentId, Engine, EngineConfig};
 use quire_net::{Multiaddr, PeerId};
 use quire_node::{NodeConfig, SyncNode};
 
+pub mod member;
+
 /// A running relay; killed when dropped.
 pub struct Relay {
     child: Child,

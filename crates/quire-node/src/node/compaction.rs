@@ -9,9 +9,12 @@
 //! not wait for it; the loop seals the result and sends the request.
 
 use quire_crypto::{PeerId, Role};
+use quire_net::mailbox_auth::Operation;
 use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse};
 
-use super::relays::{RelayItemError, RelayResult, describe, relay_item, state_and_diff};
+use super::relays::{
+    RelayItemError, RelayResult, describe, mailbox_auth, relay_item, state_and_diff,
+};
 use super::{Actor, Topic};
 
 /// What the engine gave for a snapshot: the document's state vector and its full
@@ -96,12 +99,22 @@ impl Actor {
                 return;
             }
         };
+        // Signed with the last item read: the relay supersedes nothing after it.
+        let operation = Operation::Compact {
+            supersedes: last,
+            snapshot: &sealed,
+        };
+        let Some(auth) = mailbox_auth(doc, relay, &topic, operation) else {
+            self.relays.busy.remove(&key);
+            return;
+        };
         let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {
             let request = MailboxRequest::Compact {
                 topic,
                 snapshot: sealed,
                 supersedes: last,
+                auth: Some(auth),
             };
             let result = match net.mailbox(relay, request).await {
                 Ok(MailboxResponse::Compacted { seq }) => RelayResult::Compacted {

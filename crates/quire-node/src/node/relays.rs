@@ -9,6 +9,10 @@
 //! - reads what came after the last item it read (a cursor kept by the engine) when
 //!   the relay connects and every [`RELAY_FETCH_EVERY`], and applies it like a
 //!   catch-up answer: hellos are learnt, updates only from writers;
+//! - signs every put and compaction with the document's mailbox key (derived from
+//!   the write key, so readers do not write to a relay's mailbox; see
+//!   [`quire_net::mailbox_auth`]); a relay that pinned another key for the
+//!   document refuses them, and the refusal is logged and shown in the status;
 //! - once it has read [`crate::NodeConfig::relay_compact_after`] items of a document
 //!   there since the last snapshot (and is a writer), replaces the items it has read
 //!   with one sealed snapshot of the document (see [`super::compaction`]). Items that
@@ -35,6 +39,7 @@ use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
 use quire_doc::DocumentId;
 use quire_engine::{Engine, Origin};
 use quire_net::Multiaddr;
+use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxItem, MailboxRequest,
     MailboxResponse, PutItem,
@@ -84,6 +89,10 @@ impl Relay {
         self.topics.as_ref().is_none_or(|t| t.contains(topic))
     }
 }
+
+/// An upload ready to put: the topic, the sealed bundle, its signature, and the
+/// state vector it brings the relay to.
+type Upload = (Topic, Vec<u8>, MailboxAuth, Vec<u8>);
 
 /// What the engine gave for one document to upload: the state vector the relay
 /// acknowledged, the document's state vector now, and the difference between them.
@@ -540,16 +549,16 @@ impl Actor {
     /// Seals the differences the engine gave for an upload to `relay` and puts them:
     /// one put for one document, batches of up to [`MAX_PUT_BATCH`] for several.
     fn seal_uploads(&mut self, relay: PeerId, diffs: Vec<(Topic, Diffed)>) {
-        let mut ready: Vec<(Topic, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut ready: Vec<Upload> = Vec::new();
         for (topic, diff) in diffs {
-            match self.seal_upload(topic, diff) {
-                Some((bundle, sv)) => ready.push((topic, bundle, sv)),
+            match self.seal_upload(relay, topic, diff) {
+                Some((bundle, auth, sv)) => ready.push((topic, bundle, auth, sv)),
                 None => {
                     self.relays.busy.remove(&(relay, topic));
                 }
             }
         }
-        let mut batch: Vec<(Topic, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut batch: Vec<Upload> = Vec::new();
         let mut batch_bytes = 0;
         for upload in ready {
             if batch.len() == MAX_PUT_BATCH
@@ -566,10 +575,15 @@ impl Actor {
         }
     }
 
-    /// The sealed bundle (hello and update) of a document's difference, and the
-    /// state vector it brings the relay to; `None` when there is nothing to upload
-    /// (or it cannot be).
-    fn seal_upload(&mut self, topic: Topic, diff: Diffed) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// The sealed bundle (hello and update) of a document's difference, its
+    /// signature for `relay`, and the state vector it brings the relay to; `None`
+    /// when there is nothing to upload (or it cannot be).
+    fn seal_upload(
+        &mut self,
+        relay: PeerId,
+        topic: Topic,
+        diff: Diffed,
+    ) -> Option<(Vec<u8>, MailboxAuth, Vec<u8>)> {
         let doc = self.docs.get_mut(&topic)?;
         let id = doc.id;
         let (uploaded, now_sv, diff) = match diff {
@@ -596,24 +610,36 @@ impl Actor {
                 return None;
             }
         };
-        Some((bundle, now_sv))
+        let Some(auth) = mailbox_auth(doc, relay, &topic, Operation::Put { item: &bundle }) else {
+            tracing::warn!("document {id}: no mailbox key (not a writer); nothing uploaded");
+            return None;
+        };
+        Some((bundle, auth, now_sv))
     }
 
     /// Puts prepared uploads to `relay` (one request) and reports each outcome.
-    fn send_uploads(&mut self, relay: PeerId, uploads: Vec<(Topic, Vec<u8>, Vec<u8>)>) {
+    fn send_uploads(&mut self, relay: PeerId, uploads: Vec<Upload>) {
         let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
         tokio::spawn(async move {
             let (request, meta): (MailboxRequest, Vec<(Topic, Vec<u8>)>) = if uploads.len() == 1 {
                 let mut uploads = uploads;
-                let Some((topic, item, sv)) = uploads.pop() else {
+                let Some((topic, item, auth, sv)) = uploads.pop() else {
                     return;
                 };
-                (MailboxRequest::Put { topic, item }, vec![(topic, sv)])
+                let auth = Some(auth);
+                (MailboxRequest::Put { topic, item, auth }, vec![(topic, sv)])
             } else {
-                let meta = uploads.iter().map(|(t, _, sv)| (*t, sv.clone())).collect();
+                let meta = uploads
+                    .iter()
+                    .map(|(t, _, _, sv)| (*t, sv.clone()))
+                    .collect();
                 let items = uploads
                     .into_iter()
-                    .map(|(topic, item, _)| PutItem { topic, item })
+                    .map(|(topic, item, auth, _)| PutItem {
+                        topic,
+                        item,
+                        auth: Some(auth),
+                    })
                     .collect();
                 (MailboxRequest::PutMany { items }, meta)
             };
@@ -885,6 +911,24 @@ pub(super) fn relay_item(doc: &mut DocSync, update: &[u8]) -> Result<Vec<u8>, Re
         return Err(RelayItemError::TooLarge);
     }
     Ok(item)
+}
+
+/// The mailbox key's signature on `operation` on `topic` at `relay`; `None` for a
+/// reader, who has no mailbox key (and only reads).
+pub(super) fn mailbox_auth(
+    doc: &DocSync,
+    relay: PeerId,
+    topic: &Topic,
+    operation: Operation<'_>,
+) -> Option<MailboxAuth> {
+    let key = doc.keys.mailbox_key()?;
+    Some(MailboxAuth::sign(
+        key.public(),
+        |message| key.sign(message),
+        &relay,
+        topic,
+        operation,
+    ))
 }
 
 /// The document's state vector now and its difference from `since` (an update), as
