@@ -9,6 +9,8 @@
 //!   (against sharing only the changed ones), and idle cost.
 //! - `relay`: the relay's mailbox throughput (against bare SQLite), memory per
 //!   connection, and live latency through it (against a direct connection).
+//! - `search`: multilingual search (the store's index against FTS5 `unicode61` and
+//!   `trigram`): build time, index size, query latency and recall per script.
 
 mod commit_floor;
 mod cpu;
@@ -16,6 +18,8 @@ mod docs_bench;
 mod open;
 mod peer_apply;
 mod relay_bench;
+mod search_bench;
+mod search_corpus;
 mod stats;
 mod sync_bench;
 mod trace;
@@ -101,6 +105,18 @@ enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "mailbox,memory,live")]
         parts: Vec<String>,
     },
+    /// Multilingual search: the store's index against FTS5 unicode61 and trigram.
+    Search {
+        /// Documents in the corpus.
+        #[arg(long, default_value_t = 10_000)]
+        docs: usize,
+        /// Bytes of body text per document (10,000 x 1,000 = about 10 MB).
+        #[arg(long, default_value_t = 1_000)]
+        body_bytes: usize,
+        /// Timed queries per script and kind (one word, two words, prefix).
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
 }
 
 /// Environment variable with a log filter for the nodes and engines the benchmarks run
@@ -157,6 +173,11 @@ fn main() -> Result<()> {
                 };
                 relay_bench::run(&relay_bin, &cli.traces, members, &parts).await
             }
+            Bench::Search {
+                docs,
+                body_bytes,
+                queries,
+            } => search_bench::run(docs, body_bytes, queries),
         }
     })?;
     let text = serde_json::to_string_pretty(&result)?;

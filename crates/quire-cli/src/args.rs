@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::filters::FilterArgs;
+
 /// Quire: local-first collaborative Markdown documents.
 #[derive(Debug, Parser)]
 #[command(name = "quire", version, about)]
@@ -76,6 +78,8 @@ pub(crate) enum Command {
         /// Most results to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        #[command(flatten)]
+        filters: FilterArgs,
     },
     /// List, restore or purge deleted documents.
     Trash {
@@ -157,8 +161,11 @@ pub(crate) enum DocCommand {
         #[arg(long)]
         text: Option<String>,
     },
-    /// List documents, most recently changed first.
-    Ls,
+    /// List documents, most recently changed first (filters as for `quire search`).
+    Ls {
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
     /// Print a document's text.
     Cat {
         /// Document id, id prefix or title.

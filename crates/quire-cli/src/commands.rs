@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use quire_engine::{DocumentId, Edit, Engine, EngineConfig, EngineError, VersionRef};
+use quire_engine::{
+    DocumentId, Edit, Engine, EngineConfig, EngineError, IndexStatus, SortOrder, VersionRef,
+};
 use quire_node::SyncNode;
 use serde_json::json;
 
@@ -289,8 +291,24 @@ pub(crate) async fn dispatch(
             }
             Ok(())
         }
-        Command::Search { query, limit } => {
-            let hits = engine.search(&query.join(" "), limit).await?;
+        Command::Search {
+            query,
+            limit,
+            filters,
+        } => {
+            let hits = engine
+                .search_documents(
+                    &query.join(" "),
+                    &filters.filter()?,
+                    filters.sort(SortOrder::Relevance),
+                    limit,
+                )
+                .await?;
+            if let IndexStatus::Rebuilding { done, total } = engine.search_index_status() {
+                io.note(&format!(
+                    "quire: the search index is being rebuilt ({done} of {total} documents); results may be incomplete"
+                ));
+            }
             if json {
                 io.json(json!(hits.iter().map(output::hit_json).collect::<Vec<_>>()));
             } else if hits.is_empty() {
@@ -323,8 +341,10 @@ async fn doc(engine: &Engine, cmd: DocCommand, json: bool, io: &mut Io) -> Resul
                 outln!(io, "{id}");
             }
         }
-        DocCommand::Ls => {
-            let docs = engine.list().await?;
+        DocCommand::Ls { filters } => {
+            let docs = engine
+                .list_documents(&filters.filter()?, filters.sort(SortOrder::Updated))
+                .await?;
             if json {
                 io.json(json!(
                     docs.iter().map(output::document_json).collect::<Vec<_>>()

@@ -7,6 +7,7 @@ mod commands;
 mod control;
 mod daemon;
 mod editor;
+mod filters;
 mod io;
 mod output;
 mod remote;

@@ -1,7 +1,10 @@
 //! The catalogue of documents: listing, finding, titles, trash and search.
 
 use quire_doc::DocumentId;
-use quire_store::{DocumentRecord, Lifecycle, Origin, SearchHit, now_ms, ops};
+use quire_store::{
+    DocumentFilter, DocumentRecord, IndexStatus, Lifecycle, Origin, SearchHit, SortOrder, now_ms,
+    ops,
+};
 
 use crate::engine::lock;
 use crate::{Engine, EngineError, EngineEvent};
@@ -115,6 +118,24 @@ impl Engine {
 
     /// Live documents whose title or body match `query`, best first.
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, EngineError> {
+        self.search_documents(
+            query,
+            &DocumentFilter::default(),
+            SortOrder::Relevance,
+            limit,
+        )
+        .await
+    }
+
+    /// Documents whose title or body match `query` and that pass `filter`, in `sort`
+    /// order. Works in every script; see [`quire_store::SearchHit`] for the snippet.
+    pub async fn search_documents(
+        &self,
+        query: &str,
+        filter: &DocumentFilter,
+        sort: SortOrder,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, EngineError> {
         self.for_each_open(|open, store, _| {
             if open.index_dirty {
                 open.index(store);
@@ -122,6 +143,23 @@ impl Engine {
             Ok(())
         })?;
         self.flushed().await?;
-        Ok(self.store().search(query, limit)?)
+        Ok(self.store().search_documents(query, filter, sort, limit)?)
+    }
+
+    /// Documents that pass `filter`, without a query, in `sort` order (`Relevance`
+    /// means most recently changed first): the document list with filters.
+    pub async fn list_documents(
+        &self,
+        filter: &DocumentFilter,
+        sort: SortOrder,
+    ) -> Result<Vec<DocumentRecord>, EngineError> {
+        self.flushed().await?;
+        Ok(self.store().list_documents(filter, sort)?)
+    }
+
+    /// Whether search covers every document, or how far the rebuild of its index (after
+    /// an upgrade) has come.
+    pub fn search_index_status(&self) -> IndexStatus {
+        self.store().search_index_status()
     }
 }

@@ -49,7 +49,10 @@ pub use files::MAX_IMPORT_BYTES;
 pub use quire_crypto::{DeviceIdentity, DocKeys, PeerId, Role, Ticket};
 pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
-pub use quire_store::{DocumentRecord, Origin, SearchHit, VersionKind, VersionRecord, now_ms};
+pub use quire_store::{
+    DocumentFilter, DocumentRecord, IndexStatus, MemberRole, Origin, SearchHit, Sharing, SortOrder,
+    VersionKind, VersionRecord, now_ms,
+};
 pub use relay_marks::{MAX_RELAYS, RelayMark};
 pub use sharing::{MAX_DISPLAY_NAME_CHARS, Membership, is_hex_color};
 pub use versions::{VersionDiff, VersionRef};

@@ -133,9 +133,17 @@ async fn rename_list_order_trash_restore_and_purge() {
     }
     let c_text = count(
         dir.path(),
-        "SELECT count(*) FROM search WHERE body LIKE '%ganymede%'",
+        "SELECT count(*) FROM search_text WHERE body LIKE '%ganymede%'",
     );
     assert_eq!(c_text, 0, "the purged body is still in the search index");
+    let c_terms = count(
+        dir.path(),
+        "SELECT count(*) FROM search_index WHERE search_index MATCH 'ganymede'",
+    );
+    assert_eq!(
+        c_terms, 0,
+        "the purged body's words are still in the search index"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

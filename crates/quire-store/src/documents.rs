@@ -31,9 +31,9 @@ pub struct DocumentRecord {
     pub chars: i64,
 }
 
-const COLUMNS: &str = "id, title, created_at, updated_at, deleted_at, chars";
+pub(crate) const COLUMNS: &str = "id, title, created_at, updated_at, deleted_at, chars";
 
-fn record(row: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
+pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
     let id: String = row.get(0)?;
     let id = id.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -105,10 +105,14 @@ pub fn set_lifecycle(id: DocumentId, lifecycle: Lifecycle, now: i64) -> WriteOp 
 /// Deletes a document and everything stored for it, for good.
 pub fn purge(id: DocumentId) -> WriteOp {
     Box::new(move |c| {
-        c.execute(
-            &format!("DELETE FROM search WHERE rowid = {DOC_ROWID}"),
+        let rowid: Option<i64> = c.query_row(
+            &format!("SELECT {DOC_ROWID}"),
             params![id.to_string()],
+            |r| r.get(0),
         )?;
+        if let Some(rowid) = rowid {
+            crate::search::remove_entry(c, rowid)?;
+        }
         let n = c.execute(
             "DELETE FROM documents WHERE id = ?1",
             params![id.to_string()],

@@ -45,7 +45,7 @@ pub use error::StoreError;
 pub use free_pages::PageUse;
 pub use memberships::{MemberRole, MembershipRecord};
 pub use schema::SCHEMA_VERSION;
-pub use search::SearchHit;
+pub use search::{DocumentFilter, IndexStatus, SearchHit, Sharing, SortOrder};
 pub use update_log::{Origin, StoredState};
 pub use versions::{NewVersion, VersionKind, VersionRecord};
 pub use writer::{DurableHook, WriteOp};
@@ -61,6 +61,9 @@ pub mod ops {
 /// A device's document store: one SQLite file.
 pub struct Store {
     path: PathBuf,
+    // Stopped first: it writes through its own connection.
+    _search_rebuild: Option<search::Rebuilder>,
+    search_progress: std::sync::Arc<search::Progress>,
     // Field order is drop order: stop the checkpointer, then drain the writer.
     _checkpointer: checkpointer::Checkpointer,
     writer: writer::Writer,
@@ -83,12 +86,24 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )?;
         schema::migrate(&mut conn, path)?;
+        let search_progress = std::sync::Arc::new(search::Progress::default());
+        // Reindexing after an upgrade runs in the background; a damaged index found
+        // here is left to the first search, which rebuilds it.
+        let search_rebuild = match search::Rebuilder::start(path, &conn, search_progress.clone()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!("search index not checked at open: {e}");
+                None
+            }
+        };
         // WAL checkpoints run on their own thread, off the commit path.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let reader = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let checkpoints = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         Ok(Self {
             path: path.to_owned(),
+            _search_rebuild: search_rebuild,
+            search_progress,
             _checkpointer: checkpointer::Checkpointer::spawn(checkpoints)?,
             writer: writer::Writer::spawn(conn)?,
             reader: Mutex::new(reader),

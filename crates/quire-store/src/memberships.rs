@@ -20,7 +20,7 @@ pub enum MemberRole {
 }
 
 impl MemberRole {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MemberRole::Read => "read",
             MemberRole::Write => "write",

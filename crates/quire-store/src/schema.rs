@@ -7,7 +7,27 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// The newest schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The search index (version 3 on): FTS5 over the terms `search::tokens` makes, split
+/// on spaces only, with no copy of the terms (`content = ''`), and the text the
+/// snippets are cut from. Both are derived data, rebuilt from the documents.
+macro_rules! create_index_sql {
+    () => {
+        r#"
+CREATE VIRTUAL TABLE search_index USING fts5(
+    title, body, content = '', contentless_delete = 1, tokenize = 'ascii'
+);
+CREATE TABLE search_text (
+    rowid       INTEGER PRIMARY KEY REFERENCES documents(rowid) ON DELETE CASCADE,
+    body        TEXT NOT NULL
+);
+"#
+    };
+}
+
+/// Makes the (empty) search index tables.
+pub(crate) const CREATE_INDEX_SQL: &str = create_index_sql!();
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -63,6 +83,9 @@ CREATE TABLE settings (
     value       TEXT NOT NULL
 );
 "#,
+    // Version 3: the multilingual index. The old one cannot be converted (it holds
+    // whole CJK runs as terms); the store reindexes every document after opening.
+    concat!("DROP TABLE search;", create_index_sql!()),
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files from a newer Quire.

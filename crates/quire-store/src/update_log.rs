@@ -1,7 +1,7 @@
 //! The append-only update log and the snapshot it is compacted into.
 
 use quire_doc::DocumentId;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::documents::{DOC_ROWID, missing};
 use crate::log_rows::unframe;
@@ -82,42 +82,49 @@ impl Store {
         let conn = self.reader()?;
         // One read transaction: the snapshot and the log must agree.
         let tx = conn.unchecked_transaction()?;
-        let exists: Option<i64> = tx
-            .prepare_cached("SELECT rowid FROM documents WHERE id = ?1")?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?;
-        let rowid = exists.ok_or_else(|| missing(id))?;
-        let (covers_seq, snapshot) = tx
-            .prepare_cached("SELECT covers_seq, data FROM snapshots WHERE doc = ?1")?
-            .query_row([rowid], |r| Ok((r.get(0)?, Some(r.get(1)?))))
-            .optional()?
-            .unwrap_or((0, None));
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq, last_seq, data FROM updates WHERE doc = ?1 AND last_seq > ?2 ORDER BY seq",
-        )?;
-        let rows = stmt
-            .query_map(params![rowid, covers_seq], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(stmt);
-        let mut updates = Vec::new();
-        for (first, last, data) in rows {
-            let framed = unframe(&data, first, last).map_err(|detail| StoreError::DamagedData {
-                doc: id.to_string(),
-                detail: format!("update log row {first}..={last}: {detail}"),
-            })?;
-            updates.extend(framed.into_iter().filter(|(seq, _)| *seq > covers_seq));
-        }
+        let state = read_state(&tx, id)?;
         tx.finish()?;
-        Ok(StoredState {
-            snapshot,
-            covers_seq,
-            updates,
-        })
+        Ok(state)
     }
+}
+
+/// The snapshot and the log after it, read on `conn` (inside a transaction, so they
+/// agree).
+pub(crate) fn read_state(tx: &Connection, id: &DocumentId) -> Result<StoredState, StoreError> {
+    let exists: Option<i64> = tx
+        .prepare_cached("SELECT rowid FROM documents WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    let rowid = exists.ok_or_else(|| missing(id))?;
+    let (covers_seq, snapshot) = tx
+        .prepare_cached("SELECT covers_seq, data FROM snapshots WHERE doc = ?1")?
+        .query_row([rowid], |r| Ok((r.get(0)?, Some(r.get(1)?))))
+        .optional()?
+        .unwrap_or((0, None));
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, last_seq, data FROM updates WHERE doc = ?1 AND last_seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map(params![rowid, covers_seq], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+    let mut updates = Vec::new();
+    for (first, last, data) in rows {
+        let framed = unframe(&data, first, last).map_err(|detail| StoreError::DamagedData {
+            doc: id.to_string(),
+            detail: format!("update log row {first}..={last}: {detail}"),
+        })?;
+        updates.extend(framed.into_iter().filter(|(seq, _)| *seq > covers_seq));
+    }
+    Ok(StoredState {
+        snapshot,
+        covers_seq,
+        updates,
+    })
 }
