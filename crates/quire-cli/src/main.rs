@@ -8,6 +8,7 @@ mod control;
 mod daemon;
 mod editor;
 mod io;
+mod maintenance;
 mod output;
 mod remote;
 mod sharing;
