@@ -114,7 +114,8 @@ pub(crate) async fn doctor(dir: &Path, json: bool, io: &mut Io) -> Result<()> {
 fn lost_name(d: &quire_engine::LostDocument) -> String {
     match (&d.id, &d.title) {
         (Some(id), Some(title)) => format!("{id} \"{title}\""),
-        _ => format!("the document in row {} (its id is unreadable)", d.rowid),
+        (Some(id), None) => id.clone(),
+        (None, _) => format!("the document in row {} (its id is unreadable)", d.rowid),
     }
 }
 

@@ -72,7 +72,7 @@ pub fn list_backups(data_dir: &Path) -> Result<Vec<BackupInfo>, EngineError> {
             Some((made_at, entry.path(), bytes))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|b| std::cmp::Reverse(b.0));
     Ok(found
         .into_iter()
         .enumerate()

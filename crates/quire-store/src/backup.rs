@@ -70,6 +70,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use crate::ops;
     use quire_doc::DocumentId;

@@ -67,6 +67,8 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 #[cfg(all(test, unix))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 

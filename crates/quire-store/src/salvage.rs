@@ -80,12 +80,18 @@ pub fn salvage(damaged: &Path, fresh: &Path) -> Result<SalvageReport, StoreError
 
     let mut report = SalvageReport::default();
     let tx = dst.transaction()?;
+    let mut unreadable_documents = Vec::new();
     for table in TABLES {
         let columns = column_names(&tx, table)?;
-        let (copied, unreadable) = copy_table(&src, &tx, table, &columns)?;
-        report.rows.push((table.to_owned(), copied, unreadable));
+        let copied = copy_table(&src, &tx, table, &columns)?;
+        if table == "documents" {
+            unreadable_documents = copied.lost_rowids;
+        }
+        report
+            .rows
+            .push((table.to_owned(), copied.rows, copied.unreadable));
     }
-    let lost = find_incomplete(&tx)?;
+    let lost = find_incomplete(&tx, &unreadable_documents, &ids_by_rowid(&src))?;
     for doc in &lost {
         for (table, column) in DOC_TABLES {
             tx.execute(
@@ -107,76 +113,133 @@ pub fn salvage(damaged: &Path, fresh: &Path) -> Result<SalvageReport, StoreError
 }
 
 fn column_names(c: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt = c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+    // `documents` names its rowid column `rowid`; it is copied as the rowid.
+    let mut stmt = c.prepare(&format!(
+        "SELECT name FROM pragma_table_info('{table}') WHERE name != 'rowid'"
+    ))?;
     let names = stmt
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(names)
 }
 
-/// Copies every readable row of `table`; returns (copied, unreadable).
+/// What [`copy_table`] copied and missed.
+#[derive(Default)]
+struct Copied {
+    rows: u64,
+    /// Rows and stretches of rowids that could not be read.
+    unreadable: u64,
+    /// Rowids that were found but whose row could not be read or stored.
+    lost_rowids: Vec<i64>,
+}
+
+/// Copies every readable row of `table`.
 fn copy_table(
     src: &Connection,
     dst: &Connection,
     table: &str,
     columns: &[String],
-) -> Result<(u64, u64), StoreError> {
+) -> Result<Copied, StoreError> {
     let list = columns.join(", ");
     let placeholders = vec!["?"; columns.len() + 1].join(", ");
     let mut insert = dst.prepare(&format!(
         "INSERT INTO {table} (rowid, {list}) VALUES ({placeholders})"
     ))?;
-    let (mut copied, mut unreadable) = (0, 0);
+    let mut copied = Copied::default();
+    let lost_table = Copied {
+        unreadable: 1,
+        ..Copied::default()
+    };
     // A table whose root page is unreadable cannot even be prepared: all of it is lost.
     let Ok(mut next) = src.prepare(&format!(
         "SELECT rowid FROM {table} WHERE rowid > ?1 ORDER BY rowid LIMIT 1"
     )) else {
-        return Ok((0, 1));
+        return Ok(lost_table);
     };
     let Ok(mut row) = src.prepare(&format!(
         "SELECT rowid, {list} FROM {table} WHERE rowid = ?1"
     )) else {
-        return Ok((0, 1));
+        return Ok(lost_table);
     };
-    let mut after = i64::MIN;
-    let mut misses = 0;
-    loop {
-        let found: Result<Option<i64>, _> = next.query_row([after], |r| r.get(0)).optional();
-        let rowid = match found {
-            Ok(Some(rowid)) => rowid,
-            Ok(None) => break,
-            Err(_) => {
-                // The seek ran into a damaged page: step past one rowid and try again.
-                misses += 1;
-                if misses > MAX_UNREADABLE_ROWIDS_IN_A_ROW || after == i64::MAX {
-                    break;
-                }
-                after = if after == i64::MIN { 0 } else { after + 1 };
-                continue;
-            }
-        };
-        misses = 0;
-        after = rowid;
+    let mut copy = |rowid: i64| -> bool {
         let values: Result<Vec<Value>, _> = row.query_row([rowid], |r| {
             (0..=columns.len()).map(|i| r.get::<_, Value>(i)).collect()
         });
         // A row that reads but breaks the schema (a damaged page can decode to
         // nonsense) is as lost as one that does not read.
-        match values.map(|v| insert.execute(params_from_iter(v))) {
-            Ok(Ok(_)) => copied += 1,
-            _ => unreadable += 1,
+        matches!(
+            values.map(|v| insert.execute(params_from_iter(v))),
+            Ok(Ok(_))
+        )
+    };
+    let mut after = i64::MIN;
+    let mut misses = 0;
+    loop {
+        let found: Result<Option<i64>, _> = next.query_row([after], |r| r.get(0)).optional();
+        match found {
+            // A damaged page can also answer out of order: that is a miss too, or
+            // the scan would never end.
+            Ok(Some(rowid)) if rowid > after => {
+                misses = 0;
+                after = rowid;
+                if copy(rowid) {
+                    copied.rows += 1;
+                } else {
+                    copied.unreadable += 1;
+                    copied.lost_rowids.push(rowid);
+                }
+            }
+            Ok(None) => break,
+            _ => {
+                // The seek ran into a damaged page: read the next rowid directly,
+                // then seek on from there.
+                misses += 1;
+                if misses > MAX_UNREADABLE_ROWIDS_IN_A_ROW || after == i64::MAX {
+                    break;
+                }
+                after = if after < 0 { 0 } else { after + 1 };
+                if copy(after) {
+                    copied.rows += 1;
+                    misses = 0;
+                }
+            }
         }
     }
     // Rowids probed past without finding a row were unreadable, but how many rows they
     // held is unknown; count the stretch as one.
     if misses > 0 {
-        unreadable += 1;
+        copied.unreadable += 1;
     }
-    Ok((copied, unreadable))
+    Ok(copied)
+}
+
+/// Document ids by rowid, from the index on `documents.id` alone: it is on other
+/// pages than the table, so it can still name a document whose row is unreadable.
+/// Read until the first unreadable index page.
+fn ids_by_rowid(src: &Connection) -> BTreeMap<i64, String> {
+    let mut ids = BTreeMap::new();
+    let Ok(mut stmt) = src.prepare(
+        "SELECT rowid, id FROM documents INDEXED BY sqlite_autoindex_documents_1 ORDER BY id",
+    ) else {
+        return ids;
+    };
+    let Ok(mut rows) = stmt.query([]) else {
+        return ids;
+    };
+    while let Ok(Some(row)) = rows.next() {
+        if let (Ok(rowid), Ok(id)) = (row.get::<_, i64>(0), row.get::<_, String>(1)) {
+            ids.insert(rowid, id);
+        }
+    }
+    ids
 }
 
 /// Documents whose own row is missing, or whose update log has a hole.
-fn find_incomplete(c: &Connection) -> Result<Vec<LostDocument>, StoreError> {
+fn find_incomplete(
+    c: &Connection,
+    unreadable_documents: &[i64],
+    ids: &BTreeMap<i64, String>,
+) -> Result<Vec<LostDocument>, StoreError> {
     let mut docs: BTreeMap<i64, (String, String)> = BTreeMap::new();
     let mut stmt = c.prepare("SELECT rowid, id, title FROM documents")?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
@@ -190,13 +253,14 @@ fn find_incomplete(c: &Connection) -> Result<Vec<LostDocument>, StoreError> {
             referenced.insert(doc?);
         }
     }
+    referenced.extend(unreadable_documents);
     let mut lost = Vec::new();
     for rowid in referenced.difference(&docs.keys().copied().collect()) {
         lost.push(LostDocument {
-            id: None,
+            id: ids.get(rowid).cloned(),
             title: None,
             rowid: *rowid,
-            reason: "its own row (id, title) is unreadable".to_owned(),
+            reason: "its own row (title, times) is unreadable".to_owned(),
         });
     }
     for (rowid, (id, title)) in docs {
