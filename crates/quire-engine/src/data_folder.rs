@@ -6,7 +6,8 @@
 //! `-wal`/`-shm` files take the database's mode). A folder or file that group or
 //! others may read, write or enter is refused with the command that fixes it, rather
 //! than used: the keys in it may already have been read, and a quiet chmod would hide
-//! that. Windows and macOS-specific ACLs are not checked: the check is Unix modes only.
+//! that. A folder that holds no key yet (no database, no device key) is simply made
+//! private: there is nothing in it to have leaked. Windows and macOS-specific ACLs are not checked: the check is Unix modes only.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,17 @@ pub const BACKUP_DIR: &str = "backups";
 pub(crate) fn open(config: &EngineConfig) -> Result<File, EngineError> {
     let dir = &config.data_dir;
     create_private_dir(dir).map_err(|e| EngineError::io(dir, e))?;
+    // A folder made by someone else (an installer, `mkdir`, a temporary folder) that
+    // holds no key yet has nothing to leak: Quire makes it private and uses it.
+    let holds_keys = [
+        config.database_path(),
+        dir.join(quire_crypto::KEY_FILE_NAME),
+    ]
+    .iter()
+    .any(|p| p.exists());
+    if !holds_keys {
+        make_private(dir)?;
+    }
     check_private(dir)?;
     lock(config)
 }
@@ -37,6 +49,18 @@ pub(crate) fn lock(config: &EngineConfig) -> Result<File, EngineError> {
         Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(config.data_dir.clone())),
         Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&lock_path, e)),
     }
+}
+
+#[cfg(unix)]
+fn make_private(dir: &Path) -> Result<(), EngineError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| EngineError::io(dir, e))
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path) -> Result<(), EngineError> {
+    Ok(())
 }
 
 /// Refuses `dir`, its files and its backups if other users may reach any of them.
