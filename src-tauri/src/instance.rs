@@ -88,12 +88,9 @@ pub(crate) fn links_in_args(args: impl IntoIterator<Item = String>) -> Vec<Strin
 /// Claims `dir` for this process, or hands `links` to the app already running on it.
 pub(crate) fn claim(dir: &Path, links: &[String]) -> Result<Launch, InstanceError> {
     let folder_error = |e| InstanceError::Folder(dir.to_path_buf(), e);
-    std::fs::create_dir_all(dir).map_err(folder_error)?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK_FILE))
+    // Owner-only: the engine refuses a data folder other users can reach.
+    quire_engine::private_files::create_private_dir(dir).map_err(folder_error)?;
+    let lock = quire_engine::private_files::ensure_private_file(&dir.join(LOCK_FILE))
         .map_err(folder_error)?;
     match lock.try_lock() {
         Ok(()) => {}

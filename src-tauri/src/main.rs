@@ -9,6 +9,7 @@
 //! links (invites) arrive as program arguments, from a second launch, or on macOS as
 //! an "open URL" event, and wait in `links.rs` until the window takes them.
 
+mod backups;
 mod commands;
 mod events;
 mod import;
@@ -158,6 +159,15 @@ fn main() -> ExitCode {
             let _ = tauri::async_runtime::block_on(async {
                 tokio::time::timeout(GOODBYE_TIMEOUT, node.shutdown()).await
             });
+            // An orderly quit leaves a backup, with pending work saved first.
+            let engine = handle.state::<App>().engine.clone();
+            let backup = tauri::async_runtime::block_on(async {
+                engine.close().await?;
+                engine.backup_now().await
+            });
+            if let Err(e) = backup {
+                tracing::warn!("the backup on quit failed: {e}");
+            }
             if let Some(instance) = handle.try_state::<instance::Instance>() {
                 instance.retire();
             }

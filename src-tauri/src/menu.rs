@@ -22,6 +22,9 @@ const VIEW_ITEMS: [(&str, &str, &str); 4] = [
     ("settings", "Settings…", "CmdOrCtrl+,"),
 ];
 
+/// Shows the backups and how to restore one (see `backups.rs`).
+const RESTORE_BACKUP: &str = "restore-backup";
+
 /// Builds the menu bar.
 pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     let item = |(id, label, accelerator): (&str, &str, &str)| {
@@ -43,6 +46,8 @@ pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
         file = file.item(&item(entry)?);
     }
     let file = file
+        .separator()
+        .item(&MenuItemBuilder::with_id(RESTORE_BACKUP, "Restore from a Backup…").build(app)?)
         .separator()
         .item(&PredefinedMenuItem::close_window(app, None)?);
     // macOS has Quit in the app menu.
@@ -98,6 +103,10 @@ pub(crate) fn forward<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     if id == "import" {
         let app = app.clone();
         tauri::async_runtime::spawn(crate::import::pick_and_import(app));
+        return;
+    }
+    if id == RESTORE_BACKUP {
+        crate::backups::show(app);
         return;
     }
     let known = FILE_ITEMS

@@ -70,7 +70,11 @@ pub(crate) fn load(dir: &Path) -> Option<WindowState> {
 pub(crate) fn save(dir: &Path, state: &WindowState) -> std::io::Result<()> {
     let path = dir.join(STATE_FILE);
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(state)?)?;
+    let _ = std::fs::remove_file(&tmp);
+    // Owner-only, as every file of the data folder must be.
+    let mut file = quire_engine::private_files::create_private_file(&tmp)?;
+    std::io::Write::write_all(&mut file, &serde_json::to_vec(state)?)?;
+    drop(file);
     std::fs::rename(tmp, path)
 }
 

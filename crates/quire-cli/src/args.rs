@@ -126,6 +126,15 @@ pub(crate) enum Command {
         #[arg(long)]
         color: Option<String>,
     },
+    /// List, make or restore backups of the database (kept in the data folder's
+    /// `backups/`, made daily and when the daemon or app quits).
+    Backup {
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
+    },
+    /// Check the database; salvage every readable document of a damaged one into a
+    /// fresh file (keeping the damaged one aside) and rebuild the search index.
+    Doctor,
     /// Run the sync node: keep shared documents in sync with peers until stopped.
     /// While it runs, other `quire` commands on the same data folder go through it.
     Daemon(DaemonArgs),
@@ -225,4 +234,18 @@ pub(crate) enum TrashCommand {
     },
     /// Delete everything in the trash for good.
     Empty,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BackupCommand {
+    /// List the backups, newest (1) first (the default).
+    Ls,
+    /// Make a backup now.
+    Now,
+    /// Put backup N (from `quire backup ls`) in place of the database; the database
+    /// it replaces is kept beside it. Quit the daemon and the app first.
+    Restore {
+        /// Backup number from `quire backup ls` (1 is the newest).
+        number: usize,
+    },
 }

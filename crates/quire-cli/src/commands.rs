@@ -9,12 +9,12 @@ use quire_engine::{
 use quire_node::SyncNode;
 use serde_json::json;
 
-use crate::args::{Cli, Command, DocCommand, TrashCommand};
+use crate::args::{BackupCommand, Cli, Command, DocCommand, TrashCommand};
 use crate::control::DaemonInfo;
 use crate::editor::edit_in_editor;
 use crate::io::{Io, out, outln};
 use crate::output;
-use crate::{remote, sharing};
+use crate::{maintenance, remote, sharing};
 
 fn data_dir(cli: &Cli) -> Result<PathBuf> {
     match &cli.data_dir {
@@ -62,6 +62,18 @@ pub(crate) async fn run(cli: Cli, io: &mut Io) -> Result<()> {
     }
     let config = EngineConfig::new(&dir);
     let database = config.database_path();
+    // These work on the folder's files, not through an engine: the doctor and a
+    // restore need the folder to themselves, and a list needs nothing open.
+    match &cli.command {
+        Command::Backup {
+            command: None | Some(BackupCommand::Ls),
+        } => return maintenance::list(&dir, cli.json, io),
+        Command::Backup {
+            command: Some(BackupCommand::Restore { number }),
+        } => return maintenance::restore(&dir, *number, cli.json, io),
+        Command::Doctor => return maintenance::doctor(&dir, cli.json, io).await,
+        _ => {}
+    }
     let result = async {
         let engine = match open_engine(config, &cli.command).await {
             Ok(engine) => engine,
@@ -88,7 +100,7 @@ pub(crate) async fn run(cli: Cli, io: &mut Io) -> Result<()> {
         Ok(closed?)
     }
     .await;
-    result.map_err(|e| explain_damage(e, &database))
+    result.map_err(|e| explain_damage(e, &dir, &database))
 }
 
 /// Opens the data folder. A daemon starting while another command briefly holds
@@ -112,9 +124,18 @@ async fn open_engine(config: EngineConfig, command: &Command) -> Result<Engine, 
 
 /// SQLite finds damage wherever it reads a broken page, not only when the file is
 /// opened; say so, and what to do, instead of a bare "database error".
-fn explain_damage(e: anyhow::Error, database: &std::path::Path) -> anyhow::Error {
+fn explain_damage(
+    e: anyhow::Error,
+    dir: &std::path::Path,
+    database: &std::path::Path,
+) -> anyhow::Error {
     use rusqlite::ffi::ErrorCode;
     let damaged = e.chain().find_map(|c| {
+        if let Some(EngineError::Store(quire_engine::StoreError::Corrupt { detail, .. })) =
+            c.downcast_ref::<EngineError>()
+        {
+            return Some(detail.clone());
+        }
         let sqlite = c.downcast_ref::<rusqlite::Error>()?;
         matches!(
             sqlite.sqlite_error_code(),
@@ -124,8 +145,9 @@ fn explain_damage(e: anyhow::Error, database: &std::path::Path) -> anyhow::Error
     });
     match damaged {
         Some(detail) => anyhow::anyhow!(
-            "the database {} is damaged ({detail}); move it aside and restore it from a backup",
-            database.display()
+            "the database {} is damaged ({detail}); {}",
+            database.display(),
+            maintenance::damage_advice(dir)
         ),
         None => e,
     }
@@ -177,6 +199,12 @@ pub(crate) async fn dispatch(
             sharing::whoami(engine, node, name, color, json, io).await
         }
         Command::Daemon(_) => bail!("the daemon runs only as its own command"),
+        Command::Backup {
+            command: Some(BackupCommand::Now),
+        } => maintenance::now(engine, json, io).await,
+        Command::Backup { .. } | Command::Doctor => {
+            bail!("this command works on the data folder's files; run it without a daemon")
+        }
         Command::Doc(cmd) => doc(engine, cmd, json, io).await,
         Command::Import { files } => {
             let mut ids = Vec::new();

@@ -57,6 +57,12 @@ pub(crate) async fn run(dir: &Path, engine: &Engine, args: DaemonArgs) -> Result
     let result = serve(dir, engine, &node, listener, &token).await;
     let _ = std::fs::remove_file(dir.join(DAEMON_FILE));
     node.shutdown().await?;
+    // An orderly quit leaves a backup: pending work first, so the copy has it.
+    engine.close().await?;
+    match engine.backup_now().await {
+        Ok(made) => println!("quire daemon: backup made: {}", made.path.display()),
+        Err(e) => eprintln!("quire daemon: the backup on quit failed: {e}"),
+    }
     println!("quire daemon: stopped");
     result
 }

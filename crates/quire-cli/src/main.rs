@@ -9,6 +9,7 @@ mod daemon;
 mod editor;
 mod filters;
 mod io;
+mod maintenance;
 mod output;
 mod remote;
 mod sharing;

@@ -184,6 +184,13 @@ fn garbage_database() {
     let db = q.data().join("quire.db");
     let bytes = garbage(4096 * 3);
     std::fs::write(&db, &bytes).unwrap();
+    // Owner-only, as Quire makes them: a wider folder is refused before it is read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(q.data(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     for args in [
         vec!["doc", "ls"],
         vec!["doc", "new", "x"],

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long after the newest backup the next one is made, while Quire runs.
+pub const BACKUP_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How an [`crate::Engine`] is set up. Every limit of the engine lives here.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -24,6 +27,9 @@ pub struct EngineConfig {
     pub compact_after_bytes: usize,
     /// Every this many versions, store the whole text instead of a patch.
     pub keyframe_every: i64,
+    /// Make a backup of the database this long after the newest one, while Quire
+    /// runs (`None`: only when asked, and on an orderly quit).
+    pub backup_every: Option<Duration>,
 }
 
 impl EngineConfig {
@@ -38,6 +44,7 @@ impl EngineConfig {
             compact_after_updates: 4000,
             compact_after_bytes: 256 * 1024,
             keyframe_every: 500,
+            backup_every: Some(BACKUP_EVERY),
         }
     }
 

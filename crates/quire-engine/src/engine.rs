@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -57,6 +57,10 @@ pub(crate) struct Inner {
     durable: DurableTickets,
     /// This device's key (`device.key` in the data folder).
     pub(crate) identity: quire_crypto::DeviceIdentity,
+    /// When the next daily backup is due, ms since the epoch.
+    pub(crate) next_backup_at: AtomicI64,
+    /// Held while a backup is made: one at a time.
+    pub(crate) backup_running: Mutex<()>,
     /// Held for the engine's life: one process per data folder.
     _lock: File,
 }
@@ -73,27 +77,13 @@ impl Engine {
     /// Opens the data folder (creating it if needed). Fails with
     /// [`EngineError::Busy`] if another process has it open.
     pub async fn open(config: EngineConfig) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| EngineError::io(&config.data_dir, e))?;
-        let lock_path = config.lock_path();
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| EngineError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(EngineError::Busy(config.data_dir.clone()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
-        }
+        let lock = crate::data_folder::open(&config)?;
         let identity = quire_crypto::DeviceIdentity::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.database_path())?;
         let (durable, hook) = DurableTickets::new();
         store.on_durable(hook);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let config_for_backups = config.clone();
         let inner = Arc::new(Inner {
             config,
             store,
@@ -101,6 +91,8 @@ impl Engine {
             events,
             durable,
             identity,
+            next_backup_at: AtomicI64::new(crate::backups::first_due(&config_for_backups)),
+            backup_running: Mutex::new(()),
             _lock: lock,
         });
         let upkeep = Arc::new(UpkeepControl::default());
@@ -500,7 +492,9 @@ impl Inner {
                 });
             }
             Ok(())
-        })
+        })?;
+        self.backup_if_due();
+        Ok(())
     }
 }
 

@@ -62,6 +62,28 @@ pub enum EngineError {
     /// Another process holds the data folder.
     #[error("another Quire process is using {0}; stop it (or use it) and try again")]
     Busy(PathBuf),
+    /// Other users may read or write the data folder or a file in it.
+    #[error(
+        "{} can be read or written by other users (mode {mode:o}), and the data folder holds every document's keys; Quire will not use it until only you can: run `chmod -R go-rwx '{}'` and start again",
+        .path.display(),
+        .folder.display()
+    )]
+    NotPrivate {
+        /// The folder or file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The data folder (what to chmod).
+        folder: PathBuf,
+    },
+    /// No backup with this number.
+    #[error("there is no backup {number} (there are {count}); `quire backup ls` lists them")]
+    NoSuchBackup {
+        /// The number asked for.
+        number: usize,
+        /// How many backups there are.
+        count: usize,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -27,8 +27,11 @@
 //! # Ok(()) }
 //! ```
 
+mod backups;
 mod catalog;
 mod config;
+mod data_folder;
+mod doctor;
 mod edit;
 mod engine;
 mod error;
@@ -40,7 +43,10 @@ mod replica_sync;
 mod sharing;
 mod versions;
 
-pub use config::EngineConfig;
+pub use backups::{BACKUP_RETRY, BACKUPS_KEPT, BackupInfo, Restored, list_backups, restore_backup};
+pub use config::{BACKUP_EVERY, EngineConfig};
+pub use data_folder::{BACKUP_DIR, check_private};
+pub use doctor::{DoctorReport, Suspect, doctor};
 pub use edit::{DurableProgress, Edit, Receipt};
 pub use engine::Engine;
 pub use error::EngineError;
@@ -49,9 +55,10 @@ pub use files::MAX_IMPORT_BYTES;
 pub use quire_crypto::{DeviceIdentity, DocKeys, PeerId, Role, Ticket};
 pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
+pub use quire_store::private_files;
 pub use quire_store::{
-    DocumentFilter, DocumentRecord, IndexStatus, MemberRole, Origin, SearchHit, Sharing, SortOrder,
-    VersionKind, VersionRecord, now_ms,
+    DocumentFilter, DocumentRecord, IndexStatus, LostDocument, MemberRole, Origin, SalvageReport,
+    SearchHit, Sharing, SortOrder, StoreError, VersionKind, VersionRecord, now_ms,
 };
 pub use relay_marks::{MAX_RELAYS, RelayMark};
 pub use sharing::{MAX_DISPLAY_NAME_CHARS, Membership, is_hex_color};

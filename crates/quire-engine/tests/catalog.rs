@@ -160,6 +160,14 @@ async fn resolve_by_id_prefix_and_title() {
         DocumentId::from_bytes(twin_a),
         DocumentId::from_bytes(twin_b),
     );
+    // Made private as Quire makes its own folders: a folder that other users can
+    // read is refused once it holds a database.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     {
         let store = Store::open(&config.database_path()).unwrap();
         for (id, title) in [(twin_a, "Twin A"), (twin_b, "Twin B")] {

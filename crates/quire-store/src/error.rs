@@ -13,7 +13,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// The file is not a usable SQLite database.
     #[error(
-        "the database {path} is damaged ({detail}); move it aside and restore it from a backup"
+        "the database {path} is damaged ({detail}); move it aside and restore it from a backup (`quire backup ls` lists them), or run `quire doctor` to save every document that is still readable"
     )]
     Corrupt {
         /// The database file.
@@ -70,12 +70,27 @@ pub enum StoreError {
     /// The writer thread has stopped.
     #[error("the database writer has stopped; restart Quire")]
     WriterGone,
+    /// A file next to the database could not be made, read or moved.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// A lock was poisoned by a panic elsewhere.
     #[error("internal lock poisoned; restart Quire")]
     Poisoned,
 }
 
 impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
     /// Turns an error from opening or first touching `path` into the clearest variant.
     pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> Self {
         use rusqlite::ffi::ErrorCode;

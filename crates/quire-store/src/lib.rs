@@ -23,12 +23,15 @@
 //! # Ok(()) }
 //! ```
 
+mod backup;
 mod checkpointer;
 mod documents;
 mod error;
 mod free_pages;
 mod log_rows;
 mod memberships;
+pub mod private_files;
+mod salvage;
 mod schema;
 mod search;
 mod update_log;
@@ -44,6 +47,10 @@ pub use documents::{DocumentRecord, Lifecycle};
 pub use error::StoreError;
 pub use free_pages::PageUse;
 pub use memberships::{MemberRole, MembershipRecord};
+pub use salvage::{
+    LostDocument, MAX_PROBLEMS_REPORTED, MAX_UNREADABLE_ROWIDS_IN_A_ROW, SalvageReport, check_file,
+    salvage,
+};
 pub use schema::SCHEMA_VERSION;
 pub use search::{DocumentFilter, IndexStatus, SearchHit, Sharing, SortOrder};
 pub use update_log::{Origin, StoredState};
@@ -81,6 +88,11 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating or migrating as needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // Owner-only before SQLite creates it: its -wal and -shm files take its mode.
+        private_files::ensure_private_file(path).map_err(|e| StoreError::CannotOpen {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
         let mut conn = open_connection(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
