@@ -63,16 +63,31 @@ fn make_private(_dir: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Refuses `dir`, its files and its backups if other users may reach any of them.
+/// Quire's files in the data folder that hold secrets: the database (every
+/// document's keys) with SQLite's side files, the device key, and the control files
+/// with their access tokens. Other files a user keeps there (a log, say) are theirs.
+const SECRET_FILES: [&str; 8] = [
+    "quire.db",
+    "quire.db-wal",
+    "quire.db-shm",
+    "quire.db-journal",
+    quire_crypto::KEY_FILE_NAME,
+    "daemon.json",
+    "app.json",
+    BACKUP_DIR,
+];
+
+/// Refuses `dir`, its secret files and its backups if other users may reach any of
+/// them.
 pub fn check_private(dir: &Path) -> Result<(), EngineError> {
     let mut paths = vec![dir.to_owned()];
-    paths.extend(entries(dir)?);
+    paths.extend(SECRET_FILES.iter().map(|name| dir.join(name)));
     let backups = dir.join(BACKUP_DIR);
     if backups.is_dir() {
         paths.extend(entries(&backups)?);
     }
     for path in paths {
-        // A file removed meanwhile (a finished backup's temp file) is fine.
+        // A file that is not there (or was removed meanwhile) is fine.
         let Ok(metadata) = std::fs::symlink_metadata(&path) else {
             continue;
         };
