@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use quire_engine::{DocumentId, DocumentRecord, Role, VersionKind, VersionRef};
 use tauri::State;
+use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 
 use crate::App;
+use crate::update_channel::UpdateChannel;
 use crate::wire::{
-    DiffLine, DocumentSummary, LocalPresence, OpenedDocument, SearchHit, Settings, SyncStatus,
-    TrashedDocument, VersionSummary, utf16_offset,
+    DOC_ID_HEADER, DiffLine, DocumentSummary, LocalPresence, MAX_WINDOW_UPDATE_BYTES, SearchHit,
+    Settings, SyncStatus, TrashedDocument, VersionSummary, utf16_offset,
 };
 
 type Reply<T> = Result<T, String>;
@@ -139,8 +141,11 @@ pub(crate) async fn search(app: State<'_, App>, query: String) -> Reply<Vec<Sear
         .collect())
 }
 
+/// The whole document as raw bytes (see [`crate::wire::opened_document`]): a 10 MB
+/// document crosses as 10 MB, not as a JSON array of numbers four times its size that
+/// the window must parse.
 #[tauri::command]
-pub(crate) async fn open_document(app: State<'_, App>, id: String) -> Reply<OpenedDocument> {
+pub(crate) async fn open_document(app: State<'_, App>, id: String) -> Reply<Response> {
     let id = self::id(&id)?;
     let state = app
         .engine
@@ -148,17 +153,44 @@ pub(crate) async fn open_document(app: State<'_, App>, id: String) -> Reply<Open
         .await
         .map_err(|e| e.to_string())?;
     let read_only = roles(&app).await?.get(&id) == Some(&Role::Read);
-    Ok(OpenedDocument { state, read_only })
+    Ok(Response::new(crate::wire::opened_document(
+        state, read_only,
+    )))
 }
 
-/// A local edit made in the window's Yjs copy: durable when this returns.
+/// A local edit made in the window's Yjs copy: durable when this returns. The update
+/// is the raw request body; the document id is in the [`DOC_ID_HEADER`] header.
 #[tauri::command]
-pub(crate) async fn apply_update(app: State<'_, App>, id: String, update: Vec<u8>) -> Reply<()> {
+pub(crate) async fn apply_update(app: State<'_, App>, request: Request<'_>) -> Reply<()> {
+    let InvokeBody::Raw(update) = request.body() else {
+        return Err("apply_update takes the update as raw bytes".to_owned());
+    };
+    if update.len() > MAX_WINDOW_UPDATE_BYTES {
+        return Err(format!(
+            "an edit of {} bytes is over the {MAX_WINDOW_UPDATE_BYTES}-byte limit",
+            update.len()
+        ));
+    }
+    let id = request
+        .headers()
+        .get(DOC_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("apply_update needs the document id in {DOC_ID_HEADER}"))?;
     let receipt = app
         .engine
-        .apply_local_update(self::id(&id)?, &update)
+        .apply_local_update(self::id(id)?, update)
         .map_err(|e| e.to_string())?;
     receipt.saved().await.map_err(|e| e.to_string())
+}
+
+/// Opens the channel document updates reach the window by (see
+/// [`crate::update_channel`]); a reloaded page calls it again.
+#[tauri::command]
+pub(crate) fn watch_updates(
+    updates: State<'_, UpdateChannel>,
+    channel: Channel<InvokeResponseBody>,
+) {
+    updates.set(channel);
 }
 
 #[tauri::command]

@@ -1,23 +1,26 @@
 //! Forwards to the window what changes behind it: updates from peers (and local
-//! changes made elsewhere, such as a restore), presence, and the sync status.
+//! changes made elsewhere, such as a restore) over the raw update channel, titles,
+//! presence, and the sync status.
 
 use std::time::Duration;
 
-use quire_engine::{Engine, EngineEvent, Origin};
+use quire_engine::{Engine, EngineEvent};
 use quire_node::{NodeEvent, SyncNode};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 
+use crate::update_channel::UpdateChannel;
 use crate::wire::{Cursor, Presence, SyncStatus};
 
 /// How often the sync status is sent while it changes.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
+/// A document's title changed (here or on a peer): the window updates one row of its
+/// list instead of asking for the whole list.
 #[derive(Serialize, Clone)]
-struct DocUpdate {
+struct RenamedEvent {
     id: String,
-    update: Vec<u8>,
-    origin: &'static str,
+    title: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -60,18 +63,17 @@ pub(crate) fn forward(app: AppHandle, engine: Engine, node: SyncNode) {
         loop {
             match changes.recv().await {
                 Ok(EngineEvent::Changed { id, origin, update }) => {
-                    let origin = match origin {
-                        Origin::Peer(_) => "peer",
-                        Origin::Relay(_) => "relay",
-                        Origin::Local => "local-other",
-                    };
-                    let event = DocUpdate {
+                    window
+                        .state::<UpdateChannel>()
+                        .send(&id.to_string(), &origin, &update);
+                }
+                Ok(EngineEvent::Renamed { id, title }) => {
+                    let event = RenamedEvent {
                         id: id.to_string(),
-                        update: update.to_vec(),
-                        origin,
+                        title,
                     };
-                    if let Err(e) = window.emit("doc-update", event) {
-                        tracing::warn!("cannot tell the window about an update: {e}");
+                    if let Err(e) = window.emit("doc-renamed", event) {
+                        tracing::warn!("cannot tell the window about a new title: {e}");
                     }
                 }
                 Ok(_) => {}

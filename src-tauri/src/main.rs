@@ -17,6 +17,7 @@ mod instance;
 mod links;
 mod menu;
 mod startup_error;
+mod update_channel;
 mod window_state;
 mod wire;
 
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
     let built = tauri::Builder::default()
         .manage(app)
         .manage(inbox.clone())
+        .manage(update_channel::UpdateChannel::default())
         .plugin(tauri_plugin_dialog::init())
         .menu(menu::build)
         .on_menu_event(menu::forward)
@@ -128,6 +130,7 @@ fn main() -> ExitCode {
             commands::search,
             commands::open_document,
             commands::apply_update,
+            commands::watch_updates,
             commands::versions,
             commands::version_text,
             commands::diff,

@@ -29,12 +29,26 @@ pub(crate) struct SearchHit {
     pub(crate) highlights: Vec<[usize; 2]>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct OpenedDocument {
-    pub(crate) state: Vec<u8>,
-    pub(crate) read_only: bool,
+/// The header of `apply_update` that names the document (its body is the update).
+pub(crate) const DOC_ID_HEADER: &str = "quire-doc-id";
+
+/// Largest update the window may hand over in one call. A paste of a whole
+/// `quire_engine::MAX_IMPORT_BYTES` (32 MiB) file encodes to a little more than the
+/// text, so twice that leaves room without letting a runaway page fill memory.
+pub(crate) const MAX_WINDOW_UPDATE_BYTES: usize = 64 * 1024 * 1024;
+
+/// `open_document`'s answer as raw bytes: one flags byte ([`OPENED_READ_ONLY`] set for
+/// a read-only document), then the document's whole state (yrs v1 update). The
+/// window reads it as an `ArrayBuffer` (`ui/src/ipc.ts`, `parseOpened`).
+pub(crate) fn opened_document(state: Vec<u8>, read_only: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(state.len() + 1);
+    out.push(if read_only { OPENED_READ_ONLY } else { 0 });
+    out.extend_from_slice(&state);
+    out
 }
+
+/// Flag bit of `open_document`'s first byte: this device may only read.
+pub(crate) const OPENED_READ_ONLY: u8 = 1;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,7 +3,7 @@
  * the editor showing the selected document. Everything it shows comes from `UiState`;
  * everything it does goes through `EngineApi`.
  */
-import { DocBridge, type BridgedDoc } from './bridge';
+import { DocBridge, measure, type BridgedDoc } from './bridge';
 import { errorMessage, type EngineApi, type Settings } from './ipc';
 import { PresenceLink } from './presence';
 import { createStore, initialState, selectedDocument, type Store, type UiState } from './state';
@@ -25,7 +25,7 @@ const SEARCH_DEBOUNCE_MS = 150;
 const CATCH_UP_QUIET_MS = 20_000;
 /** Largest Markdown file imported (the engine's limit too). */
 const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
-/** Least time between two refreshes of the document list caused by edits. */
+/** Least time between two updates of the document list caused by edits. */
 const LIST_REFRESH_MS = 2000;
 /**
  * A menu command this soon after the same keyboard shortcut is that same keypress
@@ -57,6 +57,8 @@ export class App {
   private settings: Settings = { displayName: 'Me', color: '#4363d8' };
   private searchTimer: ReturnType<typeof setTimeout> | null = null;
   private listTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Documents changed since the list was last touched. */
+  private readonly touched = new Set<string>();
   private lastShortcut: { command: Command; at: number } | null = null;
   private readonly catchUpTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly importQueue: File[] = [];
@@ -114,12 +116,13 @@ export class App {
     store.subscribe((state, previous) => this.render(state, previous));
     bridge.onStatus((status) => {
       store.dispatch({ type: 'save/status', status });
-      if (status.unsent === 0 && !status.error) this.refreshListSoon();
+      if (status.unsent === 0 && !status.error) this.touchSoon(status.id);
     });
     bridge.onReplaced((fresh) => {
       if (this.open?.bridged.id === fresh.id) void this.show(fresh.id);
     });
-    engine.onDocUpdate(() => this.refreshListSoon());
+    engine.onDocUpdate((id) => this.touchSoon(id));
+    engine.onDocRenamed((id, title) => store.dispatch({ type: 'document/renamed', id, title }));
     engine.onSyncStatus((status) => store.dispatch({ type: 'sync/status', status }));
     engine.onCatchUp((docId, received, total, peer) => {
       store.dispatch({ type: 'catch-up', docId, peer, received, total });
@@ -337,15 +340,28 @@ export class App {
     }, SEARCH_DEBOUNCE_MS);
   }
 
-  /** Refreshes titles, times and sizes in the list, at most every LIST_REFRESH_MS. */
-  private refreshListSoon(): void {
+  /**
+   * Moves documents that changed to the top of the list with a fresh time, at most
+   * every LIST_REFRESH_MS, without asking the engine for the whole list (10,000
+   * documents cost WebKit seconds per refresh). Only a document the list does not
+   * know yet (one that arrived from elsewhere) makes it ask for the whole list.
+   */
+  private touchSoon(id: string): void {
+    this.touched.add(id);
     if (this.listTimer) return;
     this.listTimer = setTimeout(() => {
       this.listTimer = null;
-      this.engine.listDocuments().then(
-        (documents) => this.store.dispatch({ type: 'documents/loaded', documents }),
-        () => {},
-      );
+      const ids = [...this.touched];
+      this.touched.clear();
+      const known = new Set(this.store.getState().documents.map((d) => d.id));
+      if (ids.some((id) => !known.has(id))) {
+        this.engine.listDocuments().then(
+          (documents) => this.store.dispatch({ type: 'documents/loaded', documents }),
+          () => {},
+        );
+        return;
+      }
+      this.store.dispatch({ type: 'documents/touched', ids, at: Date.now() });
     }, LIST_REFRESH_MS);
   }
 
@@ -419,11 +435,13 @@ export class App {
     const presence = new PresenceLink(this.engine, bridged, { name: this.settings.displayName, color: this.settings.color }, onError);
     for (const [peer, p] of Object.entries(state.presences[id] ?? {})) presence.remote(peer, p);
     this.editorHost.replaceChildren();
+    const mountStarted = performance.now();
     const editor = mountEditor(this.editorHost, bridged.text, presence.awareness, {
       readOnly: bridged.readOnly,
       theme: state.theme,
       onRefusedEdit: () => this.store.dispatch({ type: 'error/show', message: READ_ONLY_MESSAGE }),
     });
+    measure('quire:open:editor', mountStarted, performance.now());
     this.open = { bridged, editor, presence };
     const status = this.bridge.status(id);
     if (status) this.store.dispatch({ type: 'save/status', status });

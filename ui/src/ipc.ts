@@ -3,14 +3,17 @@
  *
  * `EngineApi` is what the rest of the UI talks to; `tauriEngine()` implements it over
  * Tauri's `invoke` (commands) and `listen` (events). Command and event names are the
- * wire contract: snake_case commands, kebab-case events, camelCase fields. Binary Yjs
- * updates cross IPC as `number[]` (serde's `Vec<u8>`) and are `Uint8Array` everywhere
- * else; the conversion happens only here, in `toWire` / `fromWire`.
+ * wire contract: snake_case commands, kebab-case events, camelCase fields. A document's
+ * bytes cross IPC as raw bytes, not JSON: `open_document` answers with an
+ * `ArrayBuffer` (`parseOpened`) and `apply_update` takes the update as the request
+ * body with the document id in a header, so neither costs a JSON array of numbers.
+ * Updates the engine pushes come over one raw `Channel` (`watch_updates`), each a
+ * frame of origin, id and update bytes (`parseUpdateFrame`); other events are JSON.
  *
  * Offsets (presence cursors, search highlights) are UTF-16 code units, i.e. JavaScript
  * string indices, which is also what Yjs and CodeMirror count.
  */
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke, type InvokeArgs, type InvokeOptions } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 /** This device's role in a shared document; `null` for a document never shared. */
@@ -143,8 +146,10 @@ export interface EngineApi {
   openDocument(id: string): Promise<OpenedDocument>;
   /** Hands the engine an update made in the UI's Y.Doc; resolves once it is durable. */
   applyUpdate(id: string, update: Uint8Array): Promise<void>;
-  /** Updates that did not come from this window (event `doc-update`). */
+  /** Updates that did not come from this window (frames on the `watch_updates` channel). */
   onDocUpdate(cb: (id: string, update: Uint8Array, origin: UpdateOrigin) => void): Unsubscribe;
+  /** A document's title changed, here or on a peer (event `doc-renamed`). */
+  onDocRenamed(cb: (id: string, title: string) => void): Unsubscribe;
 
   versions(id: string): Promise<VersionSummary[]>;
   versionText(id: string, number: number): Promise<string>;
@@ -237,10 +242,28 @@ export function insideTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 }
 
+/** The header of `apply_update` that names the document (src-tauri/src/wire.rs). */
+export const DOC_ID_HEADER = 'quire-doc-id';
+/** Flag bit of `open_document`'s first byte: this device may only read. */
+export const OPENED_READ_ONLY = 1;
+
+/**
+ * `open_document`'s raw answer: one flags byte, then the document's state. The state
+ * is a view into the same buffer, not a copy.
+ */
+export function parseOpened(raw: unknown): OpenedDocument {
+  let bytes: Uint8Array;
+  if (raw instanceof ArrayBuffer) bytes = new Uint8Array(raw);
+  else if (raw instanceof Uint8Array) bytes = raw;
+  else bytes = fromWire(raw);
+  if (bytes.length < 1) throw new TypeError('open_document answered with no bytes');
+  return { state: bytes.subarray(1), readOnly: ((bytes[0] ?? 0) & OPENED_READ_ONLY) !== 0 };
+}
+
 /** `invoke` with errors normalised to `EngineError`. */
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: string, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<T>(command, args, options);
   } catch (raw) {
     throw new EngineError(command, errorMessage(raw));
   }
@@ -269,10 +292,48 @@ function subscribe<T>(event: string, handler: (payload: T) => void): Unsubscribe
   };
 }
 
-interface DocUpdatePayload {
+/** Frame byte 0 of an update on the channel: where it came from (src-tauri/src/update_channel.rs). */
+const FRAME_ORIGINS: readonly UpdateOrigin[] = ['peer', 'relay', 'local-other'];
+
+/** One frame of the update channel: origin byte, id length byte, id, update. */
+export interface UpdateFrame {
   id: string;
-  update: WireBytes;
   origin: UpdateOrigin;
+  update: Uint8Array;
+}
+
+/**
+ * Reads a frame of the update channel; the update is a view into the frame, not a
+ * copy. Throws on a frame that does not parse.
+ */
+export function parseUpdateFrame(raw: unknown): UpdateFrame {
+  const bytes = raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw instanceof Uint8Array ? raw : fromWire(raw);
+  const origin = FRAME_ORIGINS[bytes[0] ?? 255];
+  const idLength = bytes[1];
+  if (origin === undefined || idLength === undefined || bytes.length < 2 + idLength) {
+    throw new TypeError(`not an update frame (${bytes.length} bytes)`);
+  }
+  const id = new TextDecoder().decode(bytes.subarray(2, 2 + idLength));
+  return { id, origin, update: bytes.subarray(2 + idLength) };
+}
+
+type UpdateListener = (id: string, update: Uint8Array, origin: UpdateOrigin) => void;
+
+/** Opens the raw channel the engine sends document updates by. */
+function watchUpdates(): Set<UpdateListener> {
+  const listeners = new Set<UpdateListener>();
+  const channel = new Channel<ArrayBuffer>((raw) => {
+    let frame: UpdateFrame;
+    try {
+      frame = parseUpdateFrame(raw);
+    } catch (err) {
+      console.error(`an update from the engine was dropped: ${errorMessage(err)}`);
+      return;
+    }
+    for (const listener of listeners) listener(frame.id, frame.update, frame.origin);
+  });
+  call('watch_updates', { channel }).catch((err: unknown) => console.error(`watch_updates failed: ${errorMessage(err)}`));
+  return listeners;
 }
 
 interface PresencePayload {
@@ -283,6 +344,8 @@ interface PresencePayload {
 
 /** The engine over Tauri IPC. */
 export function tauriEngine(): EngineApi {
+  /** The listeners of the update channel, once it is open (the engine keeps the newest). */
+  let updateListeners: Set<UpdateListener> | null = null;
   return {
     listDocuments: () => call('list_documents'),
     createDocument: (title) => call('create_document', { title }),
@@ -297,22 +360,15 @@ export function tauriEngine(): EngineApi {
     listTrash: () => call('list_trash'),
     search: (query) => call('search', { query }),
 
-    openDocument: async (id) => {
-      const raw = await call<{ state: WireBytes; readOnly: boolean }>('open_document', { id });
-      return { state: fromWire(raw.state), readOnly: raw.readOnly };
+    openDocument: async (id) => parseOpened(await call<unknown>('open_document', { id })),
+    applyUpdate: (id, update) => call('apply_update', update, { headers: { [DOC_ID_HEADER]: id } }),
+    onDocUpdate: (cb) => {
+      updateListeners ??= watchUpdates();
+      const listeners = updateListeners;
+      listeners.add(cb);
+      return () => void listeners.delete(cb);
     },
-    applyUpdate: (id, update) => call('apply_update', { id, update: toWire(update) }),
-    onDocUpdate: (cb) =>
-      subscribe<DocUpdatePayload>('doc-update', (p) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = fromWire(p.update);
-        } catch (err) {
-          console.error(`doc-update for ${p.id} dropped: ${errorMessage(err)}`);
-          return;
-        }
-        cb(p.id, bytes, p.origin);
-      }),
+    onDocRenamed: (cb) => subscribe<{ id: string; title: string }>('doc-renamed', (p) => cb(p.id, p.title)),
 
     versions: (id) => call('versions', { id }),
     versionText: (id, number) => call('version_text', { id, number }),

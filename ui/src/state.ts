@@ -47,6 +47,7 @@ export type Action =
   | { type: 'documents/loaded'; documents: DocumentSummary[] }
   | { type: 'document/added'; document: DocumentSummary }
   | { type: 'document/renamed'; id: string; title: string }
+  | { type: 'documents/touched'; ids: string[]; at: number }
   | { type: 'document/trashed'; id: string }
   | { type: 'trash/loaded'; trash: TrashedDocument[] }
   | { type: 'view/set'; view: SidebarView }
@@ -124,11 +125,27 @@ export function reduce(state: UiState, action: Action): UiState {
         panel: 'none',
       };
     }
-    case 'document/renamed':
+    case 'document/renamed': {
+      const known = state.documents.find((d) => d.id === action.id);
+      if (!known || known.title === action.title) return state;
       return {
         ...state,
         documents: state.documents.map((d) => (d.id === action.id ? { ...d, title: action.title } : d)),
       };
+    }
+    case 'documents/touched': {
+      // Changed documents move to the top with their new time; the others keep their
+      // objects (so the list leaves their rows alone).
+      const ids = new Set(action.ids);
+      const touched: DocumentSummary[] = [];
+      const rest: DocumentSummary[] = [];
+      for (const d of state.documents) {
+        if (ids.has(d.id)) touched.push(d.updatedAt >= action.at ? d : { ...d, updatedAt: action.at });
+        else rest.push(d);
+      }
+      if (touched.length === 0) return state;
+      return { ...state, documents: [...sorted(touched), ...rest] };
+    }
     case 'document/trashed': {
       const selected = state.selectedId === action.id;
       return {

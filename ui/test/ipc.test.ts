@@ -3,12 +3,24 @@
  * The IPC boundary: byte conversion, and `tauriEngine()` against Tauri's own IPC mock
  * (command names, argument shapes, events, errors).
  */
+import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 
-import { EngineError, errorMessage, fromWire, insideTauri, tauriEngine, toWire } from '../src/ipc';
+import {
+  DOC_ID_HEADER,
+  EngineError,
+  OPENED_READ_ONLY,
+  errorMessage,
+  fromWire,
+  insideTauri,
+  parseOpened,
+  parseUpdateFrame,
+  tauriEngine,
+  toWire,
+} from '../src/ipc';
 import { tick } from './helpers';
 
 afterEach(() => clearMocks());
@@ -41,6 +53,24 @@ describe('byte conversion', () => {
     expect(() => fromWire(['1'])).toThrow(TypeError);
   });
 
+  it('reads open_document\'s raw answer without copying the state', () => {
+    const doc = new Y.Doc();
+    doc.getText('body').insert(0, 'héllo 🙂 界');
+    const state = Y.encodeStateAsUpdate(doc);
+    const raw = new Uint8Array(state.length + 1);
+    raw.set(state, 1);
+    const writable = parseOpened(raw.buffer);
+    expect(writable.readOnly).toBe(false);
+    expect(writable.state).toEqual(state);
+    expect(writable.state.buffer).toBe(raw.buffer);
+    raw[0] = OPENED_READ_ONLY;
+    expect(parseOpened(raw.buffer).readOnly).toBe(true);
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, writable.state);
+    expect(copy.getText('body').toString()).toBe('héllo 🙂 界');
+    expect(() => parseOpened(new ArrayBuffer(0))).toThrow(/no bytes/);
+  });
+
   it('turns any rejection into a message', () => {
     expect(errorMessage('plain')).toBe('plain');
     expect(errorMessage(new Error('err'))).toBe('err');
@@ -54,16 +84,27 @@ describe('tauriEngine', () => {
     const calls: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
-      if (cmd === 'open_document') return { state: [0, 0], readOnly: true };
+      // Raw bytes, as tauri::ipc::Response sends them: the read-only flag, then the state.
+      if (cmd === 'open_document') return new Uint8Array([OPENED_READ_ONLY, 0, 0]).buffer;
       if (cmd === 'share') return 'quire://join/x';
       return null;
     });
+    // Tauri's mock drops invoke's options; record the headers on the way in.
+    const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (...a: unknown[]) => unknown } }).__TAURI_INTERNALS__;
+    const mocked = internals.invoke;
+    const headers: unknown[] = [];
+    internals.invoke = (cmd, args, options) => {
+      if (cmd === 'apply_update') headers.push((options as { headers?: unknown } | undefined)?.headers);
+      return mocked(cmd, args, options);
+    };
     const engine = tauriEngine();
     expect(insideTauri()).toBe(true);
     const opened = await engine.openDocument('d1');
     expect(opened.state).toBeInstanceOf(Uint8Array);
     expect(opened).toEqual({ state: new Uint8Array([0, 0]), readOnly: true });
-    await engine.applyUpdate('d1', new Uint8Array([1, 2, 3]));
+    const update = new Uint8Array([1, 2, 3]);
+    await engine.applyUpdate('d1', update);
+    expect(headers).toEqual([{ [DOC_ID_HEADER]: 'd1' }]);
     await engine.share('d1', true);
     await engine.diff('d1', 2, null);
     await engine.setPresence('d1', { cursor: { anchor: 1, head: 4 }, typing: true });
@@ -71,7 +112,8 @@ describe('tauriEngine', () => {
     await engine.renameDocument('d1', 'T');
     expect(calls).toEqual([
       ['open_document', { id: 'd1' }],
-      ['apply_update', { id: 'd1', update: [1, 2, 3] }],
+      // The update is the body itself, bytes as bytes.
+      ['apply_update', update],
       ['share', { id: 'd1', readOnly: true }],
       ['diff', { id: 'd1', from: 2, to: null }],
       ['set_presence', { id: 'd1', presence: { cursor: { anchor: 1, head: 4 }, typing: true } }],
@@ -89,8 +131,15 @@ describe('tauriEngine', () => {
     expect(err).toMatchObject({ command: 'open_document', message: 'document is in the trash' });
   });
 
-  it('delivers doc-update, presence and sync-status events, converting bytes', async () => {
-    mockIPC(() => null, { shouldMockEvents: true });
+  it('delivers updates from the raw channel, and presence and sync-status events', async () => {
+    let channel: Channel<ArrayBuffer> | null = null;
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === 'watch_updates') channel = (args as { channel: Channel<ArrayBuffer> }).channel;
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const engine = tauriEngine();
     const updates: [string, Uint8Array, string][] = [];
@@ -100,20 +149,35 @@ describe('tauriEngine', () => {
     engine.onPresence((id, peer, p) => presences.push([id, peer, p]));
     engine.onSyncStatus((s) => statuses.push(s));
     await tick();
-    await emit('doc-update', { id: 'd1', update: [7, 8], origin: 'relay' });
-    await emit('doc-update', { id: 'd1', update: 'garbage', origin: 'peer' });
+    expect(channel).not.toBeNull();
+    // What the Rust side sends, in order: frames as raw bytes (origin, id length, id, update).
+    let index = 0;
+    const send = (bytes: number[]) => {
+      const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, data: unknown): void } }).__TAURI_INTERNALS__;
+      internals.runCallback(channel!.id, { message: new Uint8Array(bytes).buffer, index: index++ });
+    };
+    send([1, 2, 0x64, 0x31, 7, 8]);
+    send([9]);
     await emit('presence', { id: 'd1', peer: 'p', presence: null });
     await emit('sync-status', { mode: 'lan', peers: 1, pending: 0 });
     await tick();
     expect(updates).toEqual([['d1', new Uint8Array([7, 8]), 'relay']]);
-    expect(logged).toHaveBeenCalledWith(expect.stringContaining('doc-update for d1 dropped'));
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('an update from the engine was dropped'));
     logged.mockRestore();
     expect(presences).toEqual([['d1', 'p', null]]);
     expect(statuses).toEqual([{ mode: 'lan', peers: 1, pending: 0 }]);
     stopUpdates();
-    await emit('doc-update', { id: 'd1', update: [9], origin: 'peer' });
+    send([0, 2, 0x64, 0x31, 9]);
     await tick();
     expect(updates).toHaveLength(1);
+  });
+
+  it('reads update frames, refusing ones that do not parse', () => {
+    expect(parseUpdateFrame(new Uint8Array([2, 1, 0x78, 5]).buffer)).toEqual({ id: 'x', origin: 'local-other', update: new Uint8Array([5]) });
+    expect(parseUpdateFrame(new Uint8Array([0, 0]))).toEqual({ id: '', origin: 'peer', update: new Uint8Array([]) });
+    expect(() => parseUpdateFrame(new Uint8Array([3, 0]))).toThrow(TypeError);
+    expect(() => parseUpdateFrame(new Uint8Array([0, 5, 0x78]))).toThrow(TypeError);
+    expect(() => parseUpdateFrame(new Uint8Array([]))).toThrow(TypeError);
   });
 
   it('unsubscribes even before listen has resolved', async () => {

@@ -34,6 +34,7 @@ interface StoredDoc {
 
 interface Window {
   docListeners: Set<(id: string, update: Uint8Array, origin: UpdateOrigin) => void>;
+  renameListeners: Set<(id: string, title: string) => void>;
   presenceListeners: Set<(id: string, peer: string, presence: Presence | null) => void>;
   syncListeners: Set<(status: SyncStatus) => void>;
   linkListeners: Set<() => void>;
@@ -163,6 +164,7 @@ export class MemoryEngine {
   connect(): EngineApi {
     const w: Window = {
       docListeners: new Set(),
+      renameListeners: new Set(),
       presenceListeners: new Set(),
       syncListeners: new Set(),
       linkListeners: new Set(),
@@ -188,6 +190,7 @@ export class MemoryEngine {
         const d = this.require(id);
         d.title = title;
         d.doc.getMap('meta').set('title', title);
+        for (const other of this.windows) for (const cb of other.renameListeners) cb(id, title);
       },
       deleteDocument: async (id) => void (this.require(id).deletedAt = Date.now()),
       restoreDocument: async (id) => void (this.require(id).deletedAt = null),
@@ -202,6 +205,7 @@ export class MemoryEngine {
       },
       applyUpdate: (id, update) => this.apply(w, id, update),
       onDocUpdate: (cb) => listen(w.docListeners, cb),
+      onDocRenamed: (cb) => listen(w.renameListeners, cb),
       versions: async (id) => this.require(id).versions.map(({ text: _, ...v }) => v),
       versionText: async (id, n) => this.version(id, n).text,
       diff: async (id, from, to) =>

@@ -1,14 +1,22 @@
 /**
  * The sidebar: new document, search (results with matches marked), the document list
  * or the trash, and joining a shared document from a link. The search box is built
- * once and kept, so typing never loses focus; only the list below it is redrawn.
+ * once and kept, so typing never loses focus. The list below it is virtual (only the
+ * rows on screen are in the DOM) and redrawn only when what it lists changed.
  */
-import type { DocumentSummary } from '../ipc';
+import type { DocumentSummary, SearchHit, TrashedDocument } from '../ipc';
 import type { SidebarView, UiState } from '../state';
-import { h, relativeTime, replaceChildren } from './dom';
+import { h, relativeTime } from './dom';
 import { trashIcon } from './icons';
 import { shortcutLabel } from './shortcuts';
 import { renderSnippet } from './snippet';
+import { VirtualList } from './virtual-list';
+
+/**
+ * Height of one row of the list (documents, search hits and the trash alike), in CSS
+ * pixels; styles.css sizes `.doc-list .doc-item` to match.
+ */
+export const ROW_HEIGHT_PX = 64;
 
 export interface SidebarActions {
   create(): void;
@@ -28,6 +36,9 @@ export class Sidebar {
   private readonly tabs: Record<SidebarView, HTMLButtonElement>;
   private readonly joinForm: HTMLFormElement;
   private readonly joinLink: HTMLInputElement;
+  private readonly rows: VirtualList<ListEntry>;
+  /** What the list showed last (null before the first render). */
+  private shown: ListShown | null = null;
 
   constructor(
     private readonly actions: SidebarActions,
@@ -51,6 +62,11 @@ export class Sidebar {
       trash: h('button', { class: 'tab', on: { click: () => actions.setView('trash') } }, 'Trash'),
     };
     this.list = h('ul', { class: 'doc-list', role: 'list' });
+    this.rows = new VirtualList<ListEntry>(this.list, {
+      rowHeight: ROW_HEIGHT_PX,
+      key: entryKey,
+      build: (e, selected) => this.row(e, selected),
+    });
     const link = h('input', { type: 'text', placeholder: 'Paste an invite link', 'aria-label': 'Invite link' });
     this.joinLink = link;
     this.joinForm = h(
@@ -111,9 +127,7 @@ export class Sidebar {
       this.tabs[view].classList.toggle('active', state.view === view && state.search.results === null);
       this.tabs[view].setAttribute('aria-pressed', String(state.view === view));
     }
-    if (state.search.results !== null) this.renderResults(state);
-    else if (state.view === 'trash') this.renderTrash(state);
-    else this.renderDocuments(state);
+    this.renderList(listShown(state));
   }
 
   /** Opens the join form with `link` filled in (empty: ready to paste one). */
@@ -129,15 +143,37 @@ export class Sidebar {
     if (!this.joinForm.hidden) input.focus();
   }
 
-  private renderDocuments(state: UiState): void {
-    if (state.loaded && state.documents.length === 0) {
-      replaceChildren(this.list, h('li', { class: 'list-empty' }, 'No documents yet.'));
+  /**
+   * Redraws the list only when what it shows changed: a save status, a keystroke or
+   * the sync status leaves it alone. Within one mode, only changed rows are rebuilt.
+   */
+  private renderList(shown: ListShown): void {
+    const last = this.shown;
+    this.shown = shown;
+    if (last && sameListShown(last, shown)) return;
+    const modeChanged = last?.mode !== shown.mode;
+    const empty = emptyMessage(shown);
+    if (empty !== null) {
+      this.rows.reset();
+      this.list.append(h('li', { class: 'list-empty' }, empty));
       return;
     }
-    replaceChildren(this.list, ...state.documents.map((d) => this.item(d, state.selectedId === d.id)));
+    if (modeChanged || (last && emptyMessage(last) !== null)) this.rows.reset();
+    this.rows.set(shown.items, shown.selectedId);
   }
 
-  private item(d: DocumentSummary, selected: boolean): HTMLElement {
+  private row(entry: ListEntry, selected: boolean): HTMLElement {
+    switch (entry.kind) {
+      case 'document':
+        return this.documentRow(entry.doc, selected);
+      case 'hit':
+        return this.hitRow(entry.hit, selected);
+      case 'trashed':
+        return this.trashedRow(entry.doc);
+    }
+  }
+
+  private documentRow(d: DocumentSummary, selected: boolean): HTMLElement {
     return h(
       'li',
       { class: `doc-item${selected ? ' selected' : ''}` },
@@ -157,44 +193,106 @@ export class Sidebar {
     );
   }
 
-  private renderResults(state: UiState): void {
-    const results = state.search.results ?? [];
-    if (results.length === 0) {
-      replaceChildren(this.list, h('li', { class: 'list-empty' }, `Nothing matches “${state.search.query.trim()}”.`));
-      return;
-    }
-    replaceChildren(
-      this.list,
-      ...results.map((hit) =>
-        h(
-          'li',
-          { class: `doc-item${state.selectedId === hit.id ? ' selected' : ''}` },
-          h(
-            'button',
-            { class: 'doc-open', on: { click: () => this.actions.select(hit.id) } },
-            h('span', { class: 'doc-title' }, hit.title || 'Untitled'),
-            renderSnippet(hit.snippet, hit.highlights),
-          ),
-        ),
+  private hitRow(hit: SearchHit, selected: boolean): HTMLElement {
+    return h(
+      'li',
+      { class: `doc-item hit${selected ? ' selected' : ''}` },
+      h(
+        'button',
+        { class: 'doc-open', on: { click: () => this.actions.select(hit.id) } },
+        h('span', { class: 'doc-title' }, hit.title || 'Untitled'),
+        renderSnippet(hit.snippet, hit.highlights),
       ),
     );
   }
 
-  private renderTrash(state: UiState): void {
-    if (state.trash.length === 0) {
-      replaceChildren(this.list, h('li', { class: 'list-empty' }, 'The trash is empty.'));
-      return;
-    }
-    replaceChildren(
-      this.list,
-      ...state.trash.map((d) =>
-        h(
-          'li',
-          { class: 'doc-item trashed' },
-          h('span', { class: 'doc-open' }, h('span', { class: 'doc-title' }, d.title || 'Untitled'), h('span', { class: 'doc-meta' }, `deleted ${relativeTime(d.deletedAt)}`)),
-          h('button', { class: 'small', on: { click: () => this.actions.restore(d.id) } }, 'Restore'),
-        ),
-      ),
+  private trashedRow(d: TrashedDocument): HTMLElement {
+    return h(
+      'li',
+      { class: 'doc-item trashed' },
+      h('span', { class: 'doc-open' }, h('span', { class: 'doc-title' }, d.title || 'Untitled'), h('span', { class: 'doc-meta' }, `deleted ${relativeTime(d.deletedAt)}`)),
+      h('button', { class: 'small', on: { click: () => this.actions.restore(d.id) } }, 'Restore'),
     );
   }
+}
+
+/** One row of the list: a document, a search hit or a document in the trash. */
+type ListEntry =
+  | { kind: 'document'; doc: DocumentSummary }
+  | { kind: 'hit'; hit: SearchHit }
+  | { kind: 'trashed'; doc: TrashedDocument };
+
+/** What the list shows, built only from the parts of the state it depends on. */
+interface ListShown {
+  mode: 'documents' | 'results' | 'trash';
+  /** The state's array this came from (compared by reference to skip redraws). */
+  source: readonly unknown[];
+  items: readonly ListEntry[];
+  selectedId: string | null;
+  /** For the "nothing matches" line. */
+  query: string;
+  loaded: boolean;
+}
+
+/** Wrappers per source object, so an unchanged item keeps its wrapper (and its row). */
+const entries = new WeakMap<object, ListEntry>();
+function entry<T extends object>(value: T, make: (value: T) => ListEntry): ListEntry {
+  let e = entries.get(value);
+  if (!e) {
+    e = make(value);
+    entries.set(value, e);
+  }
+  return e;
+}
+
+/** Builds entries once per source array. */
+const shownItems = new WeakMap<readonly unknown[], readonly ListEntry[]>();
+function itemsOf<T extends object>(source: readonly T[], make: (value: T) => ListEntry): readonly ListEntry[] {
+  let items = shownItems.get(source);
+  if (!items) {
+    items = source.map((v) => entry(v, make));
+    shownItems.set(source, items);
+  }
+  return items;
+}
+
+function listShown(state: UiState): ListShown {
+  const common = { selectedId: state.selectedId, query: state.search.query.trim(), loaded: state.loaded };
+  if (state.search.results !== null) {
+    const source = state.search.results;
+    return { ...common, mode: 'results', source, items: itemsOf(source, (hit) => ({ kind: 'hit', hit })) };
+  }
+  if (state.view === 'trash') {
+    const source = state.trash;
+    return { ...common, mode: 'trash', source, items: itemsOf(source, (doc) => ({ kind: 'trashed', doc })) };
+  }
+  const source = state.documents;
+  return { ...common, mode: 'documents', source, items: itemsOf(source, (doc) => ({ kind: 'document', doc })) };
+}
+
+function sameListShown(a: ListShown, b: ListShown): boolean {
+  return (
+    a.mode === b.mode &&
+    a.source === b.source &&
+    a.selectedId === b.selectedId &&
+    a.loaded === b.loaded &&
+    (a.mode !== 'results' || a.items.length > 0 || a.query === b.query)
+  );
+}
+
+/** The line shown instead of an empty list, or null when there are rows. */
+function emptyMessage(shown: ListShown): string | null {
+  if (shown.items.length > 0) return null;
+  switch (shown.mode) {
+    case 'results':
+      return `Nothing matches “${shown.query}”.`;
+    case 'trash':
+      return 'The trash is empty.';
+    case 'documents':
+      return shown.loaded ? 'No documents yet.' : null;
+  }
+}
+
+function entryKey(e: ListEntry): string {
+  return e.kind === 'hit' ? e.hit.id : e.doc.id;
 }
