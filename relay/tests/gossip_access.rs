@@ -77,7 +77,14 @@ async fn outsiders_get_no_gossip_and_junk_from_a_device_the_relay_allows_costs_i
     let ann = go_online(team.ann_dir.path(), Some(&relay.addr)).await;
     let bob = go_online(team.bob_dir.path(), Some(&relay.addr)).await;
     bob.until_text_has(id, "Agenda.").await;
-    let topic = ann.engine.membership(id).await.unwrap().unwrap().keys.topic();
+    let topic = ann
+        .engine
+        .membership(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .keys
+        .topic();
 
     // The outsider connects first, then a device the relay allows: the allowed one
     // hears the relay in the topic; the outsider, connected earlier, heard nothing
@@ -129,7 +136,10 @@ async fn outsiders_get_no_gossip_and_junk_from_a_device_the_relay_allows_costs_i
     for round in 0..5 {
         let line = format!("ann during the flood {round}\n");
         let sent = Instant::now();
-        ann.engine.edit(id, Edit::Append(line.clone())).await.unwrap();
+        ann.engine
+            .edit(id, Edit::Append(line.clone()))
+            .await
+            .unwrap();
         bob.until_text_has(id, &line).await;
         slowest = slowest.max(sent.elapsed());
     }

@@ -1219,8 +1219,10 @@ impl Actor {
                 }
                 let again = done.as_ref().is_some_and(|c| c.again);
                 // A reader's answer carries no content: nothing was synced.
-                if done.is_some_and(|c| c.chunks > 0) {
+                if let Some(done) = done.filter(|c| c.chunks > 0) {
                     self.synced(result.topic, result.peer).await;
+                    self.pass_on_news(result.topic, result.peer, &done.state_vector)
+                        .await;
                 }
                 if again {
                     self.start_catch_up(result.topic, result.peer, true).await;
@@ -1317,6 +1319,35 @@ impl Actor {
             doc.received += messages.len() as u64;
         }
         Ok(complete)
+    }
+
+    /// A catch-up with `from` brought news (our state moved on from `before`): the
+    /// document's other peers may lack it too, and catch-up runs only between
+    /// connected peers, so ask each of them (seeing our news, they ask back). This
+    /// carries a document across a chain of peers that met before any of them had
+    /// it; before, it waited for someone's next live edit.
+    async fn pass_on_news(&mut self, topic: Topic, from: PeerId, before: &[u8]) {
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        let others: Vec<PeerId> = doc
+            .peers
+            .iter()
+            .filter(|p| **p != from && self.connected.contains(p) && !self.relays.is_relay(p))
+            .copied()
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        match self.engine.state_vector(doc.id).await {
+            Ok(now) if has_news(before, &now).unwrap_or(false) => {
+                for peer in others {
+                    self.start_catch_up(topic, peer, true).await;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!("cannot read a document's state: {e}"),
+        }
     }
 
     /// Starts the catch-ups with `peer` that wait for a free place.

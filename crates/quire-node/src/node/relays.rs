@@ -59,6 +59,15 @@ pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
 /// How often a relay's mailbox is read anyway (besides when it connects).
 pub const RELAY_FETCH_EVERY: Duration = Duration::from_secs(30);
 
+/// Mailbox reads (each with its rendezvous look-up) in flight at one relay at once;
+/// the documents due after those wait for the next tick. A device that shares
+/// thousands of documents through a relay asked for all of them at once, and its
+/// connection ran out of streams (yamux refused them: "max sub-streams reached").
+pub(crate) const MAX_RELAY_READS_IN_FLIGHT: usize = 16;
+const _: () = assert!(
+    MAX_RELAY_READS_IN_FLIGHT < quire_net::mailbox_protocol::MAX_CONCURRENT_MAILBOX_STREAMS
+);
+
 /// How often an unreachable relay is dialled again.
 const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
 
@@ -149,6 +158,8 @@ pub(crate) struct Relays {
     /// The relays named in each document's link.
     per_doc: HashMap<Topic, Vec<Multiaddr>>,
     pub(super) busy: HashSet<(PeerId, Topic)>,
+    /// Mailbox reads in flight, per relay (see [`MAX_RELAY_READS_IN_FLIGHT`]).
+    reading: HashMap<PeerId, usize>,
     /// Documents changed since they were last uploaded to each relay.
     dirty: HashSet<(PeerId, Topic)>,
     /// The state vector each relay acknowledged, per document (loaded lazily).
@@ -182,6 +193,7 @@ impl Relays {
             global: Vec::new(),
             per_doc: HashMap::new(),
             busy: HashSet::new(),
+            reading: HashMap::new(),
             dirty: HashSet::new(),
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
@@ -286,6 +298,13 @@ impl Relays {
     }
 
     /// Reads the relay's mailbox for the document at the next tick.
+    /// A mailbox read at `relay` ended.
+    fn read_done(&mut self, relay: PeerId) {
+        if let Some(reading) = self.reading.get_mut(&relay) {
+            *reading = reading.saturating_sub(1);
+        }
+    }
+
     pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
         self.last_fetch.remove(&(relay, topic));
     }
@@ -369,6 +388,7 @@ impl Actor {
             .collect();
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
+            let reading = self.relays.reading.get(&relay).copied().unwrap_or(0);
             if self.relays.busy.contains(&key) {
                 continue;
             }
@@ -383,7 +403,7 @@ impl Actor {
                     .last_upload
                     .get(&key)
                     .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
-            if fetch_due {
+            if fetch_due && reading < MAX_RELAY_READS_IN_FLIGHT {
                 // Also ask who else of the document's members the relay knows (they
                 // are dialled, through the relay if need be).
                 let _ = self.net.discover(relay, topic).await;
@@ -463,6 +483,7 @@ impl Actor {
         };
         let key = (relay, topic);
         self.relays.busy.insert(key);
+        *self.relays.reading.entry(relay).or_default() += 1;
         self.relays.last_fetch.insert(key, Instant::now());
         let request = MailboxRequest::Get {
             topic,
@@ -731,6 +752,7 @@ impl Actor {
                 more,
             } => {
                 self.relays.busy.remove(&(relay, topic));
+                self.relays.read_done(relay);
                 self.relays.outcome(relay, false, None);
                 let applied = self.apply_mailbox_items(relay, topic, &items).await;
                 if let Some(id) = self.docs.get(&topic).map(|d| d.id) {
@@ -779,6 +801,8 @@ impl Actor {
                 self.relays.busy.remove(&(relay, topic));
                 if upload {
                     self.relays.dirty.insert((relay, topic));
+                } else {
+                    self.relays.read_done(relay);
                 }
                 let what = if upload { "upload to" } else { "read from" };
                 tracing::warn!("relay {relay}: {what} its mailbox failed: {error}");
