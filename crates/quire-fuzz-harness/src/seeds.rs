@@ -8,7 +8,9 @@
 //! Device keys and hello salts are random, so the bytes differ on every run; what
 //! they decode to does not.
 
-use quire_crypto::{DeviceIdentity, Kind, LocalSession, SessionHint, Ticket};
+use quire_crypto::{
+    DeviceIdentity, Kind, LocalSession, SessionHint, TICKET_CHECKSUM_BYTES, Ticket,
+};
 use quire_doc::Document;
 use quire_doc::sync::{SyncMessage, SyncSession};
 use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal};
@@ -59,6 +61,10 @@ fn tickets(seeds: &mut Vec<Seed>) -> Result<(), String> {
     push(seeds, "ticket", "read-text", read.to_text().into_bytes());
     push(seeds, "ticket", "read-bytes", read.to_bytes());
     push(seeds, "ticket", "bare-bytes", bare.to_bytes());
+    // Without its checksum: the target frames it again, so mutations reach the fields.
+    let mut body = write.to_bytes();
+    body.truncate(body.len().saturating_sub(TICKET_CHECKSUM_BYTES));
+    push(seeds, "ticket", "write-body", body);
     Ok(())
 }
 
