@@ -182,12 +182,19 @@ pub enum MailboxResponse {
 /// The request-response behaviour for [`MAILBOX_PROTOCOL`].
 pub type MailboxBehaviour = cbor::Behaviour<MailboxRequest, MailboxResponse>;
 
+/// The CBOR codec of [`MAILBOX_PROTOCOL`], with its size caps: what decodes every
+/// request a relay receives and every response a member receives (public so that the
+/// fuzzers decode through it too).
+pub fn mailbox_codec() -> cbor::codec::Codec<MailboxRequest, MailboxResponse> {
+    cbor::codec::Codec::default()
+        .set_request_size_maximum((MAX_MAILBOX_ITEM_BYTES + FRAME_OVERHEAD_BYTES) as u64)
+        .set_response_size_maximum((MAX_MAILBOX_RESPONSE_BYTES + FRAME_OVERHEAD_BYTES) as u64)
+}
+
 /// Builds the behaviour: `serve` for a relay (answers requests), else a member's
 /// (asks only).
 pub fn mailbox_behaviour(serve: bool) -> MailboxBehaviour {
-    let codec = cbor::codec::Codec::default()
-        .set_request_size_maximum((MAX_MAILBOX_ITEM_BYTES + FRAME_OVERHEAD_BYTES) as u64)
-        .set_response_size_maximum((MAX_MAILBOX_RESPONSE_BYTES + FRAME_OVERHEAD_BYTES) as u64);
+    let codec = mailbox_codec();
     let support = if serve {
         ProtocolSupport::Inbound
     } else {
