@@ -192,7 +192,9 @@ describe('DocBridge', () => {
       expect(Y.encodeStateVector(docs[0]!.doc), `seed ${seed}`).toEqual(Y.encodeStateVector(docs[1]!.doc));
       console.log(`convergence seed ${seed}: ${engine.text(id).length} chars, ${engine.received.length} updates sent`);
     }
-  });
+    // Five seeds of 200 steps with real timer ticks: vitest's 5 s default is too
+    // little on a loaded 2-core machine. Not a timing check, a time-out.
+  }, 60_000);
 
   it('keeps failed updates queued, reports the error, and retries until saved', async () => {
     const engine = new MemoryEngine();
