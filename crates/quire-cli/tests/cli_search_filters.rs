@@ -217,7 +217,11 @@ fn words_inside_cjk_sentences_are_found_from_the_command_line() {
         ("京都", &japan),
         ("strasse", &german),
     ] {
-        assert_eq!(ids(&q.json(&["search", query])), std::slice::from_ref(id), "{query}");
+        assert_eq!(
+            ids(&q.json(&["search", query])),
+            std::slice::from_ref(id),
+            "{query}"
+        );
     }
     let human = q.ok(&["search", "寿司"]);
     assert!(human.contains("寿司"), "{human}");

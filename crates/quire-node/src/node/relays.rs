@@ -42,7 +42,7 @@ use quire_net::Multiaddr;
 use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxItem, MailboxRequest,
-    MailboxResponse, PutItem,
+    MailboxResponse, PutItem, Refusal,
 };
 use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
@@ -67,6 +67,15 @@ pub(crate) const MAX_RELAY_READS_IN_FLIGHT: usize = 16;
 const _: () = assert!(
     MAX_RELAY_READS_IN_FLIGHT < quire_net::mailbox_protocol::MAX_CONCURRENT_MAILBOX_STREAMS
 );
+
+/// Mailbox reads started at one relay per second at most: under a relay's default
+/// rate limit of 50 requests per device per second (`puts_per_second`), so that a
+/// device with thousands of documents reads them all without being refused.
+pub(crate) const MAX_RELAY_READS_PER_SECOND: usize = 40;
+
+/// A read the relay refused for its rate limit is tried again after this long (not
+/// after [`RELAY_FETCH_EVERY`]).
+const RATE_LIMITED_RETRY: Duration = Duration::from_secs(1);
 
 /// How often an unreachable relay is dialled again.
 const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
@@ -148,6 +157,8 @@ pub(crate) enum RelayResult {
         upload: bool,
         error: String,
     },
+    /// A read the relay refused for its rate limit: tried again shortly.
+    RateLimited { relay: PeerId, topic: Topic },
 }
 
 /// The node's relays and where each document stands with them.
@@ -160,6 +171,9 @@ pub(crate) struct Relays {
     pub(super) busy: HashSet<(PeerId, Topic)>,
     /// Mailbox reads in flight, per relay (see [`MAX_RELAY_READS_IN_FLIGHT`]).
     reading: HashMap<PeerId, usize>,
+    /// Reads started per relay in the current second (see
+    /// [`MAX_RELAY_READS_PER_SECOND`]): when that second began, and how many.
+    read_rate: HashMap<PeerId, (Instant, usize)>,
     /// Documents changed since they were last uploaded to each relay.
     dirty: HashSet<(PeerId, Topic)>,
     /// The state vector each relay acknowledged, per document (loaded lazily).
@@ -194,6 +208,7 @@ impl Relays {
             per_doc: HashMap::new(),
             busy: HashSet::new(),
             reading: HashMap::new(),
+            read_rate: HashMap::new(),
             dirty: HashSet::new(),
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
@@ -389,6 +404,11 @@ impl Actor {
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
             let reading = self.relays.reading.get(&relay).copied().unwrap_or(0);
+            let rate = self.relays.read_rate.entry(relay).or_insert((now, 0));
+            if now.duration_since(rate.0) >= Duration::from_secs(1) {
+                *rate = (now, 0);
+            }
+            let rate_room = rate.1 < MAX_RELAY_READS_PER_SECOND;
             if self.relays.busy.contains(&key) {
                 continue;
             }
@@ -403,7 +423,7 @@ impl Actor {
                     .last_upload
                     .get(&key)
                     .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
-            if fetch_due && reading < MAX_RELAY_READS_IN_FLIGHT {
+            if fetch_due && reading < MAX_RELAY_READS_IN_FLIGHT && rate_room {
                 // Also ask who else of the document's members the relay knows (they
                 // are dialled, through the relay if need be).
                 let _ = self.net.discover(relay, topic).await;
@@ -484,6 +504,9 @@ impl Actor {
         let key = (relay, topic);
         self.relays.busy.insert(key);
         *self.relays.reading.entry(relay).or_default() += 1;
+        if let Some(rate) = self.relays.read_rate.get_mut(&relay) {
+            rate.1 += 1;
+        }
         self.relays.last_fetch.insert(key, Instant::now());
         let request = MailboxRequest::Get {
             topic,
@@ -499,6 +522,10 @@ impl Actor {
                     items,
                     more,
                 },
+                Ok(MailboxResponse::Refused {
+                    reason: Refusal::RateLimited,
+                    ..
+                }) => RelayResult::RateLimited { relay, topic },
                 Ok(other) => RelayResult::Failed {
                     relay,
                     topic,
@@ -791,6 +818,17 @@ impl Actor {
                     "document {id}: compacted the relay {relay}'s items into snapshot {seq}"
                 );
                 self.emit(NodeEvent::RelayCompacted { id, relay, seq });
+            }
+            RelayResult::RateLimited { relay, topic } => {
+                self.relays.busy.remove(&(relay, topic));
+                self.relays.read_done(relay);
+                let retry = Instant::now()
+                    .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
+                    .unwrap_or_else(Instant::now);
+                self.relays.last_fetch.insert((relay, topic), retry);
+                tracing::debug!(
+                    "relay {relay}: a mailbox read was rate-limited; again in a second"
+                );
             }
             RelayResult::Failed {
                 relay,
