@@ -13,6 +13,7 @@ use quire_crypto::{
 };
 use quire_doc::Document;
 use quire_doc::sync::{SyncMessage, SyncSession};
+use quire_net::mailbox_auth::{MAILBOX_KEY_BYTES, MAILBOX_SIGNATURE_BYTES, MailboxAuth};
 use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal};
 use quire_node::wire::{CatchUpRequest, EXCHANGE_ID_BYTES, encode_bundle, encode_chunk};
 
@@ -190,6 +191,10 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
             MailboxRequest::Put {
                 topic,
                 item: vec![0x23; 40],
+                auth: Some(MailboxAuth {
+                    key: [3; MAILBOX_KEY_BYTES],
+                    signature: [4; MAILBOX_SIGNATURE_BYTES],
+                }),
             },
         ),
         (
@@ -199,10 +204,12 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
                     PutItem {
                         topic,
                         item: vec![1; 8],
+                        auth: None,
                     },
                     PutItem {
                         topic: [9; 32],
                         item: vec![2; 3],
+                        auth: None,
                     },
                 ],
             },
@@ -221,6 +228,7 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
                 topic,
                 snapshot: vec![5; 20],
                 supersedes: 12,
+                auth: None,
             },
         ),
     ];
