@@ -1108,7 +1108,7 @@ impl Actor {
             return;
         }
         if !self.catch_ups.contains_key(&(topic, peer))
-            && self.catch_ups.keys().filter(|(_, p)| *p == peer).count() >= MAX_CATCH_UPS_PER_PEER
+            && self.catch_ups_with(peer) >= MAX_CATCH_UPS_PER_PEER
         {
             self.waiting_catch_ups.push(peer, topic, force);
             return;
@@ -1350,9 +1350,15 @@ impl Actor {
         }
     }
 
+    /// Catch-ups running with `peer` (the map holds at most
+    /// [`MAX_CATCH_UPS_PER_PEER`] per peer, so counting is cheap).
+    fn catch_ups_with(&self, peer: PeerId) -> usize {
+        self.catch_ups.keys().filter(|(_, p)| *p == peer).count()
+    }
+
     /// Starts the catch-ups with `peer` that wait for a free place.
     async fn start_waiting_catch_ups(&mut self, peer: PeerId) {
-        while self.catch_ups.keys().filter(|(_, p)| *p == peer).count() < MAX_CATCH_UPS_PER_PEER {
+        while self.catch_ups_with(peer) < MAX_CATCH_UPS_PER_PEER {
             let Some((topic, force)) = self.waiting_catch_ups.pop(peer) else {
                 return;
             };
