@@ -15,6 +15,7 @@
 //! max_reservations = 128
 //! max_circuits = 64
 //! max_connections = 5000
+//! max_memory_mb = 512
 //! circuit_minutes = 30
 //! circuit_mb = 64
 //! external = ["/dns4/relay.example.org/tcp/4001"]
@@ -34,6 +35,13 @@ use crate::mailbox::Limits;
 /// Connections a relay holds at once unless told otherwise: about 170 MB of
 /// connection state at the measured 34 KB each, within a small server's memory.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 5_000;
+
+/// Megabytes of memory (the relay process's resident size) above which it accepts
+/// no new connection, unless told otherwise: a full house of
+/// [`DEFAULT_MAX_CONNECTIONS`] is about 170 MB, so this leaves room for requests in
+/// flight and SQLite's cache, and still fits a 1 GB server. Connections already
+/// held keep working; new ones are refused until memory falls again.
+pub(crate) const DEFAULT_MAX_MEMORY_MB: u64 = 512;
 
 /// Incoming connections still in their handshake at once.
 pub(crate) const MAX_PENDING_CONNECTIONS: u32 = 512;
@@ -90,6 +98,9 @@ pub(crate) struct Args {
     /// Connections held at once (each idle one costs about 34 KB; see the README).
     #[arg(long, env = "QUIRE_RELAY_MAX_CONNECTIONS")]
     pub(crate) max_connections: Option<u32>,
+    /// Megabytes of memory above which no new connection is accepted.
+    #[arg(long, env = "QUIRE_RELAY_MAX_MEMORY_MB")]
+    pub(crate) max_memory_mb: Option<u64>,
     /// Minutes a relayed circuit may last (members try to go direct long before).
     #[arg(long, env = "QUIRE_RELAY_CIRCUIT_MINUTES")]
     pub(crate) circuit_minutes: Option<u64>,
@@ -119,6 +130,7 @@ struct FileConfig {
     max_reservations: Option<usize>,
     max_circuits: Option<usize>,
     max_connections: Option<u32>,
+    max_memory_mb: Option<u64>,
     circuit_minutes: Option<u64>,
     circuit_mb: Option<u64>,
     external: Option<Vec<String>>,
@@ -157,6 +169,8 @@ pub(crate) struct Config {
     pub(crate) max_circuits: usize,
     /// Connections held at once, from anyone.
     pub(crate) max_connections: u32,
+    /// Bytes of memory above which no new connection is accepted.
+    pub(crate) max_memory_bytes: u64,
     pub(crate) circuit_duration: Duration,
     pub(crate) circuit_bytes: u64,
     /// Announced public addresses (empty: the listen addresses as they come up).
@@ -239,6 +253,11 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_memory_bytes: args
+                .max_memory_mb
+                .or(file.max_memory_mb)
+                .unwrap_or(DEFAULT_MAX_MEMORY_MB)
+                .saturating_mul(MB),
             circuit_duration: Duration::from_secs(
                 60 * args.circuit_minutes.or(file.circuit_minutes).unwrap_or(30),
             ),

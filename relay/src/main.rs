@@ -10,13 +10,15 @@
 //! `/health` and `/metrics` endpoints.
 
 mod boxed_handler;
+mod by_access;
 mod config;
 mod http;
 mod identity;
 mod mailbox;
 mod metrics;
 mod node;
-mod team_only;
+mod open_files;
+mod outsider_mailbox;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,6 +51,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<()> {
     let config = Config::resolve(args)?;
+    open_files::make_room_for(config.max_connections);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot make the data folder {}", config.data_dir.display()))?;
     let key = identity::load_or_create(&config.key_file)?;

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use either::Either;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
@@ -21,7 +22,10 @@ use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{PeerId, Swarm, gossipsub, identify, noise, ping, relay, rendezvous, tcp, yamux};
+use libp2p::{
+    PeerId, Swarm, gossipsub, identify, memory_connection_limits, noise, ping, relay, rendezvous,
+    tcp, yamux,
+};
 use quire_net::mailbox_protocol::{
     MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxBehaviour, MailboxRequest, MailboxResponse,
     PutItem, Refusal, mailbox_behaviour,
@@ -29,10 +33,11 @@ use quire_net::mailbox_protocol::{
 use quire_net::restarts::Restarts;
 
 use crate::boxed_handler::BoxedHandler;
+use crate::by_access::{ByAccess, TeamOnly};
 use crate::config::{Access, Config, MAX_PENDING_CONNECTIONS};
 use crate::mailbox::{Mailbox, MailboxError};
 use crate::metrics::Metrics;
-use crate::team_only::TeamOnly;
+use crate::outsider_mailbox::{OutsiderMailbox, outsider_mailbox};
 
 mod mailbox_jobs;
 
@@ -60,11 +65,14 @@ struct RelayBehaviour {
     /// First, so that a connection over the limits is refused before any other
     /// protocol sets anything up for it.
     limits: connection_limits::Behaviour,
+    /// No new connection while the process holds more than its memory limit.
+    memory: memory_connection_limits::Behaviour,
     relay: relay::Behaviour,
     rendezvous: TeamOnly<rendezvous::server::Behaviour>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
-    mailbox: MailboxBehaviour,
+    /// Members' requests are read and served; an outsider's are refused unread.
+    mailbox: ByAccess<MailboxBehaviour, OutsiderMailbox>,
     /// Outsiders get no gossip: no topic list, no subscriptions, no messages.
     gossipsub: TeamOnly<gossipsub::Behaviour>,
 }
@@ -146,8 +154,11 @@ impl RelayNode {
                                 quire_net::MAX_CONNECTIONS_PER_PEER,
                             )),
                     ),
+                    memory: memory_connection_limits::Behaviour::with_max_bytes(
+                        usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX),
+                    ),
                     relay: relay::Behaviour::new(key.public().to_peer_id(), relay_config),
-                    rendezvous: TeamOnly::new(
+                    rendezvous: TeamOnly::team_only(
                         rendezvous::server::Behaviour::new(rendezvous::server::Config::default()),
                         config.access.clone(),
                     ),
@@ -156,8 +167,12 @@ impl RelayNode {
                         key.public(),
                     )),
                     ping: ping::Behaviour::default(),
-                    mailbox: mailbox_behaviour(true),
-                    gossipsub: TeamOnly::new(gossip, config.access.clone()),
+                    mailbox: ByAccess::new(
+                        mailbox_behaviour(true),
+                        outsider_mailbox(),
+                        config.access.clone(),
+                    ),
+                    gossipsub: TeamOnly::team_only(gossip, config.access.clone()),
                 })
             })
             .context("relay behaviour")?
@@ -284,16 +299,16 @@ impl RelayNode {
                 }
             }
             SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => self.handle_relay(event),
-            SwarmEvent::Behaviour(RelayBehaviourEvent::Rendezvous(
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Rendezvous(Either::Left(
                 rendezvous::server::Event::PeerRegistered { peer, registration },
-            )) => {
+            ))) => {
                 if self.access.allows(&peer) {
                     tracing::debug!(%peer, namespace = %registration.namespace, "registered");
                 } else {
                     self.refuse_connection(peer, "register");
                 }
             }
-            SwarmEvent::Behaviour(RelayBehaviourEvent::Mailbox(
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Mailbox(Either::Left(
                 request_response::Event::Message {
                     peer,
                     message:
@@ -302,7 +317,14 @@ impl RelayNode {
                         },
                     ..
                 },
-            )) => self.answer(peer, request, channel),
+            ))) => self.answer(peer, request, channel),
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Mailbox(Either::Right(
+                request_response::Event::Message {
+                    peer,
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                },
+            ))) => self.refuse_outsider(peer, channel),
             _ => {}
         }
     }
@@ -397,6 +419,18 @@ impl RelayNode {
         self.respond(peer, channel, response);
     }
 
+    /// An outsider's mailbox request, answered without reading it.
+    fn refuse_outsider(&mut self, peer: PeerId, channel: ResponseChannel<MailboxResponse>) {
+        let (reason, message) = (Refusal::NotAllowed, not_allowed(peer));
+        self.metrics.refused(reason);
+        tracing::info!(%peer, ?reason, "mailbox request refused unread: {message}");
+        let response = refused(reason, message);
+        let mailbox = self.swarm.behaviour_mut().mailbox.outsiders_mut();
+        if mailbox.send_response(channel, response).is_err() {
+            tracing::debug!(%peer, "the outsider went away before the answer");
+        }
+    }
+
     fn respond(
         &mut self,
         peer: PeerId,
@@ -411,6 +445,7 @@ impl RelayNode {
             .swarm
             .behaviour_mut()
             .mailbox
+            .members_mut()
             .send_response(channel, response)
             .is_err()
         {
@@ -422,12 +457,9 @@ impl RelayNode {
     /// large. Joins the request's document topic otherwise.
     fn check(&mut self, peer: PeerId, request: &MailboxRequest) -> Option<MailboxResponse> {
         if !self.access.allows(&peer) {
-            return Some(refused(
-                Refusal::NotAllowed,
-                format!(
-                    "this relay serves its team only; ask its operator to allow the device {peer}"
-                ),
-            ));
+            // Outsiders' requests go to `refuse_outsider`; this holds should the
+            // access list ever change under a live connection.
+            return Some(refused(Refusal::NotAllowed, not_allowed(peer)));
         }
         if !self.rate.allow(peer) {
             return Some(refused(
@@ -487,7 +519,7 @@ impl RelayNode {
         if self.topics.contains(&topic) || self.topics.len() >= MAX_TOPICS {
             return;
         }
-        let gossip = self.swarm.behaviour_mut().gossipsub.inner_mut();
+        let gossip = self.swarm.behaviour_mut().gossipsub.members_mut();
         let name = quire_net::topic_for(&topic);
         match gossip.subscribe(&name) {
             Ok(_) => {
@@ -533,6 +565,11 @@ fn unsigned() -> MailboxResponse {
         Refusal::Invalid,
         "this relay keeps only puts and compactions signed with the document's mailbox key; update Quire on this device".into(),
     )
+}
+
+/// Why an outsider is refused, in words its user can act on.
+fn not_allowed(peer: PeerId) -> String {
+    format!("this relay serves its team only; ask its operator to allow the device {peer}")
 }
 
 fn refused(reason: Refusal, message: String) -> MailboxResponse {

@@ -16,14 +16,14 @@ use libp2p::{
     gossipsub::{self, IdentTopic},
     identify,
     identity::Keypair,
-    mdns, ping, relay, rendezvous,
+    mdns, memory_connection_limits, ping, relay, rendezvous,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
 use crate::{
     config::{
         IDENTIFY_PROTOCOL_VERSION, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_CONNECTIONS,
-        MAX_PENDING_INCOMING_CONNECTIONS, NetConfig,
+        MAX_MEMORY_FOR_NEW_CONNECTIONS, MAX_PENDING_INCOMING_CONNECTIONS, NetConfig,
     },
     error::{NetError, Result},
     gossip_config::{gossip_config, peer_score_params, score_thresholds, subscription_filter},
@@ -37,6 +37,7 @@ pub(crate) struct QuireBehaviour {
     /// First, so that a connection over the limits is refused before any other
     /// protocol sets anything up for it.
     pub(crate) limits: connection_limits::Behaviour,
+    pub(crate) memory: memory_connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: SyncBehaviour,
     pub(crate) mailbox: MailboxBehaviour,
@@ -64,6 +65,9 @@ impl QuireBehaviour {
         };
         Ok(Self {
             limits: connection_limits::Behaviour::new(connection_limits()),
+            memory: memory_connection_limits::Behaviour::with_max_bytes(
+                MAX_MEMORY_FOR_NEW_CONNECTIONS,
+            ),
             gossipsub,
             sync: sync_behaviour(),
             mailbox: mailbox_behaviour(false),

@@ -31,6 +31,13 @@ pub const COMMAND_CHANNEL_CAPACITY: usize = 256;
 /// team on a LAN while bounding what a flood of connections can cost.
 pub const MAX_INCOMING_CONNECTIONS: u32 = 1_024;
 
+/// Resident memory of the whole process (the app or the daemon) above which the node
+/// accepts no new connection, in or out: 2 GiB. A device at work holds its open
+/// documents and a few dozen connections in far less; past this something is
+/// already wrong (a flood, a leak), and new connections would only feed it. Held
+/// connections keep syncing; new ones are refused until memory falls again.
+pub const MAX_MEMORY_FOR_NEW_CONNECTIONS: usize = 2 * 1024 * 1024 * 1024;
+
 /// Incoming connections still in their handshake at once.
 pub const MAX_PENDING_INCOMING_CONNECTIONS: u32 = 128;
 

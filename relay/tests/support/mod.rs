@@ -84,6 +84,26 @@ impl Relay {
         }
     }
 
+    /// The relay process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The relay process's resident memory now and at its peak, in bytes (Linux).
+    pub fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().strip_suffix("kB"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+                .unwrap_or_else(|| panic!("no {name} in /proc/{}/status", self.pid()))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
     pub fn stop(mut self, signal: &str) {
         let pid = self.child.id().to_string();
         Command::new("kill").args([signal, &pid]).status().unwrap();
