@@ -71,9 +71,10 @@ enum Bench {
         /// Transactions in the paced runs.
         #[arg(long, default_value_t = 3000)]
         count: usize,
-        /// Devices in the fan-out run (one writer; 0 or 1 skips it).
-        #[arg(long, default_value_t = 10)]
-        fanout: usize,
+        /// Devices in one document for the fan-out runs, one run per number (one
+        /// writer, the rest receive; all on loopback, one IP; 0 or 1 skips).
+        #[arg(long, value_delimiter = ',', default_value = "10")]
+        fanout: Vec<usize>,
         /// Folder of the y-websocket baseline (`npm ci` there first).
         #[arg(long, default_value = "crates/quire-bench/yws")]
         yws: PathBuf,
@@ -147,7 +148,7 @@ fn main() -> Result<()> {
                 fanout,
                 yws,
                 parts,
-            } => sync_bench::run(&cli.traces, &yws, rate, count, fanout, &parts).await,
+            } => sync_bench::run(&cli.traces, &yws, rate, count, &fanout, &parts).await,
             Bench::Docs {
                 sizes,
                 changed_per_mille,

@@ -7,7 +7,8 @@
 //!   transaction, the time from A's local transaction to its durable apply at B.
 //! - full speed: A replays the whole trace as fast as it can; time from A's first
 //!   transaction until B's text equals `endContent`.
-//! - fan-out: the paced run with one writer and nine receivers (p99 over all).
+//! - fan-out: the paced run with one writer and N - 1 receivers for each N of
+//!   `--fanout` (default 10; e.g. `2,10,30,50`), p50/p99 over every receiver.
 //! - wire: raw update bytes, sealed bytes, and everything on the loopback interface
 //!   (gossipsub, yamux, noise, TCP/IP) per update in the paced run.
 //! - CPU: microseconds per transaction of every thread of the run, by kind (async
@@ -387,7 +388,7 @@ pub(crate) async fn run(
     yws: &Path,
     rate: f64,
     count: usize,
-    fanout: usize,
+    fanout: &[usize],
     parts: &[String],
 ) -> Result<Value> {
     let wants = |part: &str| parts.iter().any(|p| p == part);
@@ -420,11 +421,14 @@ pub(crate) async fn run(
     } else {
         Value::Null
     };
-    let fan_out = if wants("fanout") && fanout > 1 {
-        paced(root.path(), &trace, fanout - 1, rate, count, Via::Direct).await?
-    } else {
-        Value::Null
-    };
+    // One document, more and more peers: how keystroke latency to every peer grows
+    // with the number of peers (the smallest run is the baseline for the others).
+    let mut fan_out = Vec::new();
+    if wants("fanout") {
+        for &devices in fanout.iter().filter(|&&n| n > 1) {
+            fan_out.push(paced(root.path(), &trace, devices - 1, rate, count, Via::Direct).await?);
+        }
+    }
     let baseline = if wants("yws") {
         tokio::task::spawn_blocking({
             let (yws, trace_path) = (yws.to_owned(), trace_path.clone());

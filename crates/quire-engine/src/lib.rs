@@ -41,6 +41,7 @@ mod open_doc;
 mod relay_marks;
 mod replica_sync;
 mod sharing;
+mod time_label;
 mod versions;
 
 pub use backups::{BACKUP_RETRY, BACKUPS_KEPT, BackupInfo, Restored, list_backups, restore_backup};
@@ -62,6 +63,7 @@ pub use quire_store::{
 };
 pub use relay_marks::{MAX_RELAYS, RelayMark};
 pub use sharing::{MAX_DISPLAY_NAME_CHARS, Membership, is_hex_color};
+pub use time_label::local_time_label;
 pub use versions::{VersionDiff, VersionRef};
 
 #[cfg(test)]
