@@ -131,11 +131,19 @@ export class PresenceLink {
     return { cursor: absoluteCursor(this.bridged.text, state?.cursor), typing: this.typing };
   }
 
+  /**
+   * Leaves the document: its cursor goes away at the other members, and the engine
+   * treats the document as idle again (its presence repeated rarely).
+   */
   destroy(): void {
     this.detach();
     if (this.typingTimer) clearTimeout(this.typingTimer);
     if (this.sendTimer) clearTimeout(this.sendTimer);
     this.awareness.destroy();
+    if (this.lastPayload !== '') {
+      this.lastPayload = '';
+      this.engine.setPresence(this.bridged.id, { cursor: null, typing: false }).catch(() => {});
+    }
   }
 
   private markTyping(): void {

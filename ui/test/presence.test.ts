@@ -93,6 +93,20 @@ describe('PresenceLink', () => {
     expect(sent[1]).toEqual({ cursor: { anchor: 4, head: 6 }, typing: true });
   });
 
+  it('takes the cursor away when the document is closed', async () => {
+    const { link, bridged, sent } = await setup('hello');
+    link.awareness.setLocalStateField('cursor', relativeCursor(bridged.text, { anchor: 1, head: 1 }));
+    await until(() => sent.length === 1);
+    link.destroy();
+    expect(sent[1]).toEqual({ cursor: null, typing: false });
+  });
+
+  it('says nothing on close when it never sent a cursor', async () => {
+    const { link, sent } = await setup('hello');
+    link.destroy();
+    expect(sent).toEqual([]);
+  });
+
   it('does not count engine updates as typing', async () => {
     const { engine, id, link, bridged } = await setup('hello');
     engine.peerEdit(id, (t) => t.insert(0, 'peer '));

@@ -23,7 +23,7 @@ use crate::config::{
 use crate::doc_sync::{BundleItem, DocSync, DropReason, Incoming};
 use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
 use crate::presence::{
-    AwarenessMessage, Cursor, PRESENCE_HEARTBEAT, PRESENCE_MIN_INTERVAL, Presence, PresenceChange,
+    AwarenessMessage, Cursor, IDLE_PRESENCE_TIMEOUT, Presence, PresenceChange, presence_due,
 };
 use crate::status::{DocStatus, NodeEvent, NodeStatus};
 use crate::wire::{
@@ -784,7 +784,8 @@ impl Actor {
     /// restarted (after a crash its connection may be replaced before the old one is
     /// seen to close, so gossip reports no new subscription), or one heard for the
     /// first time through a relay. It may not have this device's hello (said before
-    /// it listened) nor its presence (repeated only every [`PRESENCE_HEARTBEAT`]):
+    /// it listened) nor its presence (repeated only every
+    /// [`crate::presence::PRESENCE_HEARTBEAT`], or rarer when idle):
     /// say both again, so that each can open the other's edits and shows the other's
     /// name at once.
     async fn greet_new_session(&mut self, topic: Topic) {
@@ -815,7 +816,14 @@ impl Actor {
         if doc.peers.is_empty() {
             return;
         }
-        let message = AwarenessMessage { presence }.encode();
+        // Nobody here looks at an idle document: its peers keep its presence longer,
+        // between its rarer heartbeats.
+        let idle = presence.as_ref().is_some_and(|p| p.cursor.is_none());
+        let message = AwarenessMessage {
+            presence,
+            stays_secs: idle.then_some(IDLE_PRESENCE_TIMEOUT.as_secs()),
+        }
+        .encode();
         let sealed = match doc.seal(Kind::Awareness, &message) {
             Ok(sealed) => sealed,
             Err(e) => {
@@ -839,13 +847,9 @@ impl Actor {
             .docs
             .iter()
             .filter(|(_, d)| !d.peers.is_empty())
-            .filter(|(_, d)| match d.presence_sent {
-                None => true,
-                Some(at) => {
-                    let since = now.duration_since(at);
-                    (d.presence_dirty && since >= PRESENCE_MIN_INTERVAL)
-                        || since >= PRESENCE_HEARTBEAT
-                }
+            .filter(|(_, d)| {
+                let open = d.local_presence.cursor.is_some();
+                presence_due(d.presence_sent, d.presence_dirty, open, now)
             })
             .map(|(t, d)| (*t, d.local_presence.clone()))
             .collect();

@@ -2,6 +2,13 @@
 //! whether they are typing. Sent sealed on the document's topic
 //! ([`Kind::Awareness`](quire_crypto::Kind::Awareness)), rate-limited, repeated as a
 //! heartbeat, and forgotten when a peer falls silent for [`PRESENCE_TIMEOUT`].
+//!
+//! A document this device does not have open in an editor (no cursor: a daemon's
+//! documents, the app's other documents) is *idle*: its presence is repeated only
+//! every [`IDLE_PRESENCE_HEARTBEAT`], and says so, so that its peers keep it for
+//! [`IDLE_PRESENCE_TIMEOUT`]. Heartbeats every 10 s in every shared document made a
+//! device with 10,000 documents send 1,000 messages a second while idle; now it is
+//! 33, and a device keeps the 10 s heartbeat only where someone is looking.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,8 +25,18 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// A peer that sends nothing for this long is shown as gone.
 pub const PRESENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How often our presence is repeated while nothing changes.
+/// How often our presence is repeated while nothing changes, in a document open in
+/// an editor here.
 pub const PRESENCE_HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// How often our presence is repeated in an idle document (not open in an editor
+/// here): a device's idle cost is one message per document per this long.
+pub const IDLE_PRESENCE_HEARTBEAT: Duration = Duration::from_secs(300);
+
+/// How long an idle presence is kept without news: two heartbeats and a minute, so
+/// one lost heartbeat does not make the peer flicker away. A peer that disconnects
+/// is forgotten at once; one heard only through a relay that crashes stays this long.
+pub const IDLE_PRESENCE_TIMEOUT: Duration = Duration::from_secs(660);
 
 /// Least time between two presence messages we send for one document; changes in
 /// between are sent together when it has passed.
@@ -104,6 +121,32 @@ pub fn default_color(peer: &PeerId) -> &'static str {
 pub(crate) struct AwarenessMessage {
     /// The presence, or `None` when the member leaves the document.
     pub(crate) presence: Option<Presence>,
+    /// Seconds to keep the presence without news: sent for an idle document
+    /// ([`IDLE_PRESENCE_TIMEOUT`]); absent, [`PRESENCE_TIMEOUT`]. Older devices
+    /// ignore it (and forget an idle peer after 30 s until its next heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stays_secs: Option<u64>,
+}
+
+/// Whether our presence in a document is due: it changed and the minimum interval
+/// has passed, or its heartbeat is due (`open`: the document is open in an editor
+/// here), or it was never sent.
+pub(crate) fn presence_due(
+    sent_at: Option<Instant>,
+    changed: bool,
+    open: bool,
+    now: Instant,
+) -> bool {
+    let Some(at) = sent_at else {
+        return true;
+    };
+    let since = now.saturating_duration_since(at);
+    let heartbeat = if open {
+        PRESENCE_HEARTBEAT
+    } else {
+        IDLE_PRESENCE_HEARTBEAT
+    };
+    (changed && since >= PRESENCE_MIN_INTERVAL) || since >= heartbeat
 }
 
 impl AwarenessMessage {
@@ -134,6 +177,8 @@ pub struct PeerPresence {
 struct Heard {
     presence: Presence,
     last_seen: Instant,
+    /// How long it is kept without news.
+    stays: Duration,
 }
 
 /// Presences of the other members of one document.
@@ -174,6 +219,11 @@ impl PresenceBook {
         if *count > MAX_PRESENCE_PER_SECOND {
             return PresenceChange::RateLimited;
         }
+        // A peer may ask to be kept longer (an idle document), never past the idle
+        // timeout.
+        let stays = message.stays_secs.map_or(PRESENCE_TIMEOUT, |secs| {
+            Duration::from_secs(secs).clamp(PRESENCE_TIMEOUT, IDLE_PRESENCE_TIMEOUT)
+        });
         match message.presence {
             None => {
                 if self.peers.remove(&peer).is_some() {
@@ -185,6 +235,7 @@ impl PresenceBook {
             Some(presence) => match self.peers.get_mut(&peer) {
                 Some(heard) => {
                     heard.last_seen = now;
+                    heard.stays = stays;
                     if heard.presence == presence {
                         PresenceChange::None
                     } else {
@@ -198,6 +249,7 @@ impl PresenceBook {
                         Heard {
                             presence,
                             last_seen: now,
+                            stays,
                         },
                     );
                     PresenceChange::Updated
@@ -206,12 +258,13 @@ impl PresenceBook {
         }
     }
 
-    /// Forgets peers silent for [`PRESENCE_TIMEOUT`]; returns them.
+    /// Forgets peers silent for longer than they asked to be kept
+    /// ([`PRESENCE_TIMEOUT`], or up to [`IDLE_PRESENCE_TIMEOUT`]); returns them.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<PeerId> {
         let gone: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, h)| now.duration_since(h.last_seen) >= PRESENCE_TIMEOUT)
+            .filter(|(_, h)| now.saturating_duration_since(h.last_seen) >= h.stays)
             .map(|(p, _)| *p)
             .collect();
         for peer in &gone {
@@ -278,6 +331,7 @@ mod tests {
         let mut book = PresenceBook::default();
         let hello = AwarenessMessage {
             presence: Some(Presence::new("Bo", &p)),
+            stays_secs: None,
         };
         for _ in 0..MAX_PRESENCE_PER_SECOND {
             assert_ne!(
@@ -295,5 +349,59 @@ mod tests {
         );
         assert!(AwarenessMessage::decode(b"not json", &p).is_none());
         assert!(AwarenessMessage::decode(&vec![b' '; MAX_PRESENCE_BYTES + 1], &p).is_none());
+    }
+
+    #[test]
+    fn an_idle_presence_stays_longer_but_never_past_the_idle_timeout() {
+        let (idle, greedy, open) = (peer(), peer(), peer());
+        let now = Instant::now();
+        let mut book = PresenceBook::default();
+        let message = |p: &PeerId, stays_secs| AwarenessMessage {
+            presence: Some(Presence::new("X", p)),
+            stays_secs,
+        };
+        let idle_secs = IDLE_PRESENCE_TIMEOUT.as_secs();
+        book.receive(idle, message(&idle, Some(idle_secs)), now);
+        book.receive(greedy, message(&greedy, Some(u64::MAX)), now);
+        book.receive(open, message(&open, None), now);
+        // The field survives the wire, and an older message without it decodes.
+        let bytes = message(&idle, Some(idle_secs)).encode();
+        let decoded = AwarenessMessage::decode(&bytes, &idle).unwrap();
+        assert_eq!(decoded.stays_secs, Some(idle_secs));
+        assert!(AwarenessMessage::decode(br#"{"presence":null}"#, &idle).is_some());
+        assert_eq!(book.expire(now + PRESENCE_TIMEOUT), vec![open]);
+        let mut gone = book.expire(now + IDLE_PRESENCE_TIMEOUT);
+        gone.sort();
+        let mut expected = vec![idle, greedy];
+        expected.sort();
+        assert_eq!(gone, expected, "nobody stays past the idle timeout");
+    }
+
+    #[test]
+    fn idle_documents_repeat_presence_rarely_open_ones_often() {
+        let now = Instant::now();
+        let sent = Some(now);
+        assert!(presence_due(None, false, false, now), "never sent");
+        for open in [false, true] {
+            assert!(
+                !presence_due(sent, true, open, now),
+                "too soon after the last"
+            );
+            assert!(presence_due(sent, true, open, now + PRESENCE_MIN_INTERVAL));
+        }
+        assert!(presence_due(sent, false, true, now + PRESENCE_HEARTBEAT));
+        assert!(!presence_due(sent, false, false, now + PRESENCE_HEARTBEAT));
+        assert!(!presence_due(
+            sent,
+            false,
+            false,
+            now + IDLE_PRESENCE_HEARTBEAT - Duration::from_secs(1)
+        ));
+        assert!(presence_due(
+            sent,
+            false,
+            false,
+            now + IDLE_PRESENCE_HEARTBEAT
+        ));
     }
 }
