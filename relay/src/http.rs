@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 
 /// Largest request head read.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
@@ -59,7 +59,7 @@ async fn answer(mut stream: TcpStream, metrics: &Metrics, peer_id: &str) -> std:
             "application/json",
             format!("{{\"status\":\"ok\",\"peer_id\":\"{peer_id}\"}}\n"),
         ),
-        ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", metrics.render()),
+        ("GET", "/metrics") => ("200 OK", OPENMETRICS_CONTENT_TYPE, metrics.render()),
         ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_owned()),
         _ => (
             "405 Method Not Allowed",

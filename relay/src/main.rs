@@ -58,7 +58,7 @@ async fn run(args: Args) -> Result<()> {
     let peer_id = key.public().to_peer_id();
     let mailbox = Mailbox::open(&config.data_dir.join("mailbox.sqlite"), config.limits)
         .context("cannot open the mailbox")?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new());
     metrics.set_totals(mailbox.totals()?);
     println!("quire-relay {peer_id}");
     if let Some(addr) = config.http {

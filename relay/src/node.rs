@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -40,6 +39,7 @@ use crate::metrics::Metrics;
 use crate::outsider_mailbox::{OutsiderMailbox, outsider_mailbox};
 
 mod mailbox_jobs;
+mod swarm_metrics;
 
 use mailbox_jobs::{Done, SharedMailbox};
 
@@ -245,6 +245,7 @@ impl RelayNode {
         event: SwarmEvent<RelayBehaviourEvent>,
         listening: &mut HashSet<libp2p::core::transport::ListenerId>,
     ) {
+        swarm_metrics::record(&self.metrics, &event);
         let peer_id = *self.swarm.local_peer_id();
         match event {
             SwarmEvent::NewListenAddr {
@@ -331,14 +332,14 @@ impl RelayNode {
 
     fn count_peers(&self) {
         let peers = self.swarm.connected_peers().count() as u64;
-        self.metrics.connected_peers.store(peers, Ordering::Relaxed);
+        self.metrics.connected_peers.set(peers);
     }
 
     fn handle_relay(&mut self, event: relay::Event) {
         match event {
             relay::Event::ReservationReqAccepted { src_peer_id, .. } => {
                 if self.access.allows(&src_peer_id) {
-                    self.metrics.reservations.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.reservations.inc();
                     tracing::info!(peer = %src_peer_id, "reservation accepted");
                 } else {
                     self.refuse_connection(src_peer_id, "reserve a relay slot");
@@ -349,7 +350,7 @@ impl RelayNode {
                 dst_peer_id,
             } => {
                 if self.access.allows(&src_peer_id) {
-                    self.metrics.circuits.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.circuits.inc();
                     tracing::info!(src = %src_peer_id, dst = %dst_peer_id, "circuit opened");
                 } else {
                     self.refuse_connection(src_peer_id, "open a circuit");
@@ -525,9 +526,7 @@ impl RelayNode {
             Ok(_) => {
                 let _ = gossip.set_topic_params(name, quire_net::topic_score_params());
                 self.topics.insert(topic);
-                self.metrics
-                    .topics_joined
-                    .store(self.topics.len() as u64, Ordering::Relaxed);
+                self.metrics.topics_joined.set(self.topics.len() as u64);
             }
             Err(e) => tracing::warn!("cannot join a document's gossip: {e}"),
         }

@@ -8,7 +8,6 @@
 //! Signatures ([`quire_net::mailbox_auth`]) are checked here too, on the blocking
 //! pool, before the mailbox compares the signing key with the topic's pin.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -172,7 +171,7 @@ impl RelayNode {
                     max_bytes,
                 } => {
                     let max = (max_bytes as usize).min(MAX_MAILBOX_RESPONSE_BYTES);
-                    metrics.gets.fetch_add(1, Ordering::Relaxed);
+                    metrics.gets.inc();
                     on_mailbox(&mailbox, move |m| m.get(&topic, after, max))
                         .await
                         .map(|(items, more)| MailboxResponse::Items { items, more })
@@ -199,7 +198,7 @@ impl RelayNode {
                 })
                 .await
                 .map(|seq| {
-                    metrics.compactions.fetch_add(1, Ordering::Relaxed);
+                    metrics.compactions.inc();
                     MailboxResponse::Compacted { seq }
                 }),
             };
@@ -240,7 +239,7 @@ impl RelayNode {
                 .into_iter()
                 .map(|result| match result {
                     Ok(seq) => {
-                        self.metrics.puts.fetch_add(1, Ordering::Relaxed);
+                        self.metrics.puts.inc();
                         MailboxResponse::Stored { seq }
                     }
                     Err(e) => refusal_of(e),
