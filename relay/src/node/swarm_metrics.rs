@@ -1,8 +1,10 @@
 //! Hands every swarm event, and the events of the protocols `libp2p-metrics` knows
 //! (gossipsub, identify, ping, circuit relay), to the relay's libp2p metrics. The
-//! rendezvous point, the connection limits and the mailbox have no recorder there;
+//! rendezvous point, the connection and memory limits and the mailbox have no
+//! recorder there;
 //! the mailbox's own counters are in `crate::metrics`.
 
+use either::Either;
 use libp2p::swarm::SwarmEvent;
 use libp2p_metrics::Recorder;
 
@@ -17,11 +19,13 @@ pub(super) fn record(metrics: &Metrics, event: &SwarmEvent<RelayBehaviourEvent>)
         return;
     };
     match event {
-        RelayBehaviourEvent::Gossipsub(event) => libp2p.record(event),
+        RelayBehaviourEvent::Gossipsub(Either::Left(event)) => libp2p.record(event),
         RelayBehaviourEvent::Identify(event) => libp2p.record(event),
         RelayBehaviourEvent::Ping(event) => libp2p.record(event),
         RelayBehaviourEvent::Relay(event) => libp2p.record(event),
+        RelayBehaviourEvent::Gossipsub(Either::Right(never)) => match *never {},
         RelayBehaviourEvent::Limits(_)
+        | RelayBehaviourEvent::Memory(_)
         | RelayBehaviourEvent::Rendezvous(_)
         | RelayBehaviourEvent::Mailbox(_) => {}
     }
