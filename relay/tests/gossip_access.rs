@@ -16,10 +16,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quire_crypto::DeviceIdentity;
-use quire_engine::Edit;
 use quire_net::{NetConfig, NetEvent, NetHandle, Node};
 use support::{Team, go_online};
 
@@ -132,17 +131,9 @@ async fn outsiders_get_no_gossip_and_junk_from_a_device_the_relay_allows_costs_i
         }
         insider_node
     });
-    let mut slowest = Duration::ZERO;
-    for round in 0..5 {
-        let line = format!("ann during the flood {round}\n");
-        let sent = Instant::now();
-        ann.engine
-            .edit(id, Edit::Append(line.clone()))
-            .await
-            .unwrap();
-        bob.until_text_has(id, &line).await;
-        slowest = slowest.max(sent.elapsed());
-    }
+    let slowest = ann
+        .edits_arrive_live(&bob, id, "ann during the flood", 5)
+        .await;
     let insider_node = flood.await.unwrap();
     println!("slowest live edit through the relay during the flood: {slowest:?}");
     let status = bob.node.status().await.unwrap();

@@ -132,20 +132,7 @@ async fn a_thousand_hostile_connections_leave_relay_memory_bounded_and_members_s
 
     // The attack and the team's editing run at the same time.
     let attacks = join_all(hostile.iter().enumerate().map(|(n, m)| attack(n, m, relay)));
-    let editing = async {
-        let mut slowest = Duration::ZERO;
-        for round in 0..5 {
-            let line = format!("ann during the attack {round}\n");
-            let sent = Instant::now();
-            ann.engine
-                .edit(id, Edit::Append(line.clone()))
-                .await
-                .unwrap();
-            bob.until_text_has(id, &line).await;
-            slowest = slowest.max(sent.elapsed());
-        }
-        slowest
-    };
+    let editing = ann.edits_arrive_live(&bob, id, "ann during the attack", 5);
     let ((), slowest) = futures::join!(
         async {
             attacks.await;

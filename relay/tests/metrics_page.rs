@@ -9,13 +9,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use quire_engine::Edit;
 use quire_node::NodeEvent;
-use support::{Team, go_online};
+use support::{Team, go_online, http_get};
 
 /// How long the page may take to show what happened (it is read every 50 ms).
 const PAGE_DEADLINE: Duration = Duration::from_secs(30);
@@ -129,12 +127,4 @@ fn sum(page: &str, name: &str, holding: &str) -> f64 {
         })
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-fn http_get(host: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).unwrap();
-    out
 }

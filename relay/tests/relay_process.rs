@@ -8,12 +8,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 
-use support::Relay;
 use support::member::{Member, compact_request, put_item, writer_key};
+use support::{Relay, http_get};
 
 use quire_net::mailbox_protocol::{
     MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, Refusal,
@@ -267,12 +265,4 @@ fn a_relay_nobody_may_use_does_not_start() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow"));
-}
-
-fn http_get(host: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).unwrap();
-    out
 }

@@ -122,6 +122,16 @@ impl Drop for Relay {
     }
 }
 
+/// The relay's HTTP answer to `GET path` (status line, headers and body).
+pub fn http_get(host: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
+}
+
 /// A TCP port free on loopback right now (for a relay that must come back on the
 /// same address after a restart).
 pub fn free_port() -> u16 {
@@ -191,6 +201,29 @@ impl Online {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Appends `rounds` lines (`{what} {round}`) one after another, each waited for
+    /// at `other`; returns the slowest one's time from the edit to `other`'s text.
+    pub async fn edits_arrive_live(
+        &self,
+        other: &Online,
+        id: DocumentId,
+        what: &str,
+        rounds: usize,
+    ) -> Duration {
+        let mut slowest = Duration::ZERO;
+        for round in 0..rounds {
+            let line = format!("{what} {round}\n");
+            let sent = Instant::now();
+            self.engine
+                .edit(id, quire_engine::Edit::Append(line.clone()))
+                .await
+                .unwrap();
+            other.until_text_has(id, &line).await;
+            slowest = slowest.max(sent.elapsed());
+        }
+        slowest
     }
 
     pub async fn until_text_has(&self, id: DocumentId, part: &str) -> String {
