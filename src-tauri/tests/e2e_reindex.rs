@@ -128,19 +128,15 @@ fn an_upgraded_database_is_reindexed_in_the_background_and_the_app_says_so() {
 
     // The line follows the rebuild and goes away when it is done.
     let deadline = Instant::now() + REBUILD_PATIENCE;
-    loop {
-        match session.script(STATUS) {
-            Value::String(text) => {
-                let done = progress(&text);
-                assert!(
-                    done >= *seen.last().unwrap(),
-                    "progress never goes back: {seen:?} then {done}"
-                );
-                if done != *seen.last().unwrap() {
-                    seen.push(done);
-                }
-            }
-            _ => break,
+    while let Value::String(text) = session.script(STATUS) {
+        let done = progress(&text);
+        let last = *seen.last().unwrap();
+        assert!(
+            done >= last,
+            "progress never goes back: {seen:?} then {done}"
+        );
+        if done != last {
+            seen.push(done);
         }
         assert!(
             Instant::now() < deadline,
