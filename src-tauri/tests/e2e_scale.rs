@@ -152,7 +152,7 @@ fn search_as_you_type(session: &Session, what: &str, query: &str) {
             assert!(
                 Instant::now() < deadline,
                 "{what}: no results in the DOM for {:?}",
-                &query[..=n]
+                query.chars().take(n + 1).collect::<String>()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
