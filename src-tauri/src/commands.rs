@@ -8,11 +8,17 @@ use tauri::State;
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 
 use crate::App;
+use crate::filters::ListFilter;
 use crate::update_channel::UpdateChannel;
 use crate::wire::{
-    DOC_ID_HEADER, DiffLine, DocumentSummary, LocalPresence, MAX_WINDOW_UPDATE_BYTES, SearchHit,
-    Settings, SyncStatus, TrashedDocument, VersionSummary, utf16_offset,
+    DOC_ID_HEADER, DiffLine, DocumentSummary, ListedDocument, LocalPresence,
+    MAX_WINDOW_UPDATE_BYTES, SearchHit, SearchIndexStatus, Settings, SyncStatus, TrashedDocument,
+    VersionSummary, utf16_ranges,
 };
+
+/// Most search results the window is sent: more than a person reads, and the list
+/// shows them all without a second query.
+const MAX_SEARCH_RESULTS: usize = 200;
 
 type Reply<T> = Result<T, String>;
 
@@ -36,11 +42,28 @@ fn summary(record: &DocumentRecord, roles: &HashMap<DocumentId, Role>) -> Docume
     }
 }
 
+/// The documents that pass `filter` (every live one without it), in its order.
 #[tauri::command]
-pub(crate) async fn list_documents(app: State<'_, App>) -> Reply<Vec<DocumentSummary>> {
+pub(crate) async fn list_documents(
+    app: State<'_, App>,
+    filter: Option<ListFilter>,
+) -> Reply<Vec<ListedDocument>> {
     let roles = roles(&app).await?;
-    let docs = app.engine.list().await.map_err(|e| e.to_string())?;
-    Ok(docs.iter().map(|d| summary(d, &roles)).collect())
+    let docs = match filter {
+        None => app.engine.list().await,
+        Some(filter) => {
+            let (filter, sort) = filter.to_engine(quire_engine::now_ms())?;
+            app.engine.list_documents(&filter, sort).await
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(docs
+        .iter()
+        .map(|d| ListedDocument {
+            summary: summary(d, &roles),
+            deleted_at: d.deleted_at,
+        })
+        .collect())
 }
 
 #[tauri::command]
@@ -114,31 +137,49 @@ pub(crate) async fn list_trash(app: State<'_, App>) -> Reply<Vec<TrashedDocument
         .collect())
 }
 
+/// Documents matching `query` and passing `filter` (live ones, any sharing, without
+/// it), best first unless the filter sorts otherwise. Highlights are UTF-16 offsets.
 #[tauri::command]
-pub(crate) async fn search(app: State<'_, App>, query: String) -> Reply<Vec<SearchHit>> {
+pub(crate) async fn search(
+    app: State<'_, App>,
+    query: String,
+    filter: Option<ListFilter>,
+) -> Reply<Vec<SearchHit>> {
+    let (filter, sort) = filter
+        .unwrap_or_default()
+        .to_engine(quire_engine::now_ms())?;
     let hits = app
         .engine
-        .search(&query, 50)
+        .search_documents(&query, &filter, sort, MAX_SEARCH_RESULTS)
         .await
         .map_err(|e| e.to_string())?;
     Ok(hits
         .into_iter()
         .map(|h| SearchHit {
             id: h.id.to_string(),
-            highlights: h
-                .highlights
-                .iter()
-                .map(|r| {
-                    [
-                        utf16_offset(&h.snippet, r.start),
-                        utf16_offset(&h.snippet, r.end),
-                    ]
-                })
-                .collect(),
+            highlights: utf16_ranges(&h.snippet, &h.highlights),
             title: h.title,
             snippet: h.snippet,
         })
         .collect())
+}
+
+/// Whether search covers every document, or how far the rebuild of its index (after
+/// an upgrade) has come.
+#[tauri::command]
+pub(crate) fn search_index_status(app: State<'_, App>) -> SearchIndexStatus {
+    match app.engine.search_index_status() {
+        quire_engine::IndexStatus::Ready => SearchIndexStatus {
+            rebuilding: false,
+            done: 0,
+            total: 0,
+        },
+        quire_engine::IndexStatus::Rebuilding { done, total } => SearchIndexStatus {
+            rebuilding: true,
+            done,
+            total,
+        },
+    }
 }
 
 /// The whole document as raw bytes (see [`crate::wire::opened_document`]): a 10 MB

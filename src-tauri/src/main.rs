@@ -12,6 +12,7 @@
 mod backups;
 mod commands;
 mod events;
+mod filters;
 mod import;
 mod instance;
 mod links;
@@ -128,6 +129,7 @@ fn main() -> ExitCode {
             commands::restore_document,
             commands::list_trash,
             commands::search,
+            commands::search_index_status,
             commands::open_document,
             commands::apply_update,
             commands::watch_updates,

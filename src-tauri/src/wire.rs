@@ -1,5 +1,7 @@
 //! The shapes the window sees (camelCase JSON), as `ui/src/ipc.ts` declares them.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -18,6 +20,27 @@ pub(crate) struct TrashedDocument {
     #[serde(flatten)]
     pub(crate) summary: DocumentSummary,
     pub(crate) deleted_at: i64,
+}
+
+/// A document as `list_documents` sends it: with when it went to the trash, for a
+/// listing of the trash.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListedDocument {
+    #[serde(flatten)]
+    pub(crate) summary: DocumentSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted_at: Option<i64>,
+}
+
+/// How far the search index is (after an upgrade it is rebuilt in the background).
+#[derive(Serialize)]
+pub(crate) struct SearchIndexStatus {
+    pub(crate) rebuilding: bool,
+    /// Documents indexed so far, while rebuilding.
+    pub(crate) done: u64,
+    /// Documents to index in all, while rebuilding.
+    pub(crate) total: u64,
 }
 
 #[derive(Serialize)]
@@ -110,7 +133,70 @@ pub(crate) struct Settings {
     pub(crate) relays: Vec<String>,
 }
 
-/// A byte offset into `text` as a UTF-16 offset.
-pub(crate) fn utf16_offset(text: &str, byte: usize) -> usize {
-    text.get(..byte).map_or(0, |s| s.encode_utf16().count())
+/// Byte ranges of `text` (on character boundaries) as UTF-16 `[start, end)` ranges,
+/// the offsets JavaScript strings count. A range that does not fall on character
+/// boundaries inside `text` is dropped rather than sent wrong.
+pub(crate) fn utf16_ranges(text: &str, ranges: &[Range<usize>]) -> Vec<[usize; 2]> {
+    ranges
+        .iter()
+        .filter(|r| r.start < r.end)
+        .filter_map(|r| Some([utf16_offset(text, r.start)?, utf16_offset(text, r.end)?]))
+        .collect()
+}
+
+/// A byte offset into `text` as a UTF-16 offset; `None` off a character boundary.
+fn utf16_offset(text: &str, byte: usize) -> Option<usize> {
+    text.get(..byte).map(|s| s.encode_utf16().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ranges of `needle`'s occurrences in `text`, in bytes, as the engine gives them.
+    fn byte_ranges(text: &str, needle: &str) -> Vec<Range<usize>> {
+        text.match_indices(needle)
+            .map(|(at, m)| at..at + m.len())
+            .collect()
+    }
+
+    /// What a JavaScript `slice` of the UTF-16 range would show.
+    fn js_slice(text: &str, [start, end]: [usize; 2]) -> String {
+        let units: Vec<u16> = text.encode_utf16().collect();
+        String::from_utf16(&units[start..end]).unwrap()
+    }
+
+    #[test]
+    fn highlights_cover_the_same_characters_in_every_script() {
+        for (text, needle) in [
+            ("…東京で寿司を食べた。寿司!", "寿司"),
+            ("party 🎉🎉 time 🎉", "🎉"),
+            ("Straße café naïve", "café"),
+            ("مرحبا بالعالم", "بالعالم"),
+            ("plain ascii text", "ascii"),
+            ("𠀋𠀋 rare CJK 𠀋", "𠀋"),
+        ] {
+            let ranges = utf16_ranges(text, &byte_ranges(text, needle));
+            assert!(!ranges.is_empty(), "{text}");
+            for range in ranges {
+                assert_eq!(js_slice(text, range), needle, "{text}: {range:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn emoji_count_two_utf16_units_and_cjk_one() {
+        assert_eq!(
+            utf16_ranges("a🎉b寿司", &[5..6, 6..12]),
+            vec![[3, 4], [4, 6]]
+        );
+    }
+
+    #[test]
+    fn a_range_off_a_character_boundary_or_past_the_end_is_dropped() {
+        assert_eq!(
+            utf16_ranges("寿司", &[1..3, 0..9, 3..3]),
+            Vec::<[usize; 2]>::new()
+        );
+    }
 }

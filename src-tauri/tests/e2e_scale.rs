@@ -5,7 +5,8 @@
 //! text in the DOM (and to the next frame) is measured in the page with
 //! `performance.now()` and printed as p50/p99. Opening the 10 MB document and typing
 //! in it is measured the same way. No timing is asserted: figures are printed for
-//! the lead and for `quire-bench` to collect.
+//! the lead and for `quire-bench` to collect. Search as you type is measured the
+//! same way: from each key in the search box to its results in the DOM.
 //!
 //! `QUIRE_E2E_APP=<path>` drives another build of the app (to measure a baseline in
 //! the same run). Needs `Xvfb`, `WebKitWebDriver` and `tauri-driver`, like the other
@@ -115,6 +116,84 @@ window.addEventListener('input', M.check);
 return true;
 "#;
 
+/// Installs the search-as-you-type meter: for each printable key typed in the search
+/// box, its `timeStamp`, then the time the document list first changes to results
+/// after it (those of the query as typed so far, in the DOM; the list is left alone
+/// until they arrive) and the time of the next frame after that.
+const RESULTS_METER: &str = r#"
+const R = { key: null, samples: [] };
+window.__results = R;
+document.querySelector('input.search').addEventListener('keydown', (e) => { if (e.key.length === 1) R.key = e.timeStamp; }, true);
+new MutationObserver(() => {
+  // Only results count (rows with snippets, or "Nothing matches"): not the plain list
+  // coming back after the box was emptied.
+  if (R.key === null || !document.querySelector('.doc-list .doc-item.hit, .doc-list .list-empty')) return;
+  const key = R.key;
+  R.key = null;
+  const sample = { dom: performance.now() - key, frame: null };
+  R.samples.push(sample);
+  requestAnimationFrame(() => { sample.frame = performance.now() - key; });
+}).observe(document.querySelector('.doc-list'), { subtree: true, childList: true, characterData: true });
+return true;
+"#;
+
+/// Types `query` into the search box one key at a time, each once the results of the
+/// one before are in the DOM, and prints p50/p99 of key to results in the DOM and to
+/// the next frame (the page waits `SEARCH_DEBOUNCE_MS` after a key before asking).
+fn search_as_you_type(session: &Session, what: &str, query: &str) {
+    session.script("const i = document.querySelector('input.search'); i.value = ''; i.dispatchEvent(new Event('input', {bubbles: true})); window.__results.samples = []; window.__results.key = null; return true;");
+    for (n, c) in query.chars().enumerate() {
+        session.type_into("input.search", &c.to_string());
+        let done = format!(
+            "const s = window.__results.samples; return s.length > {n} && s[{n}].frame !== null;"
+        );
+        let deadline = Instant::now() + METER_PATIENCE;
+        while session.script(&done) != Value::Bool(true) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: no results in the DOM for {:?}",
+                query.chars().take(n + 1).collect::<String>()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let samples = session.script("return window.__results.samples;");
+    let series = |key: &str| -> Vec<f64> {
+        samples
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[key].as_f64().unwrap())
+            .collect()
+    };
+    let (mut dom, mut frame) = (series("dom"), series("frame"));
+    let per_key: Vec<String> = query
+        .chars()
+        .scan(String::new(), |typed, c| {
+            typed.push(c);
+            Some(typed.clone())
+        })
+        .zip(&dom)
+        .map(|(typed, ms)| format!("{typed:?} {ms:.0}"))
+        .collect();
+    println!(
+        "METRIC {what}, ms per query as typed: {}",
+        per_key.join(", ")
+    );
+    println!(
+        "METRIC {what}: {} keys, key->results in DOM p50 {:.1} ms p99 {:.1} ms; key->frame p50 {:.1} ms p99 {:.1} ms (of which {SEARCH_DEBOUNCE_MS} ms is the page's wait after a key)",
+        dom.len(),
+        percentile(&mut dom, 50.0),
+        percentile(&mut dom, 99.0),
+        percentile(&mut frame, 50.0),
+        percentile(&mut frame, 99.0),
+    );
+}
+
+/// The page's wait after a keystroke in the search box before it asks the engine
+/// (`SEARCH_DEBOUNCE_MS` in ui/src/app.ts).
+const SEARCH_DEBOUNCE_MS: u32 = 150;
+
 /// Percentile `p` (0–100) of `values`, nearest rank.
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -157,6 +236,10 @@ fn report(session: &Session, what: &str, count: usize) {
         percentile(&mut frame, 99.0),
     );
 }
+
+/// Typed a key at a time for the search-as-you-type figures: its first keys match
+/// nearly every document ("t", "to", …), the last few one.
+const SEARCH_AS_YOU_TYPE: &str = "topic 4242 filler";
 
 /// Characters sent per WebDriver call: the driver answers only once the page took
 /// them all, and a slow page (the build before the virtual list took seconds per
@@ -253,6 +336,18 @@ fn typing_stays_fast_with_ten_thousand_documents_and_a_ten_megabyte_one() {
         "every character typed in the search box is there"
     );
     session.screenshot(&shots.join("scale-2-search.png"));
+
+    // Search as you type: each key's results, first unfiltered (best match first),
+    // then sorted by title (the engine ranks every match, then orders by title).
+    session.script(RESULTS_METER);
+    search_as_you_type(
+        &session,
+        "search as you type, relevance",
+        SEARCH_AS_YOU_TYPE,
+    );
+    session.script("const s = document.querySelector('.filter-row select[aria-label=\"Sort by\"]'); s.value = 'title'; s.dispatchEvent(new Event('change', {bubbles: true})); return true;");
+    search_as_you_type(&session, "search as you type, by title", SEARCH_AS_YOU_TYPE);
+    session.script("const s = document.querySelector('.filter-row select[aria-label=\"Sort by\"]'); s.value = 'relevance'; s.dispatchEvent(new Event('change', {bubbles: true})); return true;");
     session.script("const i = document.querySelector('input.search'); i.value = ''; i.dispatchEvent(new Event('input', {bubbles: true})); return true;");
     session.wait_for(
         "the document list again",

@@ -6,7 +6,17 @@
 import { DocBridge, measure, type BridgedDoc } from './bridge';
 import { errorMessage, type EngineApi, type Settings } from './ipc';
 import { PresenceLink } from './presence';
-import { createStore, initialState, selectedDocument, type Store, type UiState } from './state';
+import {
+  createStore,
+  initialState,
+  listFiltered,
+  listRequest,
+  requestKey,
+  selectedDocument,
+  type Filters,
+  type Store,
+  type UiState,
+} from './state';
 import { applyTheme, followSystemTheme, systemTheme } from './theme';
 import { DocHeader } from './ui/doc-header';
 import { h, replaceChildren } from './ui/dom';
@@ -21,6 +31,10 @@ import { renderStatusBar } from './ui/status-bar';
 
 /** Wait after the last keystroke in the search box before asking the engine. */
 const SEARCH_DEBOUNCE_MS = 150;
+/** How often the page asks how far the search index's rebuild is, while it runs. */
+const REINDEX_POLL_MS = 500;
+/** Wait after the documents changed before asking the engine for the filtered list again. */
+const FILTERED_REFRESH_MS = 300;
 /** A catch-up with no news for this long is taken as cut short. */
 const CATCH_UP_QUIET_MS = 20_000;
 /** Largest Markdown file imported (the engine's limit too). */
@@ -57,6 +71,7 @@ export class App {
   private settings: Settings = { displayName: 'Me', color: '#4363d8' };
   private searchTimer: ReturnType<typeof setTimeout> | null = null;
   private listTimer: ReturnType<typeof setTimeout> | null = null;
+  private filteredTimer: ReturnType<typeof setTimeout> | null = null;
   /** Documents changed since the list was last touched. */
   private readonly touched = new Set<string>();
   private lastShortcut: { command: Command; at: number } | null = null;
@@ -78,9 +93,12 @@ export class App {
         restore: (id) => void this.restore(id),
         setQuery: (query) => this.setQuery(query),
         setView: (view) => {
+          if (view === this.store.getState().view) return;
           this.store.dispatch({ type: 'view/set', view });
           if (view === 'trash') void this.loadTrash();
+          this.refilter();
         },
+        setFilters: (filters) => this.setFilters(filters),
         join: (link) => this.join(link),
         openSettings: () => this.store.dispatch({ type: 'panel/toggle', panel: 'settings' }),
       },
@@ -191,7 +209,26 @@ export class App {
         this.open?.presence.setUser({ name: this.settings.displayName, color: this.settings.color });
       }),
       this.takeLinks(),
+      this.watchIndex(),
     ]);
+  }
+
+  /**
+   * Shows how far the search index's rebuild is while it runs (after an upgrade),
+   * asking every REINDEX_POLL_MS; when it is done, asks the current search again, as
+   * it may now find more.
+   */
+  private async watchIndex(): Promise<void> {
+    const status = await this.engine.searchIndexStatus().catch(() => null);
+    if (status === null) return;
+    if (status.rebuilding) {
+      this.store.dispatch({ type: 'reindex/status', progress: { done: status.done, total: status.total } });
+      setTimeout(() => void this.watchIndex(), REINDEX_POLL_MS);
+      return;
+    }
+    if (this.store.getState().reindex === null) return;
+    this.store.dispatch({ type: 'reindex/status', progress: null });
+    this.searchNow();
   }
 
   /** Offers to join from the newest invite link opened from outside, if any. */
@@ -330,14 +367,58 @@ export class App {
   }
 
   private setQuery(query: string): void {
+    const hadQuery = this.store.getState().search.query.trim() !== '';
     this.store.dispatch({ type: 'search/query', query });
     if (this.searchTimer) clearTimeout(this.searchTimer);
+    if (query.trim() === '') {
+      // Back to the plain list: with a sort that needs no query, it may be filtered.
+      if (hadQuery) this.loadFiltered();
+      return;
+    }
+    this.searchTimer = setTimeout(() => this.searchNow(), SEARCH_DEBOUNCE_MS);
+  }
+
+  /** Asks the engine for the current query under the current filters. */
+  private searchNow(): void {
+    const state = this.store.getState();
+    const query = state.search.query;
     if (query.trim() === '') return;
-    this.searchTimer = setTimeout(() => {
-      void this.attempt('Search failed', async () => {
-        this.store.dispatch({ type: 'search/results', query, results: await this.engine.search(query) });
-      });
-    }, SEARCH_DEBOUNCE_MS);
+    const key = requestKey(state);
+    void this.attempt('Search failed', async () => {
+      const results = await this.engine.search(query, listRequest(state));
+      this.store.dispatch({ type: 'search/results', query, results, key });
+    });
+  }
+
+  private setFilters(filters: Partial<Filters>): void {
+    this.store.dispatch({ type: 'filters/set', filters });
+    this.refilter();
+  }
+
+  /** The filters or the view changed: ask again for what is shown. */
+  private refilter(): void {
+    if (this.store.getState().search.query.trim() !== '') this.searchNow();
+    else this.loadFiltered();
+  }
+
+  /** Asks the engine for the list under the current filters, when any is set. */
+  private loadFiltered(): void {
+    const state = this.store.getState();
+    if (!listFiltered(state)) return;
+    const key = requestKey(state);
+    void this.attempt('Could not list documents', async () => {
+      const documents = await this.engine.listDocuments(listRequest(state));
+      this.store.dispatch({ type: 'filtered/loaded', key, documents });
+    });
+  }
+
+  /** The documents changed (an edit, a new one, the trash): the filtered list follows, soon. */
+  private refilterSoon(): void {
+    if (this.filteredTimer) return;
+    this.filteredTimer = setTimeout(() => {
+      this.filteredTimer = null;
+      this.loadFiltered();
+    }, FILTERED_REFRESH_MS);
   }
 
   /**
@@ -366,6 +447,9 @@ export class App {
   }
 
   private render(state: UiState, previous: UiState | null): void {
+    if (previous && listFiltered(state) && (state.documents !== previous.documents || state.trash !== previous.trash)) {
+      this.refilterSoon();
+    }
     const doc = selectedDocument(state);
     const readOnly = doc?.role === 'read' || (doc ? state.saves[doc.id]?.readOnly === true : false);
     this.sidebar.render(state);

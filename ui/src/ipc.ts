@@ -28,6 +28,34 @@ export interface DocumentSummary {
   /** Body length in characters. */
   chars: number;
   role: Role;
+  /** When it went to the trash (ms since the epoch), in a listing of the trash. */
+  deletedAt?: number;
+}
+
+/**
+ * Which documents a search or a listing covers, and in what order (the sidebar's
+ * filter row). A field left out means "any". The engine refuses what it does not know.
+ */
+export interface ListFilter {
+  /** Shared (from here or joined from a link), or shared with no one. */
+  sharing?: 'shared' | 'mine';
+  /** This device's role in a shared document. */
+  role?: 'read' | 'write';
+  /** Changed within this long: `1d`, `7d`, `30d` (number and unit: s, m, h, d, w). */
+  since?: string;
+  /** The trash instead of the live documents. */
+  inTrash?: boolean;
+  /** Best match first (a listing without a query: most recently changed), newest first, or by title. */
+  sort?: 'relevance' | 'updated' | 'title';
+}
+
+/** Whether search covers every document, or how far the rebuild of its index is. */
+export interface SearchIndexStatus {
+  rebuilding: boolean;
+  /** Documents indexed so far (while rebuilding). */
+  done: number;
+  /** Documents to index in all (while rebuilding). */
+  total: number;
 }
 
 /** A document in the trash. */
@@ -122,7 +150,8 @@ export type Unsubscribe = () => void;
 
 /** Everything the UI asks of the engine. All methods reject with `EngineError`. */
 export interface EngineApi {
-  listDocuments(): Promise<DocumentSummary[]>;
+  /** Live documents; with a filter, those that pass it, in its order. */
+  listDocuments(filter?: ListFilter): Promise<DocumentSummary[]>;
   createDocument(title: string): Promise<DocumentSummary>;
   /** A new document from the text of a Markdown file (titled by its first heading, else the file name). */
   importDocument(fileName: string, text: string): Promise<DocumentSummary>;
@@ -141,7 +170,10 @@ export interface EngineApi {
   /** Brings a document back from the trash. */
   restoreDocument(id: string): Promise<void>;
   listTrash(): Promise<TrashedDocument[]>;
-  search(query: string): Promise<SearchHit[]>;
+  /** Documents matching `query` (live ones without a filter), best first unless the filter sorts otherwise. */
+  search(query: string, filter?: ListFilter): Promise<SearchHit[]>;
+  /** Whether search covers every document yet (after an upgrade its index is rebuilt in the background). */
+  searchIndexStatus(): Promise<SearchIndexStatus>;
 
   openDocument(id: string): Promise<OpenedDocument>;
   /** Hands the engine an update made in the UI's Y.Doc; resolves once it is durable. */
@@ -347,7 +379,7 @@ export function tauriEngine(): EngineApi {
   /** The listeners of the update channel, once it is open (the engine keeps the newest). */
   let updateListeners: Set<UpdateListener> | null = null;
   return {
-    listDocuments: () => call('list_documents'),
+    listDocuments: (filter) => call('list_documents', { filter: filter ?? null }),
     createDocument: (title) => call('create_document', { title }),
     importDocument: (fileName, text) => call('import_document', { fileName, text }),
     pickAndImport: () => call('import_files'),
@@ -358,7 +390,8 @@ export function tauriEngine(): EngineApi {
     deleteDocument: (id) => call('delete_document', { id }),
     restoreDocument: (id) => call('restore_document', { id }),
     listTrash: () => call('list_trash'),
-    search: (query) => call('search', { query }),
+    search: (query, filter) => call('search', { query, filter: filter ?? null }),
+    searchIndexStatus: () => call('search_index_status'),
 
     openDocument: async (id) => parseOpened(await call<unknown>('open_document', { id })),
     applyUpdate: (id, update) => call('apply_update', update, { headers: { [DOC_ID_HEADER]: id } }),

@@ -4,13 +4,25 @@
  * smallest possible subscribe/dispatch around it.
  */
 import type { BridgeStatus } from './bridge';
-import type { DocumentSummary, Presence, SearchHit, SyncStatus, TrashedDocument } from './ipc';
+import type { DocumentSummary, ListFilter, Presence, SearchHit, SyncStatus, TrashedDocument } from './ipc';
 
 export type Theme = 'light' | 'dark';
 /** The panel beside the editor, if any. */
 export type Panel = 'none' | 'history' | 'share' | 'settings';
 /** What the sidebar lists. */
 export type SidebarView = 'documents' | 'trash';
+
+/** The filter row's choices (the trash is the sidebar's view, not one of these). */
+export interface Filters {
+  sharing: 'any' | 'shared' | 'mine';
+  role: 'any' | 'read' | 'write';
+  /** Changed within: `1d`, `7d` or `30d`. */
+  since: 'any' | '1d' | '7d' | '30d';
+  /** `relevance` is best match first with a query, and most recently changed first without one. */
+  sort: 'relevance' | 'updated' | 'title';
+}
+
+export const DEFAULT_FILTERS: Filters = { sharing: 'any', role: 'any', since: 'any', sort: 'relevance' };
 
 export interface UiState {
   /** Live documents, most recently changed first. */
@@ -22,6 +34,14 @@ export interface UiState {
   selectedId: string | null;
   /** `results` is null while there is no query. */
   search: { query: string; results: SearchHit[] | null };
+  filters: Filters;
+  /**
+   * The list the engine gave for the filters (while any is set, see `listFiltered`),
+   * and the request it answered (`requestKey`); null before the first answer.
+   */
+  filtered: { key: string; documents: DocumentSummary[] } | null;
+  /** How far the search index's rebuild is (after an upgrade); null when it is complete. */
+  reindex: { done: number; total: number } | null;
   sync: SyncStatus;
   /** Other members' presence, by document id then peer id. */
   presences: Record<string, Record<string, Presence>>;
@@ -53,7 +73,10 @@ export type Action =
   | { type: 'view/set'; view: SidebarView }
   | { type: 'select'; id: string | null }
   | { type: 'search/query'; query: string }
-  | { type: 'search/results'; query: string; results: SearchHit[] }
+  | { type: 'search/results'; query: string; results: SearchHit[]; key?: string }
+  | { type: 'filters/set'; filters: Partial<Filters> }
+  | { type: 'filtered/loaded'; key: string; documents: DocumentSummary[] }
+  | { type: 'reindex/status'; progress: { done: number; total: number } | null }
   | { type: 'sync/status'; status: SyncStatus }
   | { type: 'presence'; docId: string; peer: string; presence: Presence | null }
   | { type: 'save/status'; status: BridgeStatus }
@@ -74,6 +97,9 @@ export function initialState(theme: Theme = 'light'): UiState {
     view: 'documents',
     selectedId: null,
     search: { query: '', results: null },
+    filters: DEFAULT_FILTERS,
+    filtered: null,
+    reindex: null,
     sync: { mode: 'offline', peers: 0, pending: 0 },
     presences: {},
     saves: {},
@@ -176,9 +202,25 @@ export function reduce(state: UiState, action: Action): UiState {
       };
     }
     case 'search/results':
-      // A slow answer to an older query must not replace the current one's.
+      // A slow answer to an older query (or older filters) must not replace the current one's.
       if (action.query !== state.search.query || state.search.query.trim() === '') return state;
+      if (action.key !== undefined && action.key !== requestKey(state)) return state;
       return { ...state, search: { query: action.query, results: action.results } };
+    case 'filters/set': {
+      const filters = { ...state.filters, ...action.filters };
+      // A role belongs to shared documents only.
+      if (filters.sharing === 'mine') filters.role = 'any';
+      return { ...state, filters };
+    }
+    case 'filtered/loaded':
+      if (action.key !== requestKey(state)) return state;
+      return { ...state, filtered: { key: action.key, documents: action.documents } };
+    case 'reindex/status': {
+      const p = action.progress;
+      if (p === null) return state.reindex === null ? state : { ...state, reindex: null };
+      if (state.reindex?.done === p.done && state.reindex.total === p.total) return state;
+      return { ...state, reindex: { done: p.done, total: p.total } };
+    }
     case 'sync/status':
       return { ...state, sync: action.status };
     case 'presence': {
@@ -220,6 +262,39 @@ export function reduce(state: UiState, action: Action): UiState {
     case 'import/done':
       return { ...state, importing: null };
   }
+}
+
+/** The sort in effect: best match needs a query; without one it means newest first. */
+export function effectiveSort(state: UiState): Filters['sort'] {
+  const { sort } = state.filters;
+  return sort === 'relevance' && state.search.query.trim() === '' ? 'updated' : sort;
+}
+
+/**
+ * Whether the plain list (no query) needs the engine's filtered listing; with the
+ * default filters it is the list the app keeps itself (newest first).
+ */
+export function listFiltered(state: UiState): boolean {
+  const f = state.filters;
+  return f.sharing !== 'any' || f.role !== 'any' || f.since !== 'any' || f.sort !== 'relevance';
+}
+
+/** What to ask the engine for: the filters, the view (trash or not), the order. */
+export function listRequest(state: UiState): ListFilter {
+  const f = state.filters;
+  const request: ListFilter = {};
+  if (f.sharing !== 'any') request.sharing = f.sharing;
+  if (f.role !== 'any') request.role = f.role;
+  if (f.since !== 'any') request.since = f.since;
+  if (state.view === 'trash') request.inTrash = true;
+  // Without a query the engine takes relevance as newest first.
+  if (f.sort !== 'relevance') request.sort = f.sort;
+  return request;
+}
+
+/** A key naming a request, to match answers to the request they answer. */
+export function requestKey(state: UiState): string {
+  return JSON.stringify(listRequest(state));
 }
 
 /** The selected document's summary, if it is listed. */

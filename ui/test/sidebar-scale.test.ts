@@ -37,6 +37,7 @@ function mount(): { sidebar: Sidebar; store: Store; list: HTMLElement } {
       restore() {},
       setQuery: (query) => store.dispatch({ type: 'search/query', query }),
       setView() {},
+      setFilters: (filters) => store.dispatch({ type: 'filters/set', filters }),
       join: async () => {},
       openSettings() {},
     },

@@ -6,7 +6,19 @@ import { describe, expect, it, vi } from 'vitest';
 
 import type { BridgeStatus } from '../src/bridge';
 import type { DocumentSummary, Presence } from '../src/ipc';
-import { createStore, initialState, presentMembers, reduce, selectedDocument, type Action, type UiState } from '../src/state';
+import {
+  createStore,
+  effectiveSort,
+  initialState,
+  listFiltered,
+  listRequest,
+  presentMembers,
+  reduce,
+  requestKey,
+  selectedDocument,
+  type Action,
+  type UiState,
+} from '../src/state';
 
 const doc = (id: string, updatedAt: number, title = id): DocumentSummary => ({ id, title, updatedAt, chars: 0, role: null });
 const ada: Presence = { name: 'Ada', color: '#e6194b', cursor: { anchor: 1, head: 1 }, typing: false };
@@ -14,6 +26,41 @@ const ada: Presence = { name: 'Ada', color: '#e6194b', cursor: { anchor: 1, head
 function run(...actions: Action[]): UiState {
   return actions.reduce(reduce, initialState());
 }
+
+describe('filters', () => {
+  it('ask the engine for what the filter row says, and only while one is set', () => {
+    let s = run();
+    expect(listFiltered(s)).toBe(false);
+    expect(listRequest(s)).toEqual({});
+    s = run({ type: 'filters/set', filters: { sharing: 'shared', role: 'read', since: '7d' } }, { type: 'view/set', view: 'trash' });
+    expect(listFiltered(s)).toBe(true);
+    expect(listRequest(s)).toEqual({ sharing: 'shared', role: 'read', since: '7d', inTrash: true });
+    s = reduce(s, { type: 'filters/set', filters: { sharing: 'mine' } });
+    expect(s.filters.role).toBe('any');
+    s = reduce(s, { type: 'filters/set', filters: { sort: 'title' } });
+    expect(listRequest(s).sort).toBe('title');
+  });
+
+  it('sort by relevance only with a query', () => {
+    let s = run();
+    expect(effectiveSort(s)).toBe('updated');
+    s = reduce(s, { type: 'search/query', query: 'cat' });
+    expect(effectiveSort(s)).toBe('relevance');
+  });
+
+  it('keep only the answer to the current filters', () => {
+    const older = run({ type: 'filters/set', filters: { since: '1d' } });
+    const olderKey = requestKey(older);
+    let s = reduce(older, { type: 'filters/set', filters: { since: '30d' } });
+    s = reduce(s, { type: 'filtered/loaded', key: olderKey, documents: [doc('a', 1)] });
+    expect(s.filtered).toBeNull();
+    s = reduce(s, { type: 'filtered/loaded', key: requestKey(s), documents: [doc('b', 1)] });
+    expect(s.filtered?.documents.map((d) => d.id)).toEqual(['b']);
+    s = reduce(s, { type: 'search/query', query: 'x' });
+    expect(reduce(s, { type: 'search/results', query: 'x', results: [], key: olderKey }).search.results).toBeNull();
+    expect(reduce(s, { type: 'search/results', query: 'x', results: [], key: requestKey(s) }).search.results).toEqual([]);
+  });
+});
 
 describe('reduce', () => {
   it('lists documents newest first and marks the list loaded', () => {

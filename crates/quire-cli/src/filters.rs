@@ -1,11 +1,8 @@
 //! The filter and sort flags shared by `quire search` and `quire doc ls`.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow};
 use clap::{Args, ValueEnum};
-use quire_engine::{DocumentFilter, MemberRole, Sharing, SortOrder, now_ms};
-
-/// The longest `--since` accepted: past it the age means "everything".
-const MAX_SINCE_DAYS: i64 = 100 * 366;
+use quire_engine::{DocumentFilter, MemberRole, Sharing, SortOrder, now_ms, parse_age_ms};
 
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct FilterArgs {
@@ -46,7 +43,7 @@ impl FilterArgs {
     /// The engine's filter, with `--since` counted back from now.
     pub(crate) fn filter(&self) -> Result<DocumentFilter> {
         let changed_since = match &self.since {
-            Some(age) => Some(now_ms() - age_ms(age)?),
+            Some(age) => Some(now_ms() - parse_age_ms(age).map_err(|e| anyhow!("--since {e}"))?),
             None => None,
         };
         Ok(DocumentFilter {
@@ -74,44 +71,5 @@ impl FilterArgs {
             Some(SortArg::Updated) => SortOrder::Updated,
             Some(SortArg::Title) => SortOrder::Title,
         }
-    }
-}
-
-/// `7d` and the like, in milliseconds.
-fn age_ms(age: &str) -> Result<i64> {
-    let age = age.trim();
-    let split = age.find(|c: char| !c.is_ascii_digit()).unwrap_or(age.len());
-    let (number, unit) = age.split_at(split);
-    let Ok(number) = number.parse::<i64>() else {
-        bail!("--since {age}: give a number and a unit, e.g. 30m, 12h, 7d or 2w");
-    };
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => bail!("--since {age}: the unit must be s, m, h, d or w (e.g. 7d)"),
-    };
-    Ok(number
-        .saturating_mul(unit_ms)
-        .min(MAX_SINCE_DAYS * 86_400_000))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_parse() {
-        assert_eq!(age_ms("7d").ok(), Some(7 * 86_400_000));
-        assert_eq!(age_ms("30m").ok(), Some(1_800_000));
-        assert_eq!(
-            age_ms("99999999999999w").ok(),
-            Some(MAX_SINCE_DAYS * 86_400_000)
-        );
-        assert!(age_ms("7").is_err());
-        assert!(age_ms("d").is_err());
-        assert!(age_ms("7 days").is_err());
     }
 }

@@ -58,8 +58,9 @@ pub use quire_doc::DocumentId;
 pub use quire_doc::diff::{DiffKind, DiffLine, DiffSpan};
 pub use quire_store::private_files;
 pub use quire_store::{
-    DocumentFilter, DocumentRecord, IndexStatus, LostDocument, MemberRole, Origin, SalvageReport,
-    SearchHit, Sharing, SortOrder, StoreError, VersionKind, VersionRecord, now_ms,
+    DocumentFilter, DocumentRecord, FilterTextError, IndexStatus, LostDocument, MAX_AGE_MS,
+    MemberRole, Origin, SalvageReport, SearchHit, Sharing, SortOrder, StoreError, VersionKind,
+    VersionRecord, now_ms, parse_age_ms,
 };
 pub use relay_marks::{MAX_RELAYS, RelayMark};
 pub use sharing::{MAX_DISPLAY_NAME_CHARS, Membership, is_hex_color};

@@ -52,7 +52,10 @@ pub use salvage::{
     salvage,
 };
 pub use schema::SCHEMA_VERSION;
-pub use search::{DocumentFilter, IndexStatus, SearchHit, Sharing, SortOrder};
+pub use search::{
+    DocumentFilter, FilterTextError, IndexStatus, MAX_AGE_MS, SearchHit, Sharing, SortOrder,
+    parse_age_ms,
+};
 pub use update_log::{Origin, StoredState};
 pub use versions::{NewVersion, VersionKind, VersionRecord};
 pub use writer::{DurableHook, WriteOp};

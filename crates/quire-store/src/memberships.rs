@@ -28,11 +28,7 @@ impl MemberRole {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            "read" => Some(MemberRole::Read),
-            "write" => Some(MemberRole::Write),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

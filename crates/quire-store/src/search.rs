@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use crate::documents::{DOC_ROWID, missing};
 use crate::{DocumentRecord, Store, StoreError, WriteOp};
 
-pub use filter::{DocumentFilter, Sharing, SortOrder};
+pub use filter::{DocumentFilter, FilterTextError, MAX_AGE_MS, Sharing, SortOrder, parse_age_ms};
 pub use rebuild::IndexStatus;
 pub(crate) use rebuild::{Progress, Rebuilder};
 use tokens::Query;

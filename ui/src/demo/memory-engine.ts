@@ -12,7 +12,10 @@ import {
   EngineError,
   type DocumentSummary,
   type EngineApi,
+  type ListFilter,
   type Presence,
+  type Role,
+  type SearchIndexStatus,
   type SearchHit,
   type Settings,
   type SyncStatus,
@@ -29,7 +32,16 @@ interface StoredDoc {
   updatedAt: number;
   deletedAt: number | null;
   readOnly: boolean;
+  /** Shared (with this role) or not; a read-only document is shared to read. */
+  role: Role;
   versions: (VersionSummary & { text: string })[];
+}
+
+/** `7d` and the like in ms, as the engine reads them; NaN for anything else. */
+function ageMs(age: string): number {
+  const m = /^(\d+)([smhdw])$/.exec(age.trim());
+  const unit = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m?.[2] ?? ''] ?? NaN;
+  return Number(m?.[1]) * unit;
 }
 
 interface Window {
@@ -92,9 +104,26 @@ export class MemoryEngine {
       doc.getText('body').insert(0, text);
       doc.getMap('meta').set('title', title);
     });
-    this.docs.set(id, { id, doc, title, updatedAt: Date.now(), deletedAt: null, readOnly, versions: [] });
+    this.docs.set(id, { id, doc, title, updatedAt: Date.now(), deletedAt: null, readOnly, role: readOnly ? 'read' : null, versions: [] });
     return id;
   }
+
+  /** Marks a document shared with `role` (as joining or sharing would), or not shared. */
+  setRole(id: string, role: Role): void {
+    this.require(id).role = role;
+  }
+
+  /** Makes a document look last changed at `at` (ms since the epoch). */
+  setUpdatedAt(id: string, at: number): void {
+    this.require(id).updatedAt = at;
+  }
+
+  /** What `searchIndexStatus` answers: a rebuild `done` of `total`, or complete (null). */
+  reindexing(progress: { done: number; total: number } | null): void {
+    this.indexStatus = progress === null ? { rebuilding: false, done: 0, total: 0 } : { rebuilding: true, ...progress };
+  }
+
+  private indexStatus: SearchIndexStatus = { rebuilding: false, done: 0, total: 0 };
 
   /** The engine's copy of a document's body. */
   text(id: string): string {
@@ -179,7 +208,7 @@ export class MemoryEngine {
       return () => void set.delete(cb);
     };
     return {
-      listDocuments: async () => this.live().map((d) => this.summary(d)),
+      listDocuments: async (filter) => (filter ? this.filtered(filter) : this.live()).map((d) => this.summary(d)),
       createDocument: async (title) => this.summary(this.require(this.create(title))),
       importDocument: async (fileName, text) => {
         const heading = /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
@@ -198,7 +227,8 @@ export class MemoryEngine {
         [...this.docs.values()]
           .filter((d) => d.deletedAt !== null)
           .map((d): TrashedDocument => ({ ...this.summary(d), deletedAt: d.deletedAt ?? 0 })),
-      search: async (query) => this.search(query),
+      search: async (query, filter) => this.search(query, filter),
+      searchIndexStatus: async () => this.indexStatus,
       openDocument: async (id) => {
         const d = this.require(id);
         return { state: Y.encodeStateAsUpdate(d.doc), readOnly: d.readOnly };
@@ -299,11 +329,29 @@ export class MemoryEngine {
     return number;
   }
 
-  private search(query: string): SearchHit[] {
+  /** The documents `filter` lets through, in its order (as the engine does it). */
+  private filtered(filter: ListFilter): StoredDoc[] {
+    const since = filter.since === undefined ? null : Date.now() - ageMs(filter.since);
+    if (Number.isNaN(since)) throw new EngineError('list_documents', `changed since ${filter.since}: not an age`);
+    const docs = [...this.docs.values()].filter(
+      (d) =>
+        (d.deletedAt !== null) === (filter.inTrash ?? false) &&
+        (filter.sharing !== 'shared' || d.role !== null) &&
+        (filter.sharing !== 'mine' || d.role === null) &&
+        (filter.role === undefined || d.role === filter.role) &&
+        (since === null || d.updatedAt >= since),
+    );
+    if (filter.sort === 'title') return docs.sort((a, b) => a.title.localeCompare(b.title) || b.updatedAt - a.updatedAt);
+    return docs.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  private search(query: string, filter?: ListFilter): SearchHit[] {
     const needle = query.trim().toLowerCase();
     if (!needle) return [];
     const hits: SearchHit[] = [];
-    for (const d of this.live()) {
+    const docs = filter ? this.filtered(filter) : this.live();
+    // Relevance here is simply: newest first (the order `filtered` gives).
+    for (const d of docs) {
       const body = d.doc.getText('body').toString();
       const at = body.toLowerCase().indexOf(needle);
       if (at < 0 && !d.title.toLowerCase().includes(needle)) continue;
@@ -331,7 +379,8 @@ export class MemoryEngine {
       title: d.title,
       updatedAt: d.updatedAt,
       chars: d.doc.getText('body').length,
-      role: d.readOnly ? 'read' : null,
+      role: d.role,
+      ...(d.deletedAt !== null ? { deletedAt: d.deletedAt } : {}),
     };
   }
 

@@ -1,12 +1,15 @@
 /**
- * The sidebar: new document, search (results with matches marked), the document list
- * or the trash, and joining a shared document from a link. The search box is built
- * once and kept, so typing never loses focus. The list below it is virtual (only the
- * rows on screen are in the DOM) and redrawn only when what it lists changed.
+ * The sidebar: new document, search (results with matches marked), the filter row,
+ * the document list or the trash, and joining a shared document from a link. The
+ * search box is built once and kept, so typing never loses focus. The list below it
+ * is virtual (only the rows on screen are in the DOM) and redrawn only when what it
+ * lists changed. While the search index is rebuilt (after an upgrade) a line under
+ * the search box says how far it is.
  */
 import type { DocumentSummary, SearchHit, TrashedDocument } from '../ipc';
-import type { SidebarView, UiState } from '../state';
+import { listFiltered, requestKey, type Filters, type SidebarView, type UiState } from '../state';
 import { h, relativeTime } from './dom';
+import { FilterRow } from './filter-row';
 import { trashIcon } from './icons';
 import { shortcutLabel } from './shortcuts';
 import { renderSnippet } from './snippet';
@@ -25,6 +28,7 @@ export interface SidebarActions {
   restore(id: string): void;
   setQuery(query: string): void;
   setView(view: SidebarView): void;
+  setFilters(filters: Partial<Filters>): void;
   join(link: string): Promise<void>;
   openSettings(): void;
 }
@@ -37,6 +41,8 @@ export class Sidebar {
   private readonly joinForm: HTMLFormElement;
   private readonly joinLink: HTMLInputElement;
   private readonly rows: VirtualList<ListEntry>;
+  private readonly filterRow: FilterRow;
+  private readonly indexStatus: HTMLElement;
   /** What the list showed last (null before the first render). */
   private shown: ListShown | null = null;
 
@@ -61,6 +67,8 @@ export class Sidebar {
       documents: h('button', { class: 'tab', on: { click: () => actions.setView('documents') } }, 'Documents'),
       trash: h('button', { class: 'tab', on: { click: () => actions.setView('trash') } }, 'Trash'),
     };
+    this.filterRow = new FilterRow(actions);
+    this.indexStatus = h('p', { class: 'search-status', role: 'status', hidden: true });
     this.list = h('ul', { class: 'doc-list', role: 'list' });
     this.rows = new VirtualList<ListEntry>(this.list, {
       rowHeight: ROW_HEIGHT_PX,
@@ -103,6 +111,8 @@ export class Sidebar {
         h('button', { class: 'primary', title: `New document (${shortcutLabel('N', mac)})`, on: { click: () => actions.create() } }, '+ New'),
       ),
       this.search,
+      this.indexStatus,
+      this.filterRow.el,
       h('nav', { class: 'tabs' }, this.tabs.documents, this.tabs.trash),
       this.list,
       h(
@@ -127,7 +137,15 @@ export class Sidebar {
       this.tabs[view].classList.toggle('active', state.view === view && state.search.results === null);
       this.tabs[view].setAttribute('aria-pressed', String(state.view === view));
     }
+    this.filterRow.render(state);
+    this.renderIndexStatus(state.reindex);
     this.renderList(listShown(state));
+  }
+
+  private renderIndexStatus(reindex: UiState['reindex']): void {
+    const text = reindex === null ? '' : `Reindexing… ${reindex.done} of ${reindex.total}`;
+    if (this.indexStatus.textContent !== text) this.indexStatus.textContent = text;
+    this.indexStatus.hidden = reindex === null;
   }
 
   /** Opens the join form with `link` filled in (empty: ready to paste one). */
@@ -168,6 +186,8 @@ export class Sidebar {
         return this.documentRow(entry.doc, selected);
       case 'hit':
         return this.hitRow(entry.hit, selected);
+      case 'trashed-hit':
+        return this.trashedHitRow(entry.hit);
       case 'trashed':
         return this.trashedRow(entry.doc);
     }
@@ -206,6 +226,16 @@ export class Sidebar {
     );
   }
 
+  /** A match in a document in the trash: it can be brought back, not opened. */
+  private trashedHitRow(hit: SearchHit): HTMLElement {
+    return h(
+      'li',
+      { class: 'doc-item hit trashed' },
+      h('span', { class: 'doc-open' }, h('span', { class: 'doc-title' }, hit.title || 'Untitled'), renderSnippet(hit.snippet, hit.highlights)),
+      h('button', { class: 'small', on: { click: () => this.actions.restore(hit.id) } }, 'Restore'),
+    );
+  }
+
   private trashedRow(d: TrashedDocument): HTMLElement {
     return h(
       'li',
@@ -220,11 +250,12 @@ export class Sidebar {
 type ListEntry =
   | { kind: 'document'; doc: DocumentSummary }
   | { kind: 'hit'; hit: SearchHit }
+  | { kind: 'trashed-hit'; hit: SearchHit }
   | { kind: 'trashed'; doc: TrashedDocument };
 
 /** What the list shows, built only from the parts of the state it depends on. */
 interface ListShown {
-  mode: 'documents' | 'results' | 'trash';
+  mode: 'documents' | 'results' | 'trash' | 'filtered' | 'filtered-trash' | 'trash-results';
   /** The state's array this came from (compared by reference to skip redraws). */
   source: readonly unknown[];
   items: readonly ListEntry[];
@@ -256,13 +287,27 @@ function itemsOf<T extends object>(source: readonly T[], make: (value: T) => Lis
   return items;
 }
 
+/** The filtered list has no answer yet for the current filters: keep the last one shown. */
+const NOTHING: readonly DocumentSummary[] = [];
+
 function listShown(state: UiState): ListShown {
   const common = { selectedId: state.selectedId, query: state.search.query.trim(), loaded: state.loaded };
+  const trash = state.view === 'trash';
   if (state.search.results !== null) {
     const source = state.search.results;
+    if (trash) return { ...common, mode: 'trash-results', source, items: itemsOf(source, (hit) => ({ kind: 'trashed-hit', hit })) };
     return { ...common, mode: 'results', source, items: itemsOf(source, (hit) => ({ kind: 'hit', hit })) };
   }
-  if (state.view === 'trash') {
+  if (listFiltered(state)) {
+    const source = state.filtered?.documents ?? NOTHING;
+    const loaded = state.filtered !== null && state.filtered.key === requestKey(state);
+    if (trash) {
+      const items = itemsOf(source, (doc) => ({ kind: 'trashed', doc: { ...doc, deletedAt: doc.deletedAt ?? doc.updatedAt } }));
+      return { ...common, loaded, mode: 'filtered-trash', source, items };
+    }
+    return { ...common, loaded, mode: 'filtered', source, items: itemsOf(source, (doc) => ({ kind: 'document', doc })) };
+  }
+  if (trash) {
     const source = state.trash;
     return { ...common, mode: 'trash', source, items: itemsOf(source, (doc) => ({ kind: 'trashed', doc })) };
   }
@@ -276,7 +321,7 @@ function sameListShown(a: ListShown, b: ListShown): boolean {
     a.source === b.source &&
     a.selectedId === b.selectedId &&
     a.loaded === b.loaded &&
-    (a.mode !== 'results' || a.items.length > 0 || a.query === b.query)
+    (!a.mode.endsWith('results') || a.items.length > 0 || a.query === b.query)
   );
 }
 
@@ -285,14 +330,18 @@ function emptyMessage(shown: ListShown): string | null {
   if (shown.items.length > 0) return null;
   switch (shown.mode) {
     case 'results':
+    case 'trash-results':
       return `Nothing matches “${shown.query}”.`;
     case 'trash':
       return 'The trash is empty.';
     case 'documents':
       return shown.loaded ? 'No documents yet.' : null;
+    case 'filtered':
+    case 'filtered-trash':
+      return shown.loaded ? 'No documents match these filters.' : null;
   }
 }
 
 function entryKey(e: ListEntry): string {
-  return e.kind === 'hit' ? e.hit.id : e.doc.id;
+  return e.kind === 'hit' || e.kind === 'trashed-hit' ? e.hit.id : e.doc.id;
 }

@@ -1,6 +1,7 @@
 /**
- * Search snippets with their matches marked. The ranges come from the engine, so they
- * are clamped, sorted and merged before use rather than trusted.
+ * Search snippets with their matches marked. The ranges come from the engine in UTF-16
+ * code units (JavaScript string indices), so they are clamped, widened to whole
+ * characters (never half an emoji), sorted and merged before use rather than trusted.
  */
 import { h } from './dom';
 
@@ -11,8 +12,9 @@ export interface Segment {
 
 /** Splits `snippet` into plain and matched runs. */
 export function segments(snippet: string, highlights: readonly [number, number][]): Segment[] {
+  const clamp = (i: number) => Math.max(0, Math.min(i, snippet.length));
   const ranges = highlights
-    .map(([s, e]) => [Math.max(0, Math.min(s, snippet.length)), Math.max(0, Math.min(e, snippet.length))] as const)
+    .map(([s, e]) => [wholeCharStart(snippet, clamp(s)), wholeCharEnd(snippet, clamp(e))] as const)
     .filter(([s, e]) => e > s)
     .sort((a, b) => a[0] - b[0]);
   const out: Segment[] = [];
@@ -28,6 +30,23 @@ export function segments(snippet: string, highlights: readonly [number, number][
   }
   if (at < snippet.length) out.push({ text: snippet.slice(at), hit: false });
   return out;
+}
+
+/** Whether UTF-16 index `i` of `text` falls between the two halves of a surrogate pair. */
+function insidePair(text: string, i: number): boolean {
+  const low = text.charCodeAt(i);
+  const high = text.charCodeAt(i - 1);
+  return i > 0 && low >= 0xdc00 && low <= 0xdfff && high >= 0xd800 && high <= 0xdbff;
+}
+
+/** `i`, moved back to the start of the character it falls inside. */
+function wholeCharStart(text: string, i: number): number {
+  return insidePair(text, i) ? i - 1 : i;
+}
+
+/** `i`, moved on to the end of the character it falls inside. */
+function wholeCharEnd(text: string, i: number): number {
+  return insidePair(text, i) ? i + 1 : i;
 }
 
 /** The snippet as an element, matches in `<mark>`. */

@@ -1,4 +1,8 @@
-//! Which documents a search or a listing covers, and in what order.
+//! Which documents a search or a listing covers, and in what order; and the words a
+//! person types for them (`7d`, `read`, `title`), read the same way by the CLI's flags
+//! and the desktop app's filter row.
+
+use std::str::FromStr;
 
 use rusqlite::types::Value;
 
@@ -75,5 +79,105 @@ impl SortOrder {
             }
             (SortOrder::Title, _) => "d.title COLLATE NOCASE, d.updated_at DESC",
         }
+    }
+}
+
+/// The longest age [`parse_age_ms`] gives: past it an age means "everything"
+/// (and no multiplication can overflow).
+pub const MAX_AGE_MS: i64 = 100 * 366 * 86_400_000;
+
+/// Text that does not name an age, a role or a sort order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterTextError {
+    /// An age without a leading number.
+    #[error("{0}: give a number and a unit, e.g. 30m, 12h, 7d or 2w")]
+    AgeNumber(String),
+    /// An age whose unit is not one of s, m, h, d, w.
+    #[error("{0}: the unit must be s, m, h, d or w (e.g. 7d)")]
+    AgeUnit(String),
+    /// Not `read` or `write`.
+    #[error("{0:?} is not a role: give read or write")]
+    Role(String),
+    /// Not `relevance`, `updated` or `title`.
+    #[error("{0:?} is not a sort order: give relevance, updated or title")]
+    Sort(String),
+}
+
+/// An age such as `45s`, `30m`, `12h`, `7d` or `2w`, in milliseconds (at most
+/// [`MAX_AGE_MS`]).
+pub fn parse_age_ms(age: &str) -> Result<i64, FilterTextError> {
+    let age = age.trim();
+    let split = age.find(|c: char| !c.is_ascii_digit()).unwrap_or(age.len());
+    let (number, unit) = age.split_at(split);
+    let Ok(number) = number.parse::<i64>() else {
+        return Err(FilterTextError::AgeNumber(age.to_owned()));
+    };
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(FilterTextError::AgeUnit(age.to_owned())),
+    };
+    Ok(number.saturating_mul(unit_ms).min(MAX_AGE_MS))
+}
+
+impl FromStr for MemberRole {
+    type Err = FilterTextError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(MemberRole::Read),
+            "write" => Ok(MemberRole::Write),
+            _ => Err(FilterTextError::Role(s.to_owned())),
+        }
+    }
+}
+
+impl FromStr for SortOrder {
+    type Err = FilterTextError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "relevance" => Ok(SortOrder::Relevance),
+            "updated" => Ok(SortOrder::Updated),
+            "title" => Ok(SortOrder::Title),
+            _ => Err(FilterTextError::Sort(s.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse() {
+        assert_eq!(parse_age_ms("7d"), Ok(7 * 86_400_000));
+        assert_eq!(parse_age_ms("30m"), Ok(1_800_000));
+        assert_eq!(parse_age_ms("99999999999999w"), Ok(MAX_AGE_MS));
+        assert!(matches!(
+            parse_age_ms("7"),
+            Err(FilterTextError::AgeUnit(_))
+        ));
+        assert!(matches!(
+            parse_age_ms("d"),
+            Err(FilterTextError::AgeNumber(_))
+        ));
+        assert!(parse_age_ms("7 days").is_err());
+        assert!(parse_age_ms("").is_err());
+    }
+
+    #[test]
+    fn roles_and_orders_parse_and_others_are_refused() {
+        assert_eq!("read".parse(), Ok(MemberRole::Read));
+        assert_eq!("write".parse(), Ok(MemberRole::Write));
+        assert!("owner".parse::<MemberRole>().is_err());
+        assert_eq!("title".parse(), Ok(SortOrder::Title));
+        assert_eq!("updated".parse(), Ok(SortOrder::Updated));
+        assert_eq!("relevance".parse(), Ok(SortOrder::Relevance));
+        assert!("newest".parse::<SortOrder>().is_err());
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use quire_doc::{Document, DocumentId};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -193,8 +194,12 @@ impl Rebuilder {
     }
 }
 
+/// Least pause between two chunks of the rebuild.
+const MIN_REBUILD_PAUSE: Duration = Duration::from_millis(10);
+
 fn run(conn: &mut Connection, progress: &Progress) -> Result<(), StoreError> {
     while !progress.stop.load(Ordering::SeqCst) {
+        let started = Instant::now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = index_missing(&tx, REBUILD_CHUNK)?;
         tx.commit()?;
@@ -202,6 +207,11 @@ fn run(conn: &mut Connection, progress: &Progress) -> Result<(), StoreError> {
             break;
         }
         progress.done.fetch_add(n as u64, Ordering::SeqCst);
+        // Leave the write lock free as long as a chunk held it. Taking it again at
+        // once starved the store's own writer, whose busy handler only looks now and
+        // then: under load an upgraded app failed to start ("database is locked"
+        // after the 5 s busy timeout), and reads waiting on the writer stalled.
+        thread::sleep(started.elapsed().max(MIN_REBUILD_PAUSE));
     }
     Ok(())
 }
