@@ -51,7 +51,7 @@ mod unverified;
 mod waiting_catch_ups;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
-pub use summaries::SUMMARY_GATHER;
+pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
 use summaries::{Summaries, SummaryResult, result_peer};
 use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;

@@ -115,12 +115,12 @@ impl SummaryRequest {
     /// The request's bytes (entries past [`MAX_DIGESTS_PER_SUMMARY`] are left out;
     /// callers send no more).
     pub fn encode(&self) -> Vec<u8> {
-        let entries = &self.entries[..self.entries.len().min(MAX_DIGESTS_PER_SUMMARY)];
-        let mut out = Vec::with_capacity(REQUEST_HEADER_BYTES + entries.len() * ENTRY_BYTES);
+        let count = self.entries.len().min(MAX_DIGESTS_PER_SUMMARY);
+        let mut out = Vec::with_capacity(REQUEST_HEADER_BYTES + count * ENTRY_BYTES);
         out.push(SUMMARY_VERSION);
         out.extend_from_slice(&self.nonce);
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-        for (topic, proof) in entries {
+        out.extend_from_slice(&(count as u16).to_le_bytes());
+        for (topic, proof) in self.entries.iter().take(count) {
             out.extend_from_slice(topic);
             out.extend_from_slice(proof);
         }

@@ -1,8 +1,10 @@
 //! Summary exchanges with peers (see [`crate::summary`]): the documents a peer
 //! subscribes to are gathered for [`SUMMARY_GATHER`] (a connect announces them all
 //! at once), then one request carries a proof of every one's digest; only documents
-//! the answer names go on to a full catch-up. A peer that cannot answer (a node from
-//! before summaries) gets one catch-up per document, as before.
+//! the answer names go on to a full catch-up. A summary that fails is sent again
+//! (a busy peer drops requests it has no room for) up to [`MAX_SUMMARY_ATTEMPTS`]
+//! times; a peer that still cannot answer (a node from before summaries) gets one
+//! catch-up per document, as before.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,12 +25,23 @@ use crate::summary::{
 /// other, and waiting this long costs a reconnect nothing it would notice.
 pub const SUMMARY_GATHER: Duration = Duration::from_millis(50);
 
+/// Summary requests sent for the same documents before the node falls back to one
+/// catch-up per document: a node busy with a reconnect's flood of events drops a
+/// request it has no room for, which looks the same as a node that does not know
+/// summaries.
+pub const MAX_SUMMARY_ATTEMPTS: u32 = 3;
+
+/// Wait before a failed summary is sent again (times the attempts made).
+pub const SUMMARY_RETRY_AFTER: Duration = Duration::from_millis(500);
+
 /// Summary state: documents gathered per peer, peers that cannot answer.
 pub(super) struct Summaries {
     gathering: HashMap<PeerId, Vec<Topic>>,
     /// Peers whose summary failed: they get one catch-up per document until they
     /// reconnect.
     unsupported: HashSet<PeerId>,
+    /// Failed summaries so far of the documents gathered for a peer's next one.
+    attempts: HashMap<PeerId, u32>,
     due_tx: mpsc::Sender<PeerId>,
     results_tx: mpsc::Sender<SummaryResult>,
 }
@@ -41,6 +54,8 @@ pub(super) fn result_peer(result: &SummaryResult) -> PeerId {
 /// A summary's answer (or failure), back from the network.
 pub(super) struct SummaryResult {
     peer: PeerId,
+    /// Failed summaries of these documents before this one.
+    failed_before: u32,
     nonce: SummaryNonce,
     /// The documents asked about, with their digests when asked.
     asked: Vec<(Topic, SyncDigest)>,
@@ -55,6 +70,7 @@ impl Summaries {
         Self {
             gathering: HashMap::new(),
             unsupported: HashSet::new(),
+            attempts: HashMap::new(),
             due_tx,
             results_tx,
         }
@@ -63,6 +79,7 @@ impl Summaries {
     pub(super) fn forget_peer(&mut self, peer: PeerId) {
         self.gathering.remove(&peer);
         self.unsupported.remove(&peer);
+        self.attempts.remove(&peer);
     }
 
     pub(super) fn forget_topic(&mut self, topic: Topic) {
@@ -93,12 +110,17 @@ impl Actor {
         if gathering.len() >= MAX_DIGESTS_PER_SUMMARY {
             self.send_summary(peer).await;
         } else if first {
-            let due = self.summaries.due_tx.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(SUMMARY_GATHER).await;
-                let _ = due.send(peer).await;
-            });
+            self.summary_due_in(peer, SUMMARY_GATHER);
         }
+    }
+
+    /// Sends the summary of what is gathered for `peer` after `delay`.
+    fn summary_due_in(&self, peer: PeerId, delay: Duration) {
+        let due = self.summaries.due_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = due.send(peer).await;
+        });
     }
 
     /// Sends the summary of the documents gathered for `peer`.
@@ -106,6 +128,7 @@ impl Actor {
         let Some(topics) = self.summaries.gathering.remove(&peer) else {
             return;
         };
+        let failed_before = self.summaries.attempts.remove(&peer).unwrap_or(0);
         if !self.connected.contains(&peer) {
             return;
         }
@@ -155,6 +178,7 @@ impl Actor {
             let _ = results
                 .send(SummaryResult {
                     peer,
+                    failed_before,
                     nonce,
                     asked,
                     result,
@@ -168,6 +192,7 @@ impl Actor {
     pub(super) async fn handle_summary_result(&mut self, result: SummaryResult) {
         let SummaryResult {
             peer,
+            failed_before,
             nonce,
             asked,
             result,
@@ -192,6 +217,24 @@ impl Actor {
                     vec![true; asked.len()]
                 }
             },
+            Err(e)
+                if failed_before + 1 < MAX_SUMMARY_ATTEMPTS && self.connected.contains(&peer) =>
+            {
+                tracing::debug!(%peer, "summary request failed ({e}); sending it again");
+                let gathering = self.summaries.gathering.entry(peer).or_default();
+                let first = gathering.is_empty();
+                for (topic, _) in &asked {
+                    if !gathering.contains(topic) {
+                        gathering.push(*topic);
+                    }
+                }
+                let attempts = self.summaries.attempts.entry(peer).or_default();
+                *attempts = (*attempts).max(failed_before + 1);
+                if first {
+                    self.summary_due_in(peer, SUMMARY_RETRY_AFTER * (failed_before + 1));
+                }
+                return;
+            }
             Err(e) => {
                 tracing::debug!(%peer, "summary request failed ({e}); one catch-up per document");
                 self.summaries.unsupported.insert(peer);
