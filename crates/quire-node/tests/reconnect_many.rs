@@ -103,10 +103,10 @@ async fn a_reconnect_runs_full_catch_ups_only_on_the_documents_that_changed() {
         status.catch_ups.summarised_unchanged
     );
     assert_eq!(caught_up, changed);
-    assert_eq!(
-        status.catch_ups.summarised_unchanged,
-        (SHARED - CHANGED) as u64
-    );
+    // Every unchanged document was settled by a summary (a document may be
+    // summarised again later, when a message of a session not yet announced
+    // arrives on it, so this counts at least once each).
+    assert!(status.catch_ups.summarised_unchanged >= (SHARED - CHANGED) as u64);
     bob.stop().await;
     ann.stop().await;
 }

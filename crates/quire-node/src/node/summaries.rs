@@ -36,7 +36,9 @@ pub const SUMMARY_RETRY_AFTER: Duration = Duration::from_millis(500);
 
 /// Summary state: documents gathered per peer, peers that cannot answer.
 pub(super) struct Summaries {
-    gathering: HashMap<PeerId, Vec<Topic>>,
+    /// Documents waiting for each peer's next summary (a set: a connect brings
+    /// thousands).
+    gathering: HashMap<PeerId, HashSet<Topic>>,
     /// Peers whose summary failed: they get one catch-up per document until they
     /// reconnect.
     unsupported: HashSet<PeerId>,
@@ -84,7 +86,7 @@ impl Summaries {
 
     pub(super) fn forget_topic(&mut self, topic: Topic) {
         for topics in self.gathering.values_mut() {
-            topics.retain(|t| *t != topic);
+            topics.remove(&topic);
         }
     }
 }
@@ -104,9 +106,7 @@ impl Actor {
         }
         let gathering = self.summaries.gathering.entry(peer).or_default();
         let first = gathering.is_empty();
-        if !gathering.contains(&topic) {
-            gathering.push(topic);
-        }
+        gathering.insert(topic);
         if gathering.len() >= MAX_DIGESTS_PER_SUMMARY {
             self.send_summary(peer).await;
         } else if first {
@@ -125,9 +125,21 @@ impl Actor {
 
     /// Sends the summary of the documents gathered for `peer`.
     pub(super) async fn send_summary(&mut self, peer: PeerId) {
-        let Some(topics) = self.summaries.gathering.remove(&peer) else {
+        let Some(mut topics) = self.summaries.gathering.remove(&peer) else {
             return;
         };
+        if topics.len() > MAX_DIGESTS_PER_SUMMARY {
+            // More than one request holds (a retry joined a new batch): the rest go
+            // in the next one.
+            let rest: HashSet<Topic> = topics
+                .iter()
+                .skip(MAX_DIGESTS_PER_SUMMARY)
+                .copied()
+                .collect();
+            topics.retain(|t| !rest.contains(t));
+            self.summaries.gathering.insert(peer, rest);
+            self.summary_due_in(peer, SUMMARY_GATHER);
+        }
         let failed_before = self.summaries.attempts.remove(&peer).unwrap_or(0);
         if !self.connected.contains(&peer) {
             return;
@@ -223,11 +235,7 @@ impl Actor {
                 tracing::debug!(%peer, "summary request failed ({e}); sending it again");
                 let gathering = self.summaries.gathering.entry(peer).or_default();
                 let first = gathering.is_empty();
-                for (topic, _) in &asked {
-                    if !gathering.contains(topic) {
-                        gathering.push(*topic);
-                    }
-                }
+                gathering.extend(asked.iter().map(|(topic, _)| *topic));
                 let attempts = self.summaries.attempts.entry(peer).or_default();
                 *attempts = (*attempts).max(failed_before + 1);
                 if first {
