@@ -195,6 +195,7 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
         }
     };
     let reconnect_cpu = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
+    let counters = bob.node()?.status().await?.catch_ups;
     let bytes = lo_bytes()
         .zip(bytes_before)
         .map(|(a, b)| a.saturating_sub(b));
@@ -221,6 +222,9 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
         "all_checked_secs": all_checked.as_secs_f64(),
         "loopback_bytes": bytes,
         "process_cpu_secs": reconnect_cpu,
+        "bob_full_catch_ups": counters.catch_ups_started,
+        "bob_summaries_sent": counters.summaries_sent,
+        "bob_summarised_unchanged": counters.summarised_unchanged,
         "idle": idle_figures,
     });
     for mut device in [ann, bob] {

@@ -25,6 +25,10 @@ pub const TOPIC_BYTES: usize = 32;
 /// Prefix hashed with the document id to name its topic.
 const TOPIC_PREFIX: &[u8] = b"quire/doc/";
 
+/// The blake3 `derive_key` context of a document's sync digest key (see
+/// [`DocKeys::sync_digest_key`]).
+const SYNC_DIGEST_KEY_CONTEXT: &str = "quire 2026-12 sync digest key from a document read key";
+
 /// Domain separation for write grants, so no other signature can pass for one.
 const GRANT_DOMAIN: &[u8] = b"quire/v1/write-grant";
 
@@ -285,6 +289,13 @@ impl DocKeys {
         &self.read
     }
 
+    /// The key a replica's sync digest is computed with (`quire_doc::SyncDigest`),
+    /// derived from the read key: every member can compute and compare digests, and
+    /// nobody else can, so a digest is no public fingerprint of the document.
+    pub fn sync_digest_key(&self) -> [u8; 32] {
+        blake3::derive_key(SYNC_DIGEST_KEY_CONTEXT, self.read.as_bytes())
+    }
+
     /// The writer public key, which checks write grants.
     pub fn writer(&self) -> &WriterPublicKey {
         &self.writer
@@ -317,6 +328,15 @@ impl fmt::Debug for DocKeys {
 mod tests {
     use super::*;
     use crate::DeviceIdentity;
+
+    #[test]
+    fn the_sync_digest_key_follows_the_read_key_alone() {
+        let (keys, _) = DocKeys::generate();
+        let (other, _) = DocKeys::generate();
+        assert_eq!(keys.sync_digest_key(), keys.read_only().sync_digest_key());
+        assert_ne!(keys.sync_digest_key(), other.sync_digest_key());
+        assert_ne!(&keys.sync_digest_key(), keys.read_key().as_bytes());
+    }
 
     #[test]
     fn generated_doc_id_is_the_writer_key() {

@@ -50,12 +50,15 @@ type Observer = Box<dyn FnMut(&[u8], UpdateSource) + Send>;
 
 /// One Quire document: Markdown body and metadata in a yrs CRDT.
 pub struct Document {
-    doc: Doc,
+    pub(crate) doc: Doc,
     body: TextRef,
     meta: MapRef,
     astral: AstralIndex,
     poisoned: bool,
     observers: Vec<Observer>,
+    /// The last sync digest computed and the key it was computed with; cleared by
+    /// every change (see `sync_digest`).
+    pub(crate) digest_cache: Option<([u8; 32], [u8; 32])>,
 }
 
 impl std::fmt::Debug for Document {
@@ -102,6 +105,7 @@ impl Document {
             astral: AstralIndex::empty(),
             poisoned: false,
             observers: Vec::new(),
+            digest_cache: None,
         }
     }
 
@@ -179,6 +183,7 @@ impl Document {
     /// Sets the title; returns the update.
     pub fn set_title(&mut self, title: &str) -> Result<Vec<u8>, DocError> {
         self.usable()?;
+        self.digest_cache = None;
         let update = {
             let mut txn = self.doc.transact_mut();
             self.meta.insert(&mut txn, META_TITLE, title);
@@ -227,6 +232,7 @@ impl Document {
         {
             return Ok(None);
         }
+        self.digest_cache = None;
         let update = {
             let mut txn = self.doc.transact_mut();
             for (pos, del, ins) in &units {
@@ -291,6 +297,7 @@ impl Document {
     /// [`Document::apply_update`] without the size cap.
     fn integrate(&mut self, bytes: &[u8]) -> Result<Applied, DocError> {
         self.usable()?;
+        self.digest_cache = None;
         check_update_shape(bytes)?;
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|_| DocError::MalformedUpdate("the decoder panicked".into()))?

@@ -31,6 +31,7 @@ mod error;
 mod id;
 mod merge;
 pub mod sync;
+mod sync_digest;
 mod text_index;
 mod update_check;
 mod update_shape;
@@ -41,6 +42,7 @@ pub use document::{Applied, BODY, Document, MAX_CLIENT_CLOCK, META, META_TITLE, 
 pub use error::DocError;
 pub use id::{DOCUMENT_ID_BYTES, DocumentId, ParseIdError};
 pub use merge::merge_updates;
+pub use sync_digest::{SYNC_DIGEST_BYTES, SyncDigest};
 pub use update_shape::MAX_ANY_DEPTH;
 
 /// Largest update accepted by [`Document::apply_update`], in bytes.

@@ -2,8 +2,8 @@
 //! running the sans-io exchange of `quire_doc::sync` against the engine's copy.
 //! The transport (the network layer, a file, a test) only carries the messages.
 
-use quire_doc::DocumentId;
 use quire_doc::sync::{SyncMessage, SyncSession};
+use quire_doc::{DocumentId, SyncDigest};
 use quire_store::{Origin, StoreError, now_ms, ops};
 
 use crate::engine::lock;
@@ -29,6 +29,30 @@ impl Engine {
         .await?;
         self.emit(EngineEvent::Created { id });
         Ok(())
+    }
+
+    /// Each document's sync digest under its key (`None` where the document cannot
+    /// be read), in the order asked. A document's digest is kept until it changes, so
+    /// asking again for thousands of unchanged documents (every reconnect) encodes
+    /// none of them; only documents not yet loaded are read from disk.
+    pub async fn sync_digests(
+        &self,
+        wanted: Vec<(DocumentId, [u8; 32])>,
+    ) -> Result<Vec<Option<SyncDigest>>, EngineError> {
+        self.off_the_runtime(move |engine| {
+            Ok(wanted
+                .iter()
+                .map(|(id, key)| {
+                    let handle = engine.handle(*id).ok()?;
+                    let mut open = lock(&handle).ok()?;
+                    if open.doc.is_poisoned() {
+                        return None;
+                    }
+                    Some(open.doc.sync_digest(key))
+                })
+                .collect())
+        })
+        .await
     }
 
     /// The message that opens a catch-up exchange for `id`: our state vector.

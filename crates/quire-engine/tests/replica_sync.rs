@@ -107,3 +107,45 @@ async fn garbage_sync_messages_are_refused_without_damage() {
     );
     assert_eq!(engine.text(id).await.unwrap(), "keep me");
 }
+
+/// Two engines' digests of one document agree exactly when a catch-up between them
+/// has nothing to carry: after it, after the same edit on both, and not while an edit
+/// (a local one, or one applied from a peer) is on one side only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_digests_agree_exactly_when_replicas_hold_the_same() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Engine::open(EngineConfig::new(dir_a.path())).await.unwrap();
+    let b = Engine::open(EngineConfig::new(dir_b.path())).await.unwrap();
+    let key = [9; 32];
+    let id = a.create("Notes", "# Notes\n").await.unwrap();
+    let other = a.create("Other", "text\n").await.unwrap();
+    b.adopt(id, "(joining)").await.unwrap();
+    let digests = |engine: &Engine| {
+        let engine = engine.clone();
+        async move { engine.sync_digests(vec![(id, key)]).await.unwrap()[0] }
+    };
+    assert_ne!(digests(&a).await, digests(&b).await);
+    catch_up(&b, &a, id).await;
+    let same = digests(&a).await;
+    assert!(same.is_some());
+    assert_eq!(same, digests(&b).await);
+
+    // A local edit changes the digest (the cached one is not served).
+    a.edit(id, Edit::Append("more\n".into())).await.unwrap();
+    let edited = digests(&a).await;
+    assert_ne!(edited, same);
+    // Applied from a peer: the other side's digest follows.
+    catch_up(&b, &a, id).await;
+    assert_eq!(digests(&b).await, edited);
+
+    // Many at once, in the order asked; an unknown document has none.
+    let unknown = DocumentId::random();
+    let many = a
+        .sync_digests(vec![(other, key), (unknown, key), (id, key)])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 3);
+    assert!(many[0].is_some() && many[0] != edited);
+    assert_eq!(many[1], None);
+    assert_eq!(many[2], edited);
+}

@@ -422,6 +422,11 @@ struct Actor {
     backlog: VecDeque<NetEvent>,
 }
 
+/// Peers' sync requests that may wait in the backlog for the engine to read them
+/// (beyond that they are dropped, and the asker retries): each holds its payload
+/// (up to [`MAX_SYNC_PAYLOAD_BYTES`]) until then.
+pub const MAX_BACKLOGGED_SYNC_REQUESTS: usize = 64;
+
 /// How often peers found on the local network but not connected are dialled again.
 pub const REDIAL_DISCOVERED_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -847,7 +852,22 @@ impl Actor {
                     request: request.payload,
                     reply,
                 };
-                if self.emit(event) {
+                // A request the engine has no room for waits in the backlog (up to
+                // MAX_BACKLOGGED_SYNC_REQUESTS), rather than failing: a reconnect's
+                // flood of subscriptions fills the channel just when peers ask, and
+                // a dropped request looks to the asker like a peer that cannot answer.
+                let backlogged = self
+                    .backlog
+                    .iter()
+                    .filter(|e| matches!(e, NetEvent::SyncRequest { .. }))
+                    .count();
+                let accepted = if backlogged < MAX_BACKLOGGED_SYNC_REQUESTS {
+                    self.notify(event);
+                    true
+                } else {
+                    self.emit(event)
+                };
+                if accepted {
                     self.pending_replies.push(Box::pin(async move {
                         let reply = tokio::time::timeout(SYNC_REPLY_TIMEOUT, rx).await;
                         (channel, reply.ok().and_then(|r| r.ok()))

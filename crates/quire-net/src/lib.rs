@@ -68,7 +68,9 @@ pub mod restarts;
 mod sync_protocol;
 mod traversal;
 
-pub use actor::{NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation};
+pub use actor::{
+    MAX_BACKLOGGED_SYNC_REQUESTS, NetEvent, NetHandle, Node, REDIAL_DISCOVERED_INTERVAL, Validation,
+};
 pub use behaviour::{TOPIC_NAME_BYTES, gossip_behaviour, topic_for};
 pub use config::{
     COMMAND_CHANNEL_CAPACITY, DEFAULT_MAX_MESSAGE_BYTES, EVENT_CHANNEL_CAPACITY,

@@ -129,6 +129,8 @@ pub(crate) struct DocSync {
     pub(crate) id: DocumentId,
     pub(crate) keys: DocKeys,
     pub(crate) topic: [u8; TOPIC_BYTES],
+    /// The key its sync digest is computed with (from the read key).
+    pub(crate) digest_key: [u8; 32],
     session: LocalSession,
     book: SessionBook,
     /// Other members' hellos, passed on in catch-up answers.
@@ -149,6 +151,8 @@ pub(crate) struct DocSync {
     /// Live updates published.
     pub(crate) live_sent: u64,
     pub(crate) received: u64,
+    /// Full catch-up exchanges started on it.
+    pub(crate) catch_ups_started: u64,
     pub(crate) dropped: BTreeMap<DropReason, u64>,
     /// Peer and relay addresses from the ticket, dialled while nobody is here.
     pub(crate) addrs: Vec<quire_net::Multiaddr>,
@@ -173,6 +177,7 @@ impl DocSync {
         Self {
             id,
             topic: keys.topic(),
+            digest_key: keys.sync_digest_key(),
             session: LocalSession::start(identity, &keys),
             keys,
             book: SessionBook::new(),
@@ -189,6 +194,7 @@ impl DocSync {
             sent_bytes: 0,
             live_sent: 0,
             received: 0,
+            catch_ups_started: 0,
             dropped: BTreeMap::new(),
             addrs: Vec::new(),
             last_periodic: Instant::now(),

@@ -38,6 +38,7 @@ mod known_hellos;
 mod node;
 pub mod presence;
 mod status;
+pub mod summary;
 pub mod wire;
 
 pub use config::{
@@ -47,7 +48,8 @@ pub use config::{
 };
 pub use doc_sync::DropReason;
 pub use error::NodeError;
-pub use node::{MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY, SyncNode};
+pub use node::{MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY, SUMMARY_GATHER, SyncNode};
+pub use node::{MAX_SUMMARY_ATTEMPTS, SUMMARY_RETRY_AFTER};
 pub use presence::{Cursor, PeerPresence, Presence};
 pub use quire_net::ConnectionPath;
-pub use status::{DocStatus, NodeEvent, NodeStatus, RelayStatus};
+pub use status::{CatchUpCounters, DocStatus, NodeEvent, NodeStatus, RelayStatus};

@@ -25,7 +25,7 @@ use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
 use crate::presence::{
     AwarenessMessage, Cursor, IDLE_PRESENCE_TIMEOUT, Presence, PresenceChange, presence_due,
 };
-use crate::status::{DocStatus, NodeEvent, NodeStatus};
+use crate::status::{CatchUpCounters, DocStatus, NodeEvent, NodeStatus};
 use crate::wire::{
     CatchUpRequest, ExchangeId, MAX_BUNDLE_ITEMS, MAX_WANTED_HINTS, bundle_len, decode_bundle,
     decode_chunk, encode_bundle, encode_chunk,
@@ -45,11 +45,14 @@ type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
 mod relays;
+mod summaries;
 mod unknown_hints;
 mod unverified;
 mod waiting_catch_ups;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
+pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
+use summaries::{Summaries, SummaryResult, result_peer};
 use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;
 use waiting_catch_ups::WaitingCatchUps;
@@ -102,6 +105,8 @@ impl SyncNode {
         let (events, _) = broadcast::channel(NODE_EVENT_BUFFER);
         let (results_tx, results) = mpsc::channel(256);
         let (relay_results_tx, relay_results) = mpsc::channel(256);
+        let (summary_due_tx, summary_due) = mpsc::channel(256);
+        let (summary_results_tx, summary_results) = mpsc::channel(256);
         let name = engine.display_name().await?;
         let color = engine.color().await?;
         let mut actor = Actor {
@@ -123,6 +128,10 @@ impl SyncNode {
             answers: HashMap::new(),
             results_tx,
             results,
+            summaries: Summaries::new(summary_due_tx, summary_results_tx),
+            summary_due,
+            summary_results,
+            counters: CatchUpCounters::default(),
             lagged: false,
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
@@ -298,6 +307,11 @@ struct Actor {
     answers: HashMap<AnswerKey, CachedAnswer>,
     results_tx: mpsc::Sender<CatchUpResult>,
     results: mpsc::Receiver<CatchUpResult>,
+    summaries: Summaries,
+    /// Peers whose gathered documents' summary is due.
+    summary_due: mpsc::Receiver<PeerId>,
+    summary_results: mpsc::Receiver<SummaryResult>,
+    counters: CatchUpCounters,
     /// Local updates were missed: every peer must catch up.
     lagged: bool,
     relays: Relays,
@@ -357,6 +371,12 @@ impl Actor {
                 Some(result) = self.results.recv() => {
                     let peer = result.peer;
                     self.handle_catch_up_result(result).await;
+                    self.start_waiting_catch_ups(peer).await;
+                }
+                Some(peer) = self.summary_due.recv() => self.send_summary(peer).await,
+                Some(result) = self.summary_results.recv() => {
+                    let peer = result_peer(&result);
+                    self.handle_summary_result(result).await;
                     self.start_waiting_catch_ups(peer).await;
                 }
                 Some(result) = self.relay_results.recv() => self.handle_relay_result(result).await,
@@ -470,6 +490,7 @@ impl Actor {
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         self.waiting_catch_ups.forget_topic(topic);
+        self.summaries.forget_topic(topic);
         let _ = self.net.unsubscribe(topic).await;
     }
 
@@ -570,6 +591,7 @@ impl Actor {
                     sent_bytes: doc.sent_bytes,
                     live_sent: doc.live_sent,
                     received: doc.received,
+                    catch_ups_started: doc.catch_ups_started,
                     dropped: doc.dropped.clone(),
                 }
             })
@@ -584,6 +606,7 @@ impl Actor {
             paths: HashMap::new(),
             relays: self.relays.status(&self.connected),
             docs,
+            catch_ups: self.counters,
         }
     }
 
@@ -887,6 +910,7 @@ impl Actor {
                 self.relays.disconnected(peer);
                 self.catch_ups.retain(|(_, p), _| *p != peer);
                 self.waiting_catch_ups.forget_peer(peer);
+                self.summaries.forget_peer(peer);
                 self.release_from(peer).await;
                 self.unknown_hints.forget_peer(peer);
                 let mut left = Vec::new();
@@ -913,7 +937,7 @@ impl Actor {
                 doc.presence_sent = None;
                 self.publish_hello(topic).await;
                 self.flush_presence().await;
-                self.start_catch_up(topic, peer, false).await;
+                self.catch_up_by_summary(topic, peer, false).await;
             }
             NetEvent::PeerUnsubscribed { peer, topic } => {
                 if let Some(doc) = self.docs.get_mut(&topic) {
@@ -951,13 +975,22 @@ impl Actor {
             },
             NetEvent::SyncRequest {
                 peer,
+                topic: crate::summary::SUMMARY_TOPIC,
+                request,
+                reply,
+            } => self.answer_summary(peer, &request, reply).await,
+            NetEvent::SyncRequest {
+                peer,
                 topic,
                 request,
                 reply,
             } => self.answer_catch_up(peer, topic, &request, reply).await,
             NetEvent::MessagesLost { topic, from } => {
+                // Lost gossip may be a hello or a presence as well as an edit: the
+                // summary tells whether the document's state differs at all (a
+                // reconnect with thousands of documents loses thousands of hellos).
                 tracing::debug!(%from, "live messages were lost while the node was busy; catching up");
-                self.start_catch_up(topic, from, true).await;
+                self.catch_up_by_summary(topic, from, true).await;
             }
             NetEvent::Reserved(relay) => self.relays.reserved(relay),
             NetEvent::HolePunch { peer, direct } => {
@@ -999,7 +1032,11 @@ impl Actor {
                 if hint_has_room && !self.relays.is_relay(&from) {
                     self.unknown_hints.note(topic, from, hint);
                 }
-                self.start_catch_up(topic, from, false).await;
+                // Through a summary: a reconnect with thousands of documents meets
+                // thousands of sessions not yet announced, and only a document whose
+                // state differs needs an exchange now (the hint is named in the next
+                // catch-up with this peer; hellos are published again meanwhile).
+                self.catch_up_by_summary(topic, from, false).await;
                 self.dropped(topic, from, DropReason::UnknownSession)
             }
             Incoming::Update {
@@ -1137,6 +1174,10 @@ impl Actor {
             again: false,
         };
         self.catch_ups.insert((topic, peer), catch_up);
+        self.counters.catch_ups_started += 1;
+        if let Some(doc) = self.docs.get_mut(&topic) {
+            doc.catch_ups_started += 1;
+        }
         self.send_catch_up_request(topic, peer);
     }
 

@@ -24,6 +24,21 @@ pub struct NodeStatus {
     pub docs: Vec<DocStatus>,
     /// The relays whose mailboxes the node uses.
     pub relays: Vec<RelayStatus>,
+    /// Catch-up and summary counts since the node started.
+    pub catch_ups: CatchUpCounters,
+}
+
+/// How many catch-up exchanges and summaries a node ran since it started: what a
+/// reconnect cost, document by document or in summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatchUpCounters {
+    /// Full catch-up exchanges started (state vector sent, missing updates back).
+    pub catch_ups_started: u64,
+    /// Summary requests sent (each about up to
+    /// [`crate::summary::MAX_DIGESTS_PER_SUMMARY`] documents).
+    pub summaries_sent: u64,
+    /// Documents a summary found equal on both sides (no catch-up needed).
+    pub summarised_unchanged: u64,
 }
 
 /// One relay, as the node sees it.
@@ -74,6 +89,8 @@ pub struct DocStatus {
     pub live_sent: u64,
     /// Messages received and accepted.
     pub received: u64,
+    /// Full catch-up exchanges started on it since the node started.
+    pub catch_ups_started: u64,
     /// Messages dropped, by reason.
     pub dropped: BTreeMap<DropReason, u64>,
 }

@@ -98,6 +98,9 @@ async fn a_forwarder_that_alters_messages_is_penalised() {
                 quire_net::NetEvent::Message { data, .. } => {
                     let _ = captured_tx.send(data);
                 }
+                // Like a node from before summaries: it refuses them.
+                quire_net::NetEvent::SyncRequest { topic, .. }
+                    if topic == quire_node::summary::SUMMARY_TOPIC => {}
                 quire_net::NetEvent::SyncRequest {
                     peer,
                     request,
