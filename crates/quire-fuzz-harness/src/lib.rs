@@ -19,6 +19,7 @@ pub mod mailbox;
 pub mod sealed;
 pub mod sealed_bundle;
 pub mod seeds;
+pub mod summary;
 pub mod ticket;
 
 /// What a target made of its input: `Err` holds the refusal, in the decoder's words.
@@ -26,12 +27,13 @@ pub type Outcome = Result<(), String>;
 
 /// Every fuzz target, by the name of its binary in `fuzz/` (and of its folders under
 /// `fuzz/seeds/` and `fuzz/crashers/`).
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "apply_update",
     "catch_up",
     "mailbox",
     "sealed",
     "sealed_bundle",
+    "summary",
     "ticket",
 ];
 
@@ -43,6 +45,7 @@ pub fn run(target: &str, data: &[u8]) -> Option<Outcome> {
         "mailbox" => mailbox::fuzz(data),
         "sealed" => sealed::fuzz(data),
         "sealed_bundle" => sealed_bundle::fuzz(data),
+        "summary" => summary::fuzz(data),
         "ticket" => ticket::fuzz(data),
         _ => return None,
     })

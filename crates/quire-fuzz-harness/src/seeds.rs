@@ -9,15 +9,19 @@
 //! they decode to does not.
 
 use quire_crypto::{
-    DeviceIdentity, Kind, LocalSession, SessionHint, TICKET_CHECKSUM_BYTES, Ticket,
+    DeviceIdentity, Kind, LocalSession, SessionHint, TICKET_CHECKSUM_BYTES, TOPIC_BYTES, Ticket,
 };
 use quire_doc::Document;
 use quire_doc::sync::{SyncMessage, SyncSession};
 use quire_net::mailbox_auth::{MAILBOX_KEY_BYTES, MAILBOX_SIGNATURE_BYTES, MailboxAuth};
 use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal};
+use quire_node::summary::{
+    SUMMARY_CONFIRMATION_BYTES, SUMMARY_NONCE_BYTES, SUMMARY_PROOF_BYTES, SummaryAnswer,
+    SummaryRequest,
+};
 use quire_node::wire::{CatchUpRequest, EXCHANGE_ID_BYTES, encode_bundle, encode_chunk};
 
-use crate::{catch_up, keys, mailbox, refused};
+use crate::{catch_up, keys, mailbox, refused, summary};
 
 /// One seed input.
 #[derive(Debug, Clone)]
@@ -36,6 +40,7 @@ pub fn all() -> Result<Vec<Seed>, String> {
     tickets(&mut seeds)?;
     sealed_and_bundles(&mut seeds)?;
     catch_ups(&mut seeds)?;
+    summaries(&mut seeds);
     mailbox_messages(&mut seeds)?;
     updates(&mut seeds)?;
     Ok(seeds)
@@ -181,6 +186,29 @@ fn catch_ups(seeds: &mut Vec<Seed>) -> Result<(), String> {
         ),
     );
     Ok(())
+}
+
+fn summaries(seeds: &mut Vec<Seed>) {
+    let request = SummaryRequest {
+        nonce: [0x31; SUMMARY_NONCE_BYTES],
+        entries: (0u8..3)
+            .map(|n| ([n; TOPIC_BYTES], [n ^ 0x5a; SUMMARY_PROOF_BYTES]))
+            .collect(),
+    };
+    push(
+        seeds,
+        "summary",
+        "request",
+        selected(summary::REQUEST, request.encode()),
+    );
+    let answer = SummaryAnswer {
+        nonce: request.nonce,
+        differs: vec![true, false, true],
+        confirmation: [0x44; SUMMARY_CONFIRMATION_BYTES],
+    };
+    let mut bytes = 3u16.to_le_bytes().to_vec();
+    bytes.extend(answer.encode());
+    push(seeds, "summary", "answer", selected(summary::ANSWER, bytes));
 }
 
 fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
