@@ -92,15 +92,3 @@ pub(crate) fn hit_lines(h: &SearchHit, color: bool) -> String {
     let id: String = h.id.to_string().chars().take(12).collect();
     format!("{id}  {}\n    {}", h.title, snippet.replace('\n', " "))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_dates() {
-        assert_eq!(time(0), "1970-01-01 00:00");
-        assert_eq!(time(1_795_000_000_000), "2026-11-18 11:06");
-        assert_eq!(time(951_782_400_000), "2000-02-29 00:00");
-    }
-}
