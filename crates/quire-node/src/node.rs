@@ -16,9 +16,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::config::{
-    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, MAX_CACHED_ANSWER_BYTES, MAX_CACHED_ANSWERS,
-    MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig, PERIODIC_CATCH_UP, REDIAL_MEMBERS,
-    TICK,
+    ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, DOCUMENT_SWEEP, MAX_CACHED_ANSWER_BYTES,
+    MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig,
+    PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
 };
 use crate::doc_sync::{BundleItem, DocSync, DropReason, Incoming};
 use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
@@ -133,6 +133,8 @@ impl SyncNode {
             summary_results,
             counters: CatchUpCounters::default(),
             lagged: false,
+            presence_waiting: HashSet::new(),
+            last_sweep: Instant::now(),
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
             unknown_hints: UnknownSessionHints::default(),
@@ -314,6 +316,11 @@ struct Actor {
     counters: CatchUpCounters,
     /// Local updates were missed: every peer must catch up.
     lagged: bool,
+    /// Documents whose changed presence waits for the minimum interval.
+    presence_waiting: HashSet<Topic>,
+    /// When every document was last looked at for heartbeats, expiries, periodic
+    /// catch-ups and redials (see [`DOCUMENT_SWEEP`]).
+    last_sweep: Instant,
     relays: Relays,
     relay_results: mpsc::Receiver<RelayResult>,
     /// Members' peer ids as text, the origin the engine logs their updates under
@@ -526,7 +533,8 @@ impl Actor {
                 typing,
                 reply,
             } => {
-                let result = match self.by_id.get(&id).and_then(|t| self.docs.get_mut(t)) {
+                let topic = self.by_id.get(&id).copied();
+                let result = match topic.and_then(|t| self.docs.get_mut(&t)) {
                     Some(doc) => {
                         if doc.local_presence.cursor != cursor
                             || doc.local_presence.typing != typing
@@ -540,7 +548,9 @@ impl Actor {
                     None => Err(NodeError::NotSyncing(id.to_string())),
                 };
                 let _ = reply.send(result);
-                self.flush_presence().await;
+                if let Some(topic) = topic {
+                    self.flush_presence_of(topic).await;
+                }
             }
             Command::SetProfile { name, color } => {
                 self.name = name;
@@ -816,7 +826,7 @@ impl Actor {
         if let Some(doc) = self.docs.get_mut(&topic) {
             doc.presence_sent = None;
         }
-        self.flush_presence().await;
+        self.flush_presence_of(topic).await;
     }
 
     async fn publish_hello(&mut self, topic: Topic) {
@@ -862,22 +872,37 @@ impl Actor {
         }
     }
 
-    /// Sends presences that changed (no more often than the minimum interval) and
-    /// heartbeats.
+    /// Sends every document's presence that is due: changes (no more often than the
+    /// minimum interval) and heartbeats. Walks every document: on the sweep and when
+    /// the profile changes, never per event.
     async fn flush_presence(&mut self) {
-        let now = Instant::now();
-        let due: Vec<(Topic, Presence)> = self
+        let topics: Vec<Topic> = self
             .docs
             .iter()
             .filter(|(_, d)| !d.peers.is_empty())
-            .filter(|(_, d)| {
-                let open = d.local_presence.cursor.is_some();
-                presence_due(d.presence_sent, d.presence_dirty, open, now)
-            })
-            .map(|(t, d)| (*t, d.local_presence.clone()))
+            .map(|(t, _)| *t)
             .collect();
-        for (topic, presence) in due {
+        for topic in topics {
+            self.flush_presence_of(topic).await;
+        }
+    }
+
+    /// Sends our presence in `topic` if it is due (see [`presence_due`]); a change
+    /// that must wait for the minimum interval waits in `presence_waiting`, which
+    /// every tick looks at.
+    async fn flush_presence_of(&mut self, topic: Topic) {
+        let Some(doc) = self.docs.get(&topic) else {
+            return;
+        };
+        if doc.peers.is_empty() {
+            return;
+        }
+        let open = doc.local_presence.cursor.is_some();
+        if presence_due(doc.presence_sent, doc.presence_dirty, open, Instant::now()) {
+            let presence = doc.local_presence.clone();
             self.publish_awareness(topic, Some(presence)).await;
+        } else if doc.presence_dirty {
+            self.presence_waiting.insert(topic);
         }
     }
 
@@ -936,7 +961,7 @@ impl Actor {
                 doc.peers.insert(peer);
                 doc.presence_sent = None;
                 self.publish_hello(topic).await;
-                self.flush_presence().await;
+                self.flush_presence_of(topic).await;
                 self.catch_up_by_summary(topic, peer, false).await;
             }
             NetEvent::PeerUnsubscribed { peer, topic } => {
@@ -1587,8 +1612,22 @@ impl Actor {
             }
             self.nudge_all().await;
         }
-        self.flush_presence().await;
+        let waiting: Vec<Topic> = self.presence_waiting.drain().collect();
+        for topic in waiting {
+            self.flush_presence_of(topic).await;
+        }
         self.release_expired().await;
+        if self.last_sweep.elapsed() >= DOCUMENT_SWEEP {
+            self.last_sweep = Instant::now();
+            self.sweep_documents().await;
+        }
+        self.retry_failed_catch_ups().await;
+    }
+
+    /// What every document needs now and then: presence heartbeats, forgetting
+    /// silent peers, the periodic catch-up and redialling a document's addresses.
+    async fn sweep_documents(&mut self) {
+        self.flush_presence().await;
         let now = Instant::now();
         let mut gone = Vec::new();
         for doc in self.docs.values_mut() {
@@ -1630,7 +1669,10 @@ impl Actor {
         for addr in redial {
             self.dial(addr).await;
         }
-        // Retry catch-ups whose request failed.
+    }
+
+    /// Retries catch-ups whose request failed.
+    async fn retry_failed_catch_ups(&mut self) {
         let retry: Vec<(Topic, PeerId)> = self
             .catch_ups
             .iter()
