@@ -97,8 +97,13 @@ impl std::fmt::Display for DropReason {
 /// What a gossip message turned out to be.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    /// A member's session hello; `is_new` the first time it is heard.
-    Session { is_new: bool, hint: SessionHint },
+    /// A member's session hello; `is_new` the first time it is heard; `device` the
+    /// device that said it.
+    Session {
+        is_new: bool,
+        hint: SessionHint,
+        device: PeerId,
+    },
     /// A writer's CRDT update, to apply.
     Update {
         sender: PeerId,
@@ -164,6 +169,13 @@ pub(crate) struct DocSync {
     pub(crate) live_since_periodic: bool,
     /// When its addresses were last dialled.
     pub(crate) last_redial: Option<Instant>,
+    /// Peers that subscribed and have not been greeted since (sent our hello).
+    pub(crate) new_subscribers: HashSet<PeerId>,
+    /// Peers greeted after they subscribed whose own hello is still to come: it needs
+    /// no greeting back (else a connect sends every document's hello and presence
+    /// twice each way). A later new session of theirs (a restart whose connection
+    /// was replaced unseen) is greeted as usual.
+    pub(crate) greeted: HashSet<PeerId>,
 }
 
 impl DocSync {
@@ -200,6 +212,8 @@ impl DocSync {
             last_periodic: Instant::now(),
             live_since_periodic: false,
             last_redial: None,
+            new_subscribers: HashSet::new(),
+            greeted: HashSet::new(),
         }
     }
 
@@ -236,6 +250,7 @@ impl DocSync {
                 return Incoming::Session {
                     is_new,
                     hint: session.id().hint(),
+                    device: session.peer_id(),
                 };
             }
             Ok(Received::Message(opened)) => opened,

@@ -44,11 +44,14 @@ const MAX_SHOWN_HELLOS: usize = MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT;
 type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
+mod greetings;
 mod relays;
 mod summaries;
 mod unknown_hints;
 mod unverified;
 mod waiting_catch_ups;
+pub use greetings::GREETINGS_PER_TICK;
+use greetings::Greetings;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
@@ -134,6 +137,7 @@ impl SyncNode {
             counters: CatchUpCounters::default(),
             lagged: false,
             presence_waiting: HashSet::new(),
+            greetings: Greetings::default(),
             last_sweep: Instant::now(),
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
@@ -318,6 +322,8 @@ struct Actor {
     lagged: bool,
     /// Documents whose changed presence waits for the minimum interval.
     presence_waiting: HashSet<Topic>,
+    /// Documents whose new subscribers wait for our hello and presence.
+    greetings: Greetings,
     /// When every document was last looked at for heartbeats, expiries, periodic
     /// catch-ups and redials (see [`DOCUMENT_SWEEP`]).
     last_sweep: Instant,
@@ -337,8 +343,8 @@ enum GossipOutcome {
     /// Judged: the verdict to report.
     Settled(Validation),
     /// A session hello heard for the first time (accepted): held messages under its
-    /// hint may open now.
-    NewSession(SessionHint),
+    /// hint may open now; `greet` unless its device was greeted already.
+    NewSession { hint: SessionHint, greet: bool },
     /// Signed by no session known here, though one has its hint: its forwarder must
     /// show the hello (see `unverified`).
     Unverified(SessionHint),
@@ -477,10 +483,11 @@ impl Actor {
         doc.last_redial = Some(Instant::now());
         self.docs.insert(topic, doc);
         self.by_id.insert(id, topic);
+        // Peers already in the topic are reported as subscribing now, and greeted
+        // then (see `greetings`).
         if let Err(e) = self.net.subscribe(topic).await {
             tracing::warn!("document {id}: cannot join its topic: {e}");
         }
-        self.publish_hello(topic).await;
         for addr in addrs {
             self.dial(addr).await;
         }
@@ -498,6 +505,7 @@ impl Actor {
         self.catch_ups.retain(|(t, _), _| *t != topic);
         self.waiting_catch_ups.forget_topic(topic);
         self.summaries.forget_topic(topic);
+        self.greetings.forget(topic);
         let _ = self.net.unsubscribe(topic).await;
     }
 
@@ -822,23 +830,39 @@ impl Actor {
     /// say both again, so that each can open the other's edits and shows the other's
     /// name at once.
     async fn greet_new_session(&mut self, topic: Topic) {
-        self.publish_hello(topic).await;
+        self.greetings.forget(topic);
+        let published = self.publish_hello(topic).await;
         if let Some(doc) = self.docs.get_mut(&topic) {
+            if published {
+                let greeted: Vec<PeerId> = doc.new_subscribers.drain().collect();
+                doc.greeted.extend(greeted);
+            }
             doc.presence_sent = None;
         }
         self.flush_presence_of(topic).await;
     }
 
-    async fn publish_hello(&mut self, topic: Topic) {
+    /// Publishes our session's hello on `topic`; `true` if it went out.
+    async fn publish_hello(&mut self, topic: Topic) -> bool {
         let Some(doc) = self.docs.get(&topic) else {
-            return;
+            return false;
         };
         match doc.hello() {
             Ok(hello) => match self.net.publish(topic, hello).await {
-                Ok(()) | Err(NetError::NoPeersSubscribed) => {}
-                Err(e) => tracing::debug!("publishing a hello failed: {e}"),
+                Ok(()) => {
+                    self.counters.hellos_published += 1;
+                    true
+                }
+                Err(NetError::NoPeersSubscribed) => false,
+                Err(e) => {
+                    tracing::debug!("publishing a hello failed: {e}");
+                    false
+                }
             },
-            Err(e) => tracing::warn!("sealing a hello failed: {e}"),
+            Err(e) => {
+                tracing::warn!("sealing a hello failed: {e}");
+                false
+            }
         }
     }
 
@@ -941,6 +965,8 @@ impl Actor {
                 let mut left = Vec::new();
                 for doc in self.docs.values_mut() {
                     doc.peers.remove(&peer);
+                    doc.new_subscribers.remove(&peer);
+                    doc.greeted.remove(&peer);
                     if doc.presence.remove(&peer) {
                         left.push(doc.id);
                     }
@@ -959,14 +985,21 @@ impl Actor {
                     return;
                 };
                 doc.peers.insert(peer);
-                doc.presence_sent = None;
-                self.publish_hello(topic).await;
-                self.flush_presence_of(topic).await;
+                doc.new_subscribers.insert(peer);
+                // A document someone has open here greets at once; the rest in turn
+                // (a connect announces every shared document at once).
+                if doc.local_presence.cursor.is_some() {
+                    self.greet_new_session(topic).await;
+                } else {
+                    self.greetings.push(topic);
+                }
                 self.catch_up_by_summary(topic, peer, false).await;
             }
             NetEvent::PeerUnsubscribed { peer, topic } => {
                 if let Some(doc) = self.docs.get_mut(&topic) {
                     doc.peers.remove(&peer);
+                    doc.new_subscribers.remove(&peer);
+                    doc.greeted.remove(&peer);
                     let id = doc.id;
                     if doc.presence.remove(&peer) {
                         self.emit(NodeEvent::Presence {
@@ -986,13 +1019,15 @@ impl Actor {
                 GossipOutcome::Settled(verdict) => {
                     let _ = self.net.report_validation(id, from, verdict).await;
                 }
-                GossipOutcome::NewSession(hint) => {
+                GossipOutcome::NewSession { hint, greet } => {
                     let _ = self
                         .net
                         .report_validation(id, from, Validation::Accept)
                         .await;
                     self.retry_held(topic, hint).await;
-                    self.greet_new_session(topic).await;
+                    if greet {
+                        self.greet_new_session(topic).await;
+                    }
                 }
                 GossipOutcome::Unverified(hint) => {
                     self.hold_unverified(topic, id, from, hint, data).await;
@@ -1032,7 +1067,11 @@ impl Actor {
         };
         let id = doc.id;
         let verdict = match doc.receive_gossip(data) {
-            Incoming::Session { is_new, hint } => {
+            Incoming::Session {
+                is_new,
+                hint,
+                device,
+            } => {
                 self.unknown_hints.heard(topic, hint);
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
@@ -1040,7 +1079,17 @@ impl Actor {
                     self.relays.fetch_soon(from, topic);
                 }
                 if is_new {
-                    return GossipOutcome::NewSession(hint);
+                    // Said by the peer itself, which heard our hello when it
+                    // subscribed: no need to say ours again. A hello forwarded for
+                    // another device (a relay, a mesh neighbour) is greeted back, as
+                    // that device may have joined after our hello went by.
+                    let greet = if device == from {
+                        doc.new_subscribers.remove(&from);
+                        !doc.greeted.remove(&from)
+                    } else {
+                        true
+                    };
+                    return GossipOutcome::NewSession { hint, greet };
                 }
                 Validation::Accept
             }
@@ -1616,6 +1665,12 @@ impl Actor {
         for topic in waiting {
             self.flush_presence_of(topic).await;
         }
+        for _ in 0..GREETINGS_PER_TICK {
+            let Some(topic) = self.greetings.next() else {
+                break;
+            };
+            self.greet_new_session(topic).await;
+        }
         self.release_expired().await;
         if self.last_sweep.elapsed() >= DOCUMENT_SWEEP {
             self.last_sweep = Instant::now();
@@ -1643,8 +1698,9 @@ impl Actor {
             });
         }
         // Now and then, catch up anyway (live messages can be lost on the way); dial
-        // the ticket's addresses of documents nobody is in.
-        let (mut periodic, mut redial) = (Vec::new(), Vec::new());
+        // the ticket's addresses of documents nobody is in (each address once: a
+        // team's documents share their tickets' addresses).
+        let (mut periodic, mut redial) = (Vec::new(), HashSet::new());
         for (topic, doc) in &mut self.docs {
             let has_peer = doc.peers.iter().any(|p| self.connected.contains(p));
             if has_peer && doc.last_periodic.elapsed() >= PERIODIC_CATCH_UP {

@@ -28,8 +28,8 @@ pub struct NodeStatus {
     pub catch_ups: CatchUpCounters,
 }
 
-/// How many catch-up exchanges and summaries a node ran since it started: what a
-/// reconnect cost, document by document or in summaries.
+/// How many catch-up exchanges, summaries and hellos a node ran since it started:
+/// what a reconnect cost, document by document or in summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CatchUpCounters {
     /// Full catch-up exchanges started (state vector sent, missing updates back).
@@ -39,6 +39,9 @@ pub struct CatchUpCounters {
     pub summaries_sent: u64,
     /// Documents a summary found equal on both sides (no catch-up needed).
     pub summarised_unchanged: u64,
+    /// Session hellos published (each reaches every peer in its document): about
+    /// one per shared document on a connect.
+    pub hellos_published: u64,
 }
 
 /// One relay, as the node sees it.

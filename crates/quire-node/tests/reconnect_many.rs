@@ -107,6 +107,14 @@ async fn a_reconnect_runs_full_catch_ups_only_on_the_documents_that_changed() {
     // summarised again later, when a message of a session not yet announced
     // arrives on it, so this counts at least once each).
     assert!(status.catch_ups.summarised_unchanged >= (SHARED - CHANGED) as u64);
+    // The connect greeted each document about once: Bob's hello went out when Ann
+    // subscribed, and Ann's hello did not make him say it again.
+    println!("hellos: Bob {}", status.catch_ups.hellos_published);
+    assert!(
+        status.catch_ups.hellos_published <= (SHARED + SHARED / 10) as u64,
+        "Bob published {} hellos for {SHARED} documents",
+        status.catch_ups.hellos_published
+    );
     bob.stop().await;
     ann.stop().await;
 }

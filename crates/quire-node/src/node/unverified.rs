@@ -165,7 +165,7 @@ impl Actor {
         for held in settled {
             let verdict = match self.handle_gossip(peer, topic, &held.data).await {
                 GossipOutcome::Settled(verdict) => verdict,
-                GossipOutcome::NewSession(_) => Validation::Accept,
+                GossipOutcome::NewSession { .. } => Validation::Accept,
                 GossipOutcome::Unverified(_) => self.judge(topic, peer, &held, shown),
             };
             let _ = self.net.report_validation(held.id, peer, verdict).await;
@@ -205,7 +205,7 @@ impl Actor {
         for held in self.held.take(topic, |h| h.hint == hint) {
             let (verdict, held) = match self.handle_gossip(held.from, topic, &held.data).await {
                 GossipOutcome::Settled(verdict) => (verdict, held),
-                GossipOutcome::NewSession(_) => (Validation::Accept, held),
+                GossipOutcome::NewSession { .. } => (Validation::Accept, held),
                 // Still waiting for its forwarder's answer (it had room before).
                 GossipOutcome::Unverified(_) => match self.held.hold(topic, held) {
                     None => continue,
