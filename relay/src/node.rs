@@ -524,7 +524,6 @@ impl RelayNode {
         let name = quire_net::topic_for(&topic);
         match gossip.subscribe(&name) {
             Ok(_) => {
-                let _ = gossip.set_topic_params(name, quire_net::topic_score_params());
                 self.topics.insert(topic);
                 self.metrics.topics_joined.set(self.topics.len() as u64);
             }

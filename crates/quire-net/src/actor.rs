@@ -22,9 +22,10 @@ use crate::{
     behaviour::{QuireBehaviour, QuireBehaviourEvent, topic_for},
     config::{COMMAND_CHANNEL_CAPACITY, IDLE_CONNECTION_TIMEOUT, NetConfig},
     error::{NetError, Result},
-    gossip_config::{MAX_TOPICS_PER_PEER, topic_score_params},
+    gossip_config::{MAX_TOPICS_PER_PEER, SCORE_DECAY_INTERVAL},
     mailbox_protocol::{MailboxRequest, MailboxResponse},
     path::ConnectionPath,
+    rejected_messages::RejectedMessages,
     restarts::Restarts,
     sync_protocol::{
         MAX_SYNC_PAYLOAD_BYTES, SYNC_REPLY_TIMEOUT, SyncRequest, SyncResponse, check_sync_size,
@@ -369,6 +370,7 @@ impl Node {
             lost: HashMap::new(),
             restarts: Restarts::default(),
             backlog: VecDeque::new(),
+            rejected: RejectedMessages::default(),
         };
         tokio::spawn(actor.run());
         Ok((
@@ -420,6 +422,8 @@ struct Actor {
     /// leave a dead peer in the engine's view for good. Bounded by what happens on
     /// the swarm, which the connection limits bound.
     backlog: VecDeque<NetEvent>,
+    /// Messages rejected per peer: their gossip score (see [`crate::rejected_messages`]).
+    rejected: RejectedMessages,
 }
 
 /// Peers' sync requests that may wait in the backlog for the engine to read them
@@ -436,6 +440,8 @@ impl Actor {
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut refresh = tokio::time::interval(REGISTRATION_REFRESH);
         refresh.tick().await;
+        let mut score_decay = tokio::time::interval(SCORE_DECAY_INTERVAL);
+        score_decay.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // A second handle on the event channel, to wait for room for lost-message news
         // while the other branches use the actor.
         let events = self.events.clone();
@@ -462,6 +468,11 @@ impl Actor {
                     self.close_upgraded_circuits();
                 }
                 _ = refresh.tick() => self.traversal.refresh(&mut self.swarm),
+                _ = score_decay.tick() => {
+                    for (peer, score) in self.rejected.decay() {
+                        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
+                    }
+                }
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown(ack)) => {
                         let _ = ack.send(());
@@ -541,6 +552,9 @@ impl Actor {
                 self.pending_mailbox.insert(id, (relay, reply));
             }
             Command::ReportValidation(id, source, verdict) => {
+                if matches!(verdict, Validation::Reject) {
+                    self.penalise(source);
+                }
                 self.swarm
                     .behaviour_mut()
                     .gossipsub
@@ -606,9 +620,6 @@ impl Actor {
             .subscribe(&ident)
             .map_err(|e| NetError::Subscribe(e.to_string()))?;
         let hash = ident.hash();
-        gossipsub
-            .set_topic_params(ident, topic_score_params())
-            .map_err(|e| NetError::Subscribe(e.to_owned()))?;
         // Peers already connected announced this topic before we joined it: tell
         // the engine about them now, as if they had just subscribed.
         let already: Vec<PeerId> = gossipsub
@@ -684,6 +695,15 @@ impl Actor {
                     });
                 }
                 if num_established.get() == 1 {
+                    // Gossipsub forgets a peer's application score when its score
+                    // record expires; ours lasts as long as the count does.
+                    let score = self.rejected.score(&peer_id);
+                    if score != 0.0 {
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .set_application_score(&peer_id, score);
+                    }
                     self.notify(NetEvent::PeerConnected(peer_id));
                 }
             }
@@ -802,6 +822,7 @@ impl Actor {
             // Gossipsub's frame limit is larger (it must hold a peer's whole
             // subscription list); no honest node publishes more than the payload cap.
             tracing::debug!(from = %propagation_source, len = message.data.len(), "rejecting an oversized gossip message");
+            self.penalise(propagation_source);
             self.swarm
                 .behaviour_mut()
                 .gossipsub
@@ -824,6 +845,15 @@ impl Actor {
             self.report(&message_id, &propagation_source, &message.topic);
             self.lost.insert(topic, propagation_source);
         }
+    }
+
+    /// Counts a rejected message against `peer`'s gossip score.
+    fn penalise(&mut self, peer: PeerId) {
+        let score = self.rejected.reject(peer);
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .set_application_score(&peer, score);
     }
 
     /// Ignores a message the engine will never see.

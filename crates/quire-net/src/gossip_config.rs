@@ -15,14 +15,15 @@
 //! says nothing about a Sybil (fifteen colleagues behind one office NAT, or every
 //! member reached through one relay's circuits, share an address), and the IP
 //! colocation penalty is off. What a peer proves by itself is the only thing scored:
-//! messages that fail to open (P4), and broken gossip promises (P7). Good behaviour
-//! earns a little credit, never enough to buy forgiveness for a forged message.
+//! messages the node rejects (counted per peer, as the application score P5, see
+//! `crate::rejected_messages`), and broken gossip promises (P7). No topic is scored
+//! (P1 to P4): gossipsub's score arithmetic would grow with the documents shared.
 
 use std::time::Duration;
 
 use libp2p::gossipsub::{
     self, AllowAllSubscriptionFilter, MaxCountSubscriptionFilter, MessageId, PeerScoreParams,
-    PeerScoreThresholds, TopicScoreParams,
+    PeerScoreThresholds,
 };
 
 use crate::config::{GOSSIP_FRAME_OVERHEAD_BYTES, GOSSIP_HEARTBEAT_INTERVAL};
@@ -72,8 +73,15 @@ pub const GOSSIP_FACTOR: f64 = 0.25;
 /// gossip for 4 to 5 s after it came (the node holds unverified messages 4 s, inside
 /// this window).
 pub const HISTORY_LENGTH: usize = 5;
-/// Heartbeats of message ids advertised in IHAVE.
-pub const HISTORY_GOSSIP: usize = 3;
+/// Heartbeats of message ids advertised in IHAVE: none. Gossipsub finds each
+/// topic's ids by scanning the whole window once per topic every heartbeat, so its
+/// cost is documents times messages: two devices sharing 10,000 documents spent
+/// most of a core on it after a connect. What IHAVE repairs (a message a peer
+/// outside the mesh missed) is repaired by catch-up: an update that finds a gap
+/// fetches it at once, and a document with live traffic catches up once a minute
+/// (quire-node's `PERIODIC_CATCH_UP`). Flood publishing already sends each message
+/// to every subscribed peer.
+pub const HISTORY_GOSSIP: usize = 0;
 /// Delay before the first heartbeat. Publishing does not wait for a mesh (flood
 /// publish reaches every subscribed peer), so a short one only speeds up the mesh.
 pub const HEARTBEAT_INITIAL_DELAY: Duration = Duration::from_millis(500);
@@ -248,13 +256,17 @@ pub const BEHAVIOUR_PENALTY_THRESHOLD: f64 = 2.0;
 /// Per-interval decay of the P7 counter: a burst of broken promises within seconds
 /// is punished, a slow trickle on a lossy link is forgotten.
 pub const BEHAVIOUR_PENALTY_DECAY: f64 = 0.2;
-/// Most positive score all topics together may add: one topic's best, so that
-/// credit earned in many documents cannot absorb forged messages in one.
-pub const TOPIC_SCORE_CAP: f64 =
-    TIME_IN_MESH_WEIGHT * TIME_IN_MESH_CAP + FIRST_DELIVERIES_WEIGHT * FIRST_DELIVERIES_CAP;
 
 /// Peer score parameters. Every field is set here, with its reason:
-/// - P5 application score: weight 0, the node does not assign one.
+/// - P1 to P4, the topic scores: none. Gossipsub sums a peer's score over every
+///   topic with parameters on nearly every message, which at 10,000 documents cost
+///   milliseconds a message. Credit for time in the mesh and first deliveries is
+///   gone with them; it only ever delayed the penalty below.
+/// - P5 application score, weight 1: rejected messages (what P4 was), counted per
+///   peer by `crate::rejected_messages`: one rejected message (-20) puts a peer
+///   below the gossip threshold, two (-80) below the publish threshold, three
+///   (-180) onto the graylist. A late or replayed message is ignored, not
+///   rejected, so it costs an honest forwarder nothing.
 /// - P6 IP colocation: weight 0 (off; see the module docs). An office behind one
 ///   NAT, or members reached through a relay's circuits (whose addresses start with
 ///   the relay's IP), share an address and were graylisted from 14 peers on.
@@ -264,8 +276,8 @@ pub const TOPIC_SCORE_CAP: f64 =
 pub fn peer_score_params() -> PeerScoreParams {
     PeerScoreParams {
         topics: Default::default(),
-        topic_score_cap: TOPIC_SCORE_CAP,
-        app_specific_weight: 0.0,
+        topic_score_cap: 0.0,
+        app_specific_weight: 1.0,
         ip_colocation_factor_weight: 0.0,
         ip_colocation_factor_threshold: MAX_TOPICS_PER_PEER as f64,
         ip_colocation_factor_whitelist: Default::default(),
@@ -281,56 +293,20 @@ pub fn peer_score_params() -> PeerScoreParams {
     }
 }
 
-/// Penalty weight for invalid messages, applied to the squared count: one rejected
-/// message costs 20 points, two 80, three 180.
+/// Penalty weight for rejected messages, applied to the squared count (see
+/// `crate::rejected_messages`): one rejected message costs 20 points, two 80, three
+/// 180.
 pub const INVALID_MESSAGE_WEIGHT: f64 = -20.0;
+// One rejected message puts a peer below the gossip threshold, two below the
+// publish threshold, three onto the graylist.
+const _: () = {
+    assert!(INVALID_MESSAGE_WEIGHT < GOSSIP_SCORE_THRESHOLD);
+    assert!(4.0 * INVALID_MESSAGE_WEIGHT < PUBLISH_SCORE_THRESHOLD);
+    assert!(9.0 * INVALID_MESSAGE_WEIGHT < GRAYLIST_SCORE_THRESHOLD);
+};
+
 /// How long it takes for an invalid-message count to decay to (almost) nothing.
 pub const INVALID_MESSAGE_DECAY_TIME: Duration = Duration::from_secs(10 * 60);
-/// Reward per second a peer stays in a topic's mesh (capped by [`TIME_IN_MESH_CAP`]).
-pub const TIME_IN_MESH_WEIGHT: f64 = 0.01;
-/// Seconds of mesh time counted at most: at most +6 points.
-pub const TIME_IN_MESH_CAP: f64 = 600.0;
-/// Reward per message a peer delivers first (capped by [`FIRST_DELIVERIES_CAP`]).
-pub const FIRST_DELIVERIES_WEIGHT: f64 = 0.5;
-/// First deliveries counted at most: at most +10 points.
-pub const FIRST_DELIVERIES_CAP: f64 = 20.0;
-/// Per-interval decay of the first-deliveries counter: credit is for delivering now.
-pub const FIRST_DELIVERIES_DECAY: f64 = 0.5;
-
-/// Score parameters for one document topic.
-///
-/// Document traffic is bursty (nothing while nobody types), so the "too few mesh
-/// deliveries" penalties (P3, P3b) are off. Good behaviour earns at most +16 points,
-/// so it cannot buy forgiveness: one rejected message (-20) wipes out all credit (and
-/// puts a new peer below the gossip threshold), two (-80) put any peer below the
-/// publish threshold, three (-180) onto the graylist. A late or replayed message is
-/// ignored, not rejected, so it costs an honest forwarder nothing.
-pub fn topic_score_params() -> TopicScoreParams {
-    TopicScoreParams {
-        topic_weight: 1.0,
-        time_in_mesh_weight: TIME_IN_MESH_WEIGHT,
-        time_in_mesh_quantum: Duration::from_secs(1),
-        time_in_mesh_cap: TIME_IN_MESH_CAP,
-        first_message_deliveries_weight: FIRST_DELIVERIES_WEIGHT,
-        first_message_deliveries_decay: FIRST_DELIVERIES_DECAY,
-        first_message_deliveries_cap: FIRST_DELIVERIES_CAP,
-        mesh_message_deliveries_weight: 0.0,
-        mesh_message_deliveries_decay: 0.5,
-        mesh_message_deliveries_cap: 100.0,
-        mesh_message_deliveries_threshold: 20.0,
-        mesh_message_deliveries_window: Duration::from_millis(10),
-        mesh_message_deliveries_activation: Duration::from_secs(5),
-        mesh_failure_penalty_weight: 0.0,
-        mesh_failure_penalty_decay: 0.5,
-        invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
-        invalid_message_deliveries_decay: gossipsub::score_parameter_decay_with_base(
-            INVALID_MESSAGE_DECAY_TIME,
-            SCORE_DECAY_INTERVAL,
-            SCORE_DECAY_TO_ZERO,
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,21 +446,16 @@ mod tests {
         let params = peer_score_params();
         assert_eq!(params.validate(), Ok(()));
         assert_eq!(params.ip_colocation_factor_weight, 0.0);
-        assert_eq!(params.app_specific_weight, 0.0);
         assert_eq!(params.slow_peer_weight, 0.0);
         assert_eq!(score_thresholds().validate(), Ok(()));
     }
 
     #[test]
-    fn score_parameters_are_valid_and_punish_one_invalid_message() {
-        let params = topic_score_params();
+    fn score_parameters_are_valid_and_punish_one_rejected_message() {
+        let params = peer_score_params();
         assert_eq!(params.validate(), Ok(()));
-        let best_reward =
-            TIME_IN_MESH_WEIGHT * TIME_IN_MESH_CAP + FIRST_DELIVERIES_WEIGHT * FIRST_DELIVERIES_CAP;
-        // Credit from every other document together is capped at one topic's best.
-        assert_eq!(peer_score_params().topic_score_cap, best_reward);
-        assert!(best_reward + INVALID_MESSAGE_WEIGHT < 0.0);
-        assert!(best_reward + 4.0 * INVALID_MESSAGE_WEIGHT < PUBLISH_SCORE_THRESHOLD);
-        assert!(best_reward + 9.0 * INVALID_MESSAGE_WEIGHT < GRAYLIST_SCORE_THRESHOLD);
+        // No topic is scored: a score costs the same at any number of documents.
+        assert!(params.topics.is_empty());
+        assert_eq!(params.app_specific_weight, 1.0);
     }
 }

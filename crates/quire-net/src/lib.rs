@@ -64,6 +64,7 @@ pub mod gossip_config;
 pub mod mailbox_auth;
 pub mod mailbox_protocol;
 mod path;
+mod rejected_messages;
 pub mod restarts;
 mod sync_protocol;
 mod traversal;
@@ -82,7 +83,7 @@ pub use error::{NetError, Result};
 pub use gossip_config::{
     GOSSIP_SCORE_THRESHOLD, GRAYLIST_SCORE_THRESHOLD, INVALID_MESSAGE_DECAY_TIME,
     INVALID_MESSAGE_WEIGHT, MAX_GOSSIP_FRAME_BYTES, MAX_TOPICS_PER_PEER, PUBLISH_SCORE_THRESHOLD,
-    SEND_QUEUE_LEN, topic_score_params,
+    SEND_QUEUE_LEN,
 };
 pub use libp2p::{Multiaddr, PeerId, gossipsub::MessageId, identity::Keypair, multiaddr};
 pub use path::ConnectionPath;
