@@ -153,8 +153,8 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
     let bytes_before = lo_bytes();
     let cpu_before = process_cpu_secs();
     let back = Instant::now();
-    let node = bob.go_online(ann_addrs.clone()).await?;
-    let mut events = node.subscribe();
+    let back_ms = quire_engine::now_ms();
+    let mut events = bob.go_online(ann_addrs.clone()).await?.subscribe();
     let mut synced = std::collections::HashSet::new();
     let mut changed_arrived = None;
     let mut missing: std::collections::HashSet<DocumentId> = changed_ids.iter().copied().collect();
@@ -168,7 +168,18 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
                 synced.insert(id);
             }
             Ok(Ok(_)) | Err(_) => {}
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            // A summary settles thousands of documents at once, more Synced events
+            // than the channel holds: read which are synced from the status.
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                let status = bob.node()?.status().await?;
+                synced.extend(
+                    status
+                        .docs
+                        .iter()
+                        .filter(|d| d.last_sync.is_some_and(|t| t >= back_ms))
+                        .map(|d| d.id),
+                );
+            }
             Ok(Err(_)) => anyhow::bail!("the node stopped"),
         }
         if changed_arrived.is_none() {
