@@ -480,6 +480,11 @@ impl Inner {
             } else if open.compaction_due(config) {
                 open.compact(store, false);
             }
+            // Most open documents have nothing waiting (a device syncs thousands it
+            // does not edit): skip them before reading the clock.
+            if !open.index_dirty && !open.version_dirty {
+                return Ok(());
+            }
             let idle = open.last_change.elapsed();
             if open.index_dirty && idle >= config.index_after_idle {
                 open.index(store);
