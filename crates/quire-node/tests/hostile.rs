@@ -1,7 +1,8 @@
 //! A hostile peer in the document's topic sends garbage, truncated and replayed
 //! messages and bad catch-up requests, or alters a member's messages as it forwards
-//! them: each is dropped and counted, the peer is penalised (and cut off), and the
-//! honest devices keep editing together.
+//! them: each is dropped and counted, the peer is penalised (and cut off, also when
+//! it comes back under the same identity), and the honest devices keep editing
+//! together.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
@@ -69,7 +70,22 @@ async fn a_hostile_peer_is_penalised_and_the_others_keep_working() {
         .unwrap();
     let text = converged(&[&a, &b], id).await;
     assert!(text.starts_with("intact\n") && text.contains("from a\n") && text.contains("from b\n"));
+
+    // Coming back under the same identity does not wipe its record.
     hostile.shutdown().await.unwrap();
+    let mut config = quire_net::NetConfig::new(identity.to_libp2p_keypair());
+    config.enable_mdns = false;
+    let (again, _again_events) = quire_net::Node::spawn(config).unwrap();
+    for addr in a.addrs().await {
+        again.dial(addr.parse().unwrap()).await.unwrap();
+    }
+    eventually("the hostile peer back, and still graylisted", || async {
+        let status = a.node.status().await.ok()?;
+        (status.connected.contains(&again.local_peer_id()) && graylisted(&a, &again).await)
+            .then_some(())
+    })
+    .await;
+    again.shutdown().await.unwrap();
     a.stop().await;
     b.stop().await;
 }
