@@ -901,10 +901,21 @@ impl Actor {
     /// minimum interval) and heartbeats. Walks every document: on the sweep and when
     /// the profile changes, never per event.
     async fn flush_presence(&mut self) {
+        // One clock reading for the walk, and only due or changed documents go on.
+        let now = Instant::now();
         let topics: Vec<Topic> = self
             .docs
             .iter()
-            .filter(|(_, d)| !d.peers.is_empty())
+            .filter(|(_, d)| {
+                !d.peers.is_empty()
+                    && (d.presence_dirty
+                        || presence_due(
+                            d.presence_sent,
+                            false,
+                            d.local_presence.cursor.is_some(),
+                            now,
+                        ))
+            })
             .map(|(t, _)| *t)
             .collect();
         for topic in topics {
