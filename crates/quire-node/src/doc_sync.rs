@@ -167,9 +167,6 @@ pub(crate) struct DocSync {
     /// a document runs one (a quiet one has nothing gossip could have lost), so idle
     /// cost does not grow with the number of documents.
     pub(crate) live_since_periodic: bool,
-    /// When a live update last went out or came in (a relay's mailbox is read more
-    /// often for such a document, see `RELAY_FETCH_EVERY`).
-    pub(crate) last_live: Option<Instant>,
     /// When its addresses were last dialled.
     pub(crate) last_redial: Option<Instant>,
     /// Peers that subscribed and have not been greeted since (sent our hello).
@@ -214,7 +211,6 @@ impl DocSync {
             addrs: Vec::new(),
             last_periodic: Instant::now(),
             live_since_periodic: false,
-            last_live: None,
             last_redial: None,
             new_subscribers: HashSet::new(),
             greeted: HashSet::new(),

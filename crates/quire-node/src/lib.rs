@@ -49,10 +49,7 @@ pub use config::{
 pub use doc_sync::DropReason;
 pub use error::NodeError;
 pub use node::{GREETINGS_PER_TICK, MAX_SUMMARY_ATTEMPTS, SUMMARY_RETRY_AFTER};
-pub use node::{
-    MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_FETCH_QUIET_EVERY, RELAY_UPLOAD_EVERY,
-    SUMMARY_GATHER, SyncNode,
-};
+pub use node::{MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY, SUMMARY_GATHER, SyncNode};
 pub use presence::{Cursor, PeerPresence, Presence};
 pub use quire_net::ConnectionPath;
 pub use status::{CatchUpCounters, DocStatus, NodeEvent, NodeStatus, RelayStatus};

@@ -52,7 +52,7 @@ mod unverified;
 mod waiting_catch_ups;
 pub use greetings::GREETINGS_PER_TICK;
 use greetings::Greetings;
-pub use relays::{RELAY_FETCH_EVERY, RELAY_FETCH_QUIET_EVERY, RELAY_UPLOAD_EVERY};
+pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
 use summaries::{Summaries, SummaryResult, result_peer};
@@ -779,7 +779,6 @@ impl Actor {
                 doc.sent_bytes += sealed_len as u64;
                 doc.live_sent += 1;
                 doc.live_since_periodic = true;
-                doc.last_live = Some(Instant::now());
                 // Gossip reached someone; what does not is caught up on connect.
                 doc.pending = doc.pending.saturating_sub(1);
                 Some((doc.last_seq().unwrap_or_default(), sealed_len))
@@ -1136,8 +1135,6 @@ impl Actor {
                         if let Some(doc) = self.docs.get_mut(&topic) {
                             doc.received += 1;
                             doc.live_since_periodic = true;
-                            doc.last_live = Some(Instant::now());
-                            doc.last_live = Some(Instant::now());
                             // It forwarded a valid message, so it is in the document.
                             doc.peers.insert(from);
                         }

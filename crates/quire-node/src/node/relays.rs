@@ -57,17 +57,8 @@ use crate::wire::{decode_bundle, encode_bundle};
 /// Least time between two uploads of one document to one relay.
 pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
 
-/// How often a relay's mailbox is read anyway (besides when it connects, and when a
-/// member's hello is heard through it) for a document with live traffic since its
-/// last read: a message lost on the way is found here.
+/// How often a relay's mailbox is read anyway (besides when it connects).
 pub const RELAY_FETCH_EVERY: Duration = Duration::from_secs(30);
-
-/// The same for a document with no live traffic since its last read. A member who
-/// comes back says its hello through the relay, which starts a read at once; this
-/// is only the safety net. Reading every document every 30 s kept a device with
-/// 1,000 documents at a relay reading 33 mailboxes a second (and the relay answering
-/// them) while nobody typed.
-pub const RELAY_FETCH_QUIET_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Mailbox reads (each with its rendezvous look-up) in flight at one relay at once;
 /// the documents due after those wait for the next tick. A device that shares
@@ -84,32 +75,8 @@ const _: () = assert!(
 pub(crate) const MAX_RELAY_READS_PER_SECOND: usize = 40;
 
 /// A read the relay refused for its rate limit is tried again after this long (not
-/// after [`RELAY_FETCH_EVERY`] or [`RELAY_FETCH_QUIET_EVERY`]).
+/// after [`RELAY_FETCH_EVERY`]).
 const RATE_LIMITED_RETRY: Duration = Duration::from_secs(1);
-
-/// Whether a document's mailbox at a relay is due to be read: never read since the
-/// relay connected, or [`RELAY_FETCH_EVERY`] after the last read if live traffic
-/// came or went since, else [`RELAY_FETCH_QUIET_EVERY`]; never before a rate-limit
-/// retry time.
-fn read_due(
-    last_read: Option<Instant>,
-    last_live: Option<Instant>,
-    retry_after: Option<Instant>,
-    now: Instant,
-) -> bool {
-    if retry_after.is_some_and(|t| now < t) {
-        return false;
-    }
-    let Some(read) = last_read else {
-        return true;
-    };
-    let every = if last_live.is_some_and(|t| t > read) {
-        RELAY_FETCH_EVERY
-    } else {
-        RELAY_FETCH_QUIET_EVERY
-    };
-    now.duration_since(read) >= every
-}
 
 /// How often an unreachable relay is dialled again.
 const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
@@ -214,8 +181,6 @@ pub(crate) struct Relays {
     uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
-    /// Reads refused for the relay's rate limit, not to be tried before then.
-    retry_after: HashMap<(PeerId, Topic), Instant>,
     /// A read or upload may be waiting: the next tick looks at every (relay,
     /// document) pair. Otherwise they are looked at once per [`DOCUMENT_SWEEP`] (a
     /// walk of 10,000 documents 20 times a second was a steady share of a core).
@@ -255,7 +220,6 @@ impl Relays {
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
-            retry_after: HashMap::new(),
             scan_needed: true,
             last_scan: None,
             announced: HashSet::new(),
@@ -323,7 +287,6 @@ impl Relays {
         self.uploaded.retain(|(p, _), _| kept.contains(p));
         self.last_upload.retain(|(p, _), _| kept.contains(p));
         self.last_fetch.retain(|(p, _), _| kept.contains(p));
-        self.retry_after.retain(|(p, _), _| kept.contains(p));
     }
 
     /// Each relay's state, for [`crate::NodeStatus`].
@@ -469,12 +432,11 @@ impl Actor {
             if self.relays.busy.contains(&key) {
                 continue;
             }
-            let fetch_due = read_due(
-                self.relays.last_fetch.get(&key).copied(),
-                self.docs.get(&topic).and_then(|d| d.last_live),
-                self.relays.retry_after.get(&key).copied(),
-                now,
-            );
+            let fetch_due = self
+                .relays
+                .last_fetch
+                .get(&key)
+                .is_none_or(|t| t.elapsed() >= RELAY_FETCH_EVERY);
             let upload_due = self.relays.dirty.contains(&key)
                 && self
                     .relays
@@ -570,7 +532,6 @@ impl Actor {
             rate.1 += 1;
         }
         self.relays.last_fetch.insert(key, Instant::now());
-        self.relays.retry_after.remove(&key);
         let request = MailboxRequest::Get {
             topic,
             after: cursor,
@@ -885,11 +846,10 @@ impl Actor {
             RelayResult::RateLimited { relay, topic } => {
                 self.relays.busy.remove(&(relay, topic));
                 self.relays.read_done(relay);
-                self.relays.last_fetch.remove(&(relay, topic));
-                self.relays
-                    .retry_after
-                    .insert((relay, topic), Instant::now() + RATE_LIMITED_RETRY);
-                self.relays.scan_needed = true;
+                let retry = Instant::now()
+                    .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
+                    .unwrap_or_else(Instant::now);
+                self.relays.last_fetch.insert((relay, topic), retry);
                 tracing::debug!(
                     "relay {relay}: a mailbox read was rate-limited; again in a second"
                 );
@@ -1077,46 +1037,5 @@ pub(super) fn describe(response: MailboxResponse) -> String {
     match response {
         MailboxResponse::Refused { reason, message } => format!("refused ({reason:?}): {message}"),
         other => format!("unexpected answer: {other:?}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_quiet_document_is_read_rarely_a_live_one_often() {
-        let read = Instant::now();
-        let after = |d: Duration| read + d;
-        // Never read since the relay connected: now.
-        assert!(read_due(None, None, None, read));
-        // Quiet since the last read: not after 30 s, after 10 minutes.
-        assert!(!read_due(Some(read), None, None, after(RELAY_FETCH_EVERY)));
-        assert!(read_due(
-            Some(read),
-            None,
-            None,
-            after(RELAY_FETCH_QUIET_EVERY)
-        ));
-        // Live traffic before the read does not count; after it, 30 s.
-        let before = read.checked_sub(Duration::from_secs(1));
-        assert!(!read_due(
-            Some(read),
-            before,
-            None,
-            after(RELAY_FETCH_EVERY)
-        ));
-        let live = Some(after(Duration::from_secs(1)));
-        assert!(!read_due(
-            Some(read),
-            live,
-            None,
-            after(Duration::from_secs(29))
-        ));
-        assert!(read_due(Some(read), live, None, after(RELAY_FETCH_EVERY)));
-        // A rate-limited read waits for its retry time, then goes at once.
-        let retry = Some(after(RATE_LIMITED_RETRY));
-        assert!(!read_due(None, None, retry, read));
-        assert!(read_due(None, None, retry, after(RATE_LIMITED_RETRY)));
     }
 }
