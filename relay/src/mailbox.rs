@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use quire_net::mailbox_protocol::MailboxItem;
+use quire_net::mailbox_protocol::{GetItem, MailboxItem, TopicItems};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 mod free_pages;
@@ -26,6 +26,20 @@ mod schema;
 mod tally;
 
 use tally::Tally;
+
+/// What one item adds to an answer besides its bytes (its sequence number and the
+/// CBOR around them, rounded up), counted against the answer's size budget so that
+/// an answer of thousands of small items stays within the codec's cap.
+const ITEM_FRAMING_BYTES: usize = 32;
+
+/// What [`Mailbox::read_topic`] found: the items, whether more follow, and their
+/// size with framing.
+#[derive(Default)]
+struct TopicRead {
+    items: Vec<MailboxItem>,
+    more: bool,
+    size: usize,
+}
 
 /// How much the mailbox keeps.
 #[derive(Debug, Clone, Copy)]
@@ -169,24 +183,65 @@ impl Mailbox {
         after: u64,
         max_bytes: usize,
     ) -> Result<(Vec<MailboxItem>, bool), MailboxError> {
+        let read = self.read_topic(topic, after, max_bytes, true)?;
+        Ok((read.items, read.more))
+    }
+
+    /// The items after each read's sequence number, in the reads' order, together at
+    /// most `max_bytes`. The first item of the answer comes even when it alone is
+    /// over the budget, as with [`Self::get`]; once the budget is spent, the reads
+    /// left are answered with no items and `more` (to be asked again).
+    pub(crate) fn get_many(
+        &self,
+        reads: &[GetItem],
+        max_bytes: usize,
+    ) -> Result<Vec<TopicItems>, MailboxError> {
+        let mut left = max_bytes;
+        let mut first = true;
+        let mut results = Vec::with_capacity(reads.len());
+        for read in reads {
+            let part = self.read_topic(&read.topic, read.after, left, first)?;
+            first &= part.items.is_empty();
+            left = left.saturating_sub(part.size);
+            results.push(TopicItems {
+                items: part.items,
+                more: part.more,
+            });
+        }
+        Ok(results)
+    }
+
+    /// The items of `topic` after `after` that fit in `budget` bytes, counting each
+    /// item's framing ([`ITEM_FRAMING_BYTES`]); with `first_always`, the first item
+    /// comes however large it is.
+    fn read_topic(
+        &self,
+        topic: &[u8; 32],
+        after: u64,
+        budget: usize,
+        first_always: bool,
+    ) -> Result<TopicRead, MailboxError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, bytes FROM items WHERE topic = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![&topic[..], after as i64])?;
-        let (mut items, mut size) = (Vec::new(), 0usize);
+        let mut read = TopicRead::default();
         while let Some(row) = rows.next()? {
             let bytes: Vec<u8> = row.get(1)?;
-            if !items.is_empty() && size + bytes.len() > max_bytes {
-                return Ok((items, true));
+            let cost = bytes.len() + ITEM_FRAMING_BYTES;
+            let fits = read.size + cost <= budget || (first_always && read.items.is_empty());
+            if !fits {
+                read.more = true;
+                break;
             }
-            size += bytes.len();
+            read.size += cost;
             let seq: i64 = row.get(0)?;
-            items.push(MailboxItem {
+            read.items.push(MailboxItem {
                 seq: seq as u64,
                 bytes,
             });
         }
-        Ok((items, false))
+        Ok(read)
     }
 
     /// Replaces the items of `topic` up to and including `supersedes` (the last one
@@ -340,6 +395,35 @@ mod tests {
 
     fn seqs(items: &[MailboxItem]) -> Vec<u64> {
         items.iter().map(|i| i.seq).collect()
+    }
+
+    #[test]
+    fn a_batched_read_answers_every_topic_in_order_within_one_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        for fill in 1..=3 {
+            m.put(&T1, b"ann", &[fill; 10], 0).unwrap();
+        }
+        m.put(&T2, b"ann", &[9; 10], 0).unwrap();
+        let read = |topic, after| GetItem { topic, after };
+        let empty = [3; 32];
+        let reads = [read(T1, 1), read(empty, 0), read(T2, 0)];
+        let all = m.get_many(&reads, 1000).unwrap();
+        let got: Vec<(Vec<u64>, bool)> = all.iter().map(|r| (seqs(&r.items), r.more)).collect();
+        assert_eq!(
+            got,
+            vec![(vec![2, 3], false), (vec![], false), (vec![1], false)]
+        );
+        // A budget of one item and a half: the first item, then the rest are left
+        // to be asked for again, with nothing over the budget after the first.
+        let one = 10 + ITEM_FRAMING_BYTES;
+        let part = m.get_many(&reads, one + one / 2).unwrap();
+        let got: Vec<(Vec<u64>, bool)> = part.iter().map(|r| (seqs(&r.items), r.more)).collect();
+        assert_eq!(got, vec![(vec![2], true), (vec![], false), (vec![], true)]);
+        // The first item of an answer comes even over the budget.
+        let tiny = m.get_many(&[read(T2, 0), read(T1, 0)], 1).unwrap();
+        assert_eq!(seqs(&tiny[0].items), vec![1]);
+        assert!(tiny[1].items.is_empty() && tiny[1].more);
     }
 
     #[test]

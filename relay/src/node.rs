@@ -26,8 +26,8 @@ use libp2p::{
     tcp, yamux,
 };
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxBehaviour, MailboxRequest, MailboxResponse,
-    PutItem, Refusal, mailbox_behaviour,
+    MAX_GET_BATCH, MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxBehaviour, MailboxRequest,
+    MailboxResponse, PutItem, Refusal, mailbox_behaviour, request_cost,
 };
 use quire_net::restarts::Restarts;
 
@@ -462,7 +462,7 @@ impl RelayNode {
             // access list ever change under a live connection.
             return Some(refused(Refusal::NotAllowed, not_allowed(peer)));
         }
-        if !self.rate.allow(peer) {
+        if !self.rate.allow(peer, request_cost(request)) {
             return Some(refused(
                 Refusal::RateLimited,
                 "too many requests; try again in a second".into(),
@@ -491,6 +491,15 @@ impl RelayNode {
                 )
             }
             MailboxRequest::Get { topic, .. } => (vec![*topic], 0),
+            MailboxRequest::GetMany { reads, .. } => {
+                if reads.is_empty() || reads.len() > MAX_GET_BATCH {
+                    return Some(refused(
+                        Refusal::Invalid,
+                        format!("a batched read asks for 1 to {MAX_GET_BATCH} topics"),
+                    ));
+                }
+                (reads.iter().map(|r| r.topic).collect(), 0)
+            }
             MailboxRequest::Compact {
                 topic,
                 snapshot,
@@ -594,7 +603,9 @@ impl RateLimiter {
         }
     }
 
-    fn allow(&mut self, peer: PeerId) -> bool {
+    /// Takes `cost` requests' worth from the peer's bucket, if it holds them.
+    fn allow(&mut self, peer: PeerId, cost: u32) -> bool {
+        let cost = f64::from(cost.max(1));
         let now = Instant::now();
         let capacity = self.per_second * 2.0;
         if self.buckets.len() > 10_000 {
@@ -607,8 +618,8 @@ impl RateLimiter {
         let (tokens, at) = self.buckets.entry(peer).or_insert((capacity, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(capacity);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= cost {
+            *tokens -= cost;
             true
         } else {
             false

@@ -14,7 +14,7 @@ use support::member::{Member, compact_request, put_item, writer_key};
 use support::{Relay, http_get};
 
 use quire_net::mailbox_protocol::{
-    MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, Refusal,
+    GetItem, MAX_GET_BATCH, MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, Refusal,
 };
 
 const DOC: [u8; 32] = [7; 32];
@@ -265,4 +265,62 @@ fn a_relay_nobody_may_use_does_not_start() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batched_read_answers_each_document_in_order_and_refuses_bad_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ann, bob) = (Member::new(), Member::new());
+    let relay = Relay::start(dir.path(), &allow(&[&ann, &bob]));
+    for item in [b"one".as_slice(), b"two", b"three"] {
+        ann.put(&relay, DOC, item).await;
+    }
+    ann.put(&relay, THIRD_DOC, b"third's").await;
+    let read = |topic, after| GetItem { topic, after };
+    let answer = bob
+        .ask(
+            &relay,
+            MailboxRequest::GetMany {
+                reads: vec![read(DOC, 1), read(OTHER_DOC, 0), read(THIRD_DOC, 0)],
+                max_bytes: 1 << 20,
+            },
+        )
+        .await;
+    let MailboxResponse::ItemsMany { results } = answer else {
+        panic!("no batched answer: {answer:?}");
+    };
+    let got: Vec<(Vec<u64>, bool)> = results
+        .iter()
+        .map(|r| (r.items.iter().map(|i| i.seq).collect(), r.more))
+        .collect();
+    assert_eq!(
+        got,
+        [(vec![2, 3], false), (vec![], false), (vec![1], false)]
+    );
+    assert_eq!(results[2].items[0].bytes, b"third's");
+
+    // An empty batch and one over the limit are refused, and the relay goes on.
+    let too_many = vec![read(DOC, 0); MAX_GET_BATCH + 1];
+    for reads in [vec![], too_many] {
+        let answer = bob
+            .ask(
+                &relay,
+                MailboxRequest::GetMany {
+                    reads,
+                    max_bytes: 1024,
+                },
+            )
+            .await;
+        assert!(
+            matches!(
+                answer,
+                MailboxResponse::Refused {
+                    reason: Refusal::Invalid,
+                    ..
+                }
+            ),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(bob.get(&relay, DOC, 2).await.len(), 1);
 }

@@ -8,6 +8,13 @@
 //! The baseline in the same run: two devices sharing only the changed documents,
 //! with the same changes (what a reconnect would cost if it scaled with what changed
 //! and not with how many documents there are): the ratios say how far from that.
+//!
+//! With `--relay-bin`, the two devices never meet: each has a real `quire-relay`
+//! process (its default rate limit, no circuit slots) as its only relay, and the
+//! links name only the relay; everything goes through its gossip and mailbox. A
+//! document counts as checked there when the changed ones arrived (nothing says that
+//! an unchanged document's mailbox was read), so only the arrival time is given;
+//! the relay's CPU and memory while idle are.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,6 +25,7 @@ use quire_net::Multiaddr;
 use quire_node::{NodeConfig, NodeEvent, SyncNode};
 use serde_json::{Value, json};
 
+use crate::relay_bench::{Relay, start_relay};
 use crate::sync_bench::lo_bytes;
 
 /// Text each document starts with (a short note).
@@ -43,9 +51,14 @@ impl Device {
         })
     }
 
-    async fn go_online(&mut self, bootstrap: Vec<Multiaddr>) -> Result<&SyncNode> {
+    async fn go_online(
+        &mut self,
+        bootstrap: Vec<Multiaddr>,
+        relay: Option<&Relay>,
+    ) -> Result<&SyncNode> {
         let mut config = NodeConfig::loopback();
         config.bootstrap = bootstrap;
+        config.relays = relay.map(|r| r.addr.clone()).into_iter().collect();
         let node = SyncNode::start(self.engine.clone(), config).await?;
         Ok(self.node.insert(node))
     }
@@ -80,14 +93,15 @@ pub(crate) async fn run(
     sizes: &[usize],
     changed_per_mille: usize,
     idle: Duration,
+    relay_bin: Option<&Path>,
 ) -> Result<Value> {
     let mut runs = Vec::new();
     for &size in sizes {
         let changed = (size * changed_per_mille).div_ceil(1000).max(1);
         eprintln!("docs: {size} shared, {changed} changed");
-        let shared = reconnect(size, changed, idle).await?;
+        let shared = reconnect(size, changed, idle, relay_bin).await?;
         eprintln!("docs: baseline, {changed} shared, all changed");
-        let baseline = reconnect(changed, changed, Duration::ZERO).await?;
+        let baseline = reconnect(changed, changed, Duration::ZERO, relay_bin).await?;
         let ratio = |key: &str| {
             let a = shared.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
             let b = baseline
@@ -106,19 +120,46 @@ pub(crate) async fn run(
             "ratio_bytes": ratio("loopback_bytes"),
         }));
     }
-    Ok(json!({ "bench": "docs", "changed_per_mille": changed_per_mille, "runs": runs }))
+    Ok(json!({
+        "bench": "docs",
+        "via": if relay_bin.is_some() { "relay only" } else { "direct" },
+        "changed_per_mille": changed_per_mille,
+        "runs": runs,
+    }))
 }
 
 /// Ann and Bob share `size` documents; Bob goes offline, Ann changes `changed` of
 /// them, Bob comes back; times and bytes until he has the changes and until every
 /// document was checked, then idle cost.
-async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value> {
+async fn reconnect(
+    size: usize,
+    changed: usize,
+    idle: Duration,
+    relay_bin: Option<&Path>,
+) -> Result<Value> {
     let root = tempfile::tempdir()?;
+    let relay = match relay_bin {
+        Some(bin) => {
+            let dir = root.path().join("relay");
+            std::fs::create_dir(&dir)?;
+            // The relay's default rate limit (what a member paces itself under).
+            let flags = ["--max-reservations", "0", "--puts-per-second", "50"];
+            Some(start_relay(bin, &dir, &flags)?)
+        }
+        None => None,
+    };
+    let relay = relay.as_ref();
     let mut ann = Device::open(root.path()).await?;
     let mut bob = Device::open(root.path()).await?;
-    ann.go_online(Vec::new()).await?;
-    let ann_addrs = ann.addrs().await?;
-    let links: Vec<String> = ann_addrs.iter().map(ToString::to_string).collect();
+    ann.go_online(Vec::new(), relay).await?;
+    let (ann_addrs, links): (Vec<Multiaddr>, Vec<String>) = match relay {
+        None => {
+            let addrs = ann.addrs().await?;
+            let links = addrs.iter().map(ToString::to_string).collect();
+            (addrs, links)
+        }
+        Some(relay) => (Vec::new(), vec![format!("{}/p2p-circuit", relay.addr)]),
+    };
     let made = Instant::now();
     let mut ids: Vec<DocumentId> = Vec::with_capacity(size);
     for n in 0..size {
@@ -131,8 +172,11 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
 
     // First contact: Bob has every link and nothing else.
     let first = Instant::now();
-    bob.go_online(ann_addrs.clone()).await?;
-    until_synced(&bob, &ids).await?;
+    bob.go_online(ann_addrs.clone(), relay).await?;
+    match relay {
+        None => until_synced(&bob, &ids).await?,
+        Some(_) => until_texts(&bob, &ids, NOTE).await?,
+    }
     let first_sync_secs = first.elapsed().as_secs_f64();
     wait_quiet(&bob).await?;
 
@@ -154,7 +198,7 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
     let cpu_before = process_cpu_secs();
     let back = Instant::now();
     let back_ms = quire_engine::now_ms();
-    let mut events = bob.go_online(ann_addrs.clone()).await?.subscribe();
+    let mut events = bob.go_online(ann_addrs.clone(), relay).await?.subscribe();
     let mut synced = std::collections::HashSet::new();
     let mut changed_arrived = None;
     let mut missing: std::collections::HashSet<DocumentId> = changed_ids.iter().copied().collect();
@@ -201,8 +245,10 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
                 changed_arrived = Some(back.elapsed());
             }
         }
-        if changed_arrived.is_some() && synced.len() >= size {
-            break back.elapsed();
+        if let Some(arrived) = changed_arrived
+            && (relay.is_some() || synced.len() >= size)
+        {
+            break arrived.max(back.elapsed());
         }
     };
     let reconnect_cpu = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
@@ -217,20 +263,28 @@ async fn reconnect(size: usize, changed: usize, idle: Duration) -> Result<Value>
     } else {
         wait_quiet(&bob).await?;
         let cpu_start = process_cpu_secs();
+        let relay_cpu_start = relay.and_then(Relay::cpu_seconds);
         let start = Instant::now();
         tokio::time::sleep(idle).await;
+        let secs = start.elapsed().as_secs_f64();
         let cpu = process_cpu_secs().zip(cpu_start).map(|(a, b)| a - b);
+        let relay_cpu = relay
+            .and_then(Relay::cpu_seconds)
+            .zip(relay_cpu_start)
+            .map(|(a, b)| (a - b) / secs);
         json!({
-            "seconds": start.elapsed().as_secs_f64(),
-            "cpu_share_of_one_core_both_devices": cpu.map(|c| c / start.elapsed().as_secs_f64()),
+            "seconds": secs,
+            "cpu_share_of_one_core_both_devices": cpu.map(|c| c / secs),
             "resident_mb_both_devices": resident_mb(),
+            "relay_cpu_share_of_one_core": relay_cpu,
+            "relay_resident_mb": relay.and_then(Relay::resident_mb),
         })
     };
     let result = json!({
         "setup_secs": setup_secs,
         "first_sync_secs": first_sync_secs,
         "changed_arrived_secs": changed_arrived.map(|d| d.as_secs_f64()),
-        "all_checked_secs": all_checked.as_secs_f64(),
+        "all_checked_secs": relay.is_none().then_some(all_checked.as_secs_f64()),
         "loopback_bytes": bytes,
         "process_cpu_secs": reconnect_cpu,
         "bob_full_catch_ups": counters.catch_ups_started,
@@ -263,6 +317,31 @@ async fn until_synced(device: &Device, ids: &[DocumentId]) -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits until every document holds `text` (what each starts with) on the device.
+async fn until_texts(device: &Device, ids: &[DocumentId], text: &str) -> Result<()> {
+    let start = Instant::now();
+    let mut missing: Vec<DocumentId> = ids.to_vec();
+    while !missing.is_empty() {
+        ensure!(
+            start.elapsed() < STEP_LIMIT,
+            "only {} of {} arrived",
+            ids.len() - missing.len(),
+            ids.len()
+        );
+        let mut still = Vec::new();
+        for id in missing {
+            if !device.engine.text(id).await?.contains(text) {
+                still.push(id);
+            }
+        }
+        missing = still;
+        if !missing.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the device's node has no catch-up running (its events go quiet for

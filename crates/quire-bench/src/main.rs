@@ -93,6 +93,10 @@ enum Bench {
         /// Seconds both devices idle after the reconnect (CPU and memory measured).
         #[arg(long, default_value_t = 10)]
         idle_secs: u64,
+        /// Through a relay only: the `quire-relay` binary to run (`cargo build
+        /// --release -p quire-relay`); directly when not given.
+        #[arg(long)]
+        relay_bin: Option<PathBuf>,
     },
     /// The relay's mailbox throughput, memory per connection and live latency.
     Relay {
@@ -153,11 +157,13 @@ fn main() -> Result<()> {
                 sizes,
                 changed_per_mille,
                 idle_secs,
+                relay_bin,
             } => {
                 docs_bench::run(
                     &sizes,
                     changed_per_mille,
                     std::time::Duration::from_secs(idle_secs),
+                    relay_bin.as_deref(),
                 )
                 .await
             }

@@ -41,10 +41,23 @@ const BATCH: usize = 64;
 /// Batched requests in flight at once.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-struct Relay {
+/// A `quire-relay` process, killed when dropped.
+pub(crate) struct Relay {
     child: Child,
     peer: PeerId,
-    addr: Multiaddr,
+    pub(crate) addr: Multiaddr,
+}
+
+impl Relay {
+    /// CPU time (user + system) the relay has used so far, in seconds.
+    pub(crate) fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.child.id())
+    }
+
+    /// The relay's resident memory, in MB.
+    pub(crate) fn resident_mb(&self) -> Option<f64> {
+        rss_kb(self.child.id()).map(|kb| kb as f64 / 1024.0)
+    }
 }
 
 impl Drop for Relay {
@@ -54,17 +67,17 @@ impl Drop for Relay {
     }
 }
 
-fn start_relay(bin: &Path, dir: &Path, extra: &[&str]) -> Result<Relay> {
+/// Starts the relay at `bin` on loopback with its data in `dir`, open to any device
+/// and with no rate limit (unless `extra` sets one), then `extra`'s flags.
+pub(crate) fn start_relay(bin: &Path, dir: &Path, extra: &[&str]) -> Result<Relay> {
+    let mut args = vec!["--listen", "/ip4/127.0.0.1/tcp/0", "--allow-any"];
+    if !extra.contains(&"--puts-per-second") {
+        args.extend(["--puts-per-second", "1000000"]);
+    }
     let mut child = Command::new(bin)
         .arg("--data-dir")
         .arg(dir)
-        .args([
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--allow-any",
-            "--puts-per-second",
-            "1000000",
-        ])
+        .args(args)
         .args(extra)
         .env("QUIRE_LOG", "error")
         .stdout(Stdio::piped())

@@ -14,7 +14,9 @@ use quire_crypto::{
 use quire_doc::Document;
 use quire_doc::sync::{SyncMessage, SyncSession};
 use quire_net::mailbox_auth::{MAILBOX_KEY_BYTES, MAILBOX_SIGNATURE_BYTES, MailboxAuth};
-use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal};
+use quire_net::mailbox_protocol::{
+    GetItem, MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal, TopicItems,
+};
 use quire_node::summary::{
     SUMMARY_CONFIRMATION_BYTES, SUMMARY_NONCE_BYTES, SUMMARY_PROOF_BYTES, SummaryAnswer,
     SummaryRequest,
@@ -213,7 +215,7 @@ fn summaries(seeds: &mut Vec<Seed>) {
 
 fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
     let topic = keys::writer_keys().map_err(refused)?.topic();
-    let requests: [(&'static str, MailboxRequest); 4] = [
+    let requests: [(&'static str, MailboxRequest); 5] = [
         (
             "put",
             MailboxRequest::Put {
@@ -251,6 +253,19 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
             },
         ),
         (
+            "get-many",
+            MailboxRequest::GetMany {
+                reads: vec![
+                    GetItem { topic, after: 7 },
+                    GetItem {
+                        topic: [9; 32],
+                        after: 0,
+                    },
+                ],
+                max_bytes: 65_536,
+            },
+        ),
+        (
             "compact",
             MailboxRequest::Compact {
                 topic,
@@ -268,7 +283,7 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
             selected(mailbox::REQUEST, mailbox::encode_request(&request)?),
         );
     }
-    let responses: [(&'static str, MailboxResponse); 5] = [
+    let responses: [(&'static str, MailboxResponse); 6] = [
         ("stored", MailboxResponse::Stored { seq: 3 }),
         (
             "stored-many",
@@ -296,6 +311,24 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
                     },
                 ],
                 more: true,
+            },
+        ),
+        (
+            "items-many",
+            MailboxResponse::ItemsMany {
+                results: vec![
+                    TopicItems {
+                        items: vec![MailboxItem {
+                            seq: 3,
+                            bytes: vec![0x11; 12],
+                        }],
+                        more: false,
+                    },
+                    TopicItems {
+                        items: Vec::new(),
+                        more: true,
+                    },
+                ],
             },
         ),
         ("compacted", MailboxResponse::Compacted { seq: 13 }),

@@ -8,6 +8,9 @@
 //! Several puts may travel as one request ([`MailboxRequest::PutMany`]): each
 //! request costs the relay a stream, so a member with several documents to upload
 //! sends them together.
+//! Reads batch the same way ([`MailboxRequest::GetMany`]): a member with thousands
+//! of documents at a relay reads every one of their mailboxes in a few requests,
+//! and a topic with nothing new costs a few bytes of the answer.
 //! Every payload is capped ([`MAX_MAILBOX_ITEM_BYTES`], [`MAX_MAILBOX_RESPONSE_BYTES`])
 //! by the codec on receipt, before anything is decoded.
 //!
@@ -39,6 +42,14 @@ pub const MAX_MAILBOX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Most items in one [`MailboxRequest::PutMany`].
 pub const MAX_PUT_BATCH: usize = 64;
+
+/// Most topics read in one [`MailboxRequest::GetMany`]: its request stays near 50
+/// KiB, and the relay's answer to it one blocking job of a few milliseconds.
+pub const MAX_GET_BATCH: usize = 1024;
+
+/// Topics of a [`MailboxRequest::GetMany`] that cost the relay as much as one
+/// request does (its rate limit counts requests; see [`request_cost`]).
+pub const GET_BATCH_TOPICS_PER_REQUEST: usize = 128;
 
 /// Room for the CBOR framing around payloads.
 const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
@@ -84,6 +95,17 @@ pub enum MailboxRequest {
         /// Most bytes of items wanted (capped at [`MAX_MAILBOX_RESPONSE_BYTES`]).
         max_bytes: u32,
     },
+    /// The items after a sequence number in each of several topics, in one request:
+    /// at most [`MAX_GET_BATCH`] topics. The answer is [`MailboxResponse::ItemsMany`],
+    /// one entry per read in order, together at most `max_bytes` (capped at
+    /// [`MAX_MAILBOX_RESPONSE_BYTES`]): each topic's entry has its oldest items that
+    /// fit, and `more` when the rest must be asked for again.
+    GetMany {
+        /// One per topic.
+        reads: Vec<GetItem>,
+        /// Most bytes of items wanted in all.
+        max_bytes: u32,
+    },
     /// Replace every item up to and including `supersedes` with one sealed snapshot.
     /// `supersedes` is the last item the member had read: nothing after it goes.
     Compact {
@@ -113,6 +135,26 @@ pub struct PutItem {
     /// The mailbox key's signature over this item's put.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<MailboxAuth>,
+}
+
+/// One read of a [`MailboxRequest::GetMany`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetItem {
+    /// The topic hash.
+    #[serde(with = "serde_bytes")]
+    pub topic: [u8; 32],
+    /// The last sequence number already seen (0: none).
+    pub after: u64,
+}
+
+/// One topic's part of a [`MailboxResponse::ItemsMany`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicItems {
+    /// Oldest first.
+    pub items: Vec<MailboxItem>,
+    /// Whether more items may follow (ask again after the last one, or after the
+    /// asked sequence number when none came).
+    pub more: bool,
 }
 
 /// One kept item.
@@ -165,6 +207,11 @@ pub enum MailboxResponse {
         /// Whether more items follow (ask again after the last one).
         more: bool,
     },
+    /// The answer to a [`MailboxRequest::GetMany`]: one entry per read, in order.
+    ItemsMany {
+        /// One per read.
+        results: Vec<TopicItems>,
+    },
     /// The snapshot is durable under this sequence number and older items are gone.
     Compacted {
         /// The snapshot's sequence number.
@@ -177,6 +224,23 @@ pub enum MailboxResponse {
         /// In words.
         message: String,
     },
+}
+
+/// What a request costs against a relay's per-device rate limit, in requests: one,
+/// and one more for every [`GET_BATCH_TOPICS_PER_REQUEST`] topics a batched read
+/// asks for beyond the first ones. Member and relay count the same way, so a member
+/// paces itself under the relay's limit.
+pub fn request_cost(request: &MailboxRequest) -> u32 {
+    match request {
+        MailboxRequest::GetMany { reads, .. } => get_many_cost(reads.len()),
+        _ => 1,
+    }
+}
+
+/// What a [`MailboxRequest::GetMany`] of `topics` reads costs (see [`request_cost`]).
+pub fn get_many_cost(topics: usize) -> u32 {
+    let extra = topics.saturating_sub(1) / GET_BATCH_TOPICS_PER_REQUEST;
+    u32::try_from(extra).map_or(u32::MAX, |extra| extra.saturating_add(1))
 }
 
 /// The request-response behaviour for [`MAILBOX_PROTOCOL`].
@@ -204,4 +268,34 @@ pub fn mailbox_behaviour(serve: bool) -> MailboxBehaviour {
         .with_request_timeout(MAILBOX_REQUEST_TIMEOUT)
         .with_max_concurrent_streams(MAX_CONCURRENT_MAILBOX_STREAMS);
     request_response::Behaviour::with_codec(codec, [(MAILBOX_PROTOCOL, support)], config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batched_read_costs_one_request_per_batch_of_topics() {
+        assert_eq!(get_many_cost(1), 1);
+        assert_eq!(get_many_cost(GET_BATCH_TOPICS_PER_REQUEST), 1);
+        assert_eq!(get_many_cost(GET_BATCH_TOPICS_PER_REQUEST + 1), 2);
+        assert_eq!(get_many_cost(MAX_GET_BATCH), 8);
+        let get = MailboxRequest::Get {
+            topic: [1; 32],
+            after: 0,
+            max_bytes: 1,
+        };
+        assert_eq!(request_cost(&get), 1);
+        let many = MailboxRequest::GetMany {
+            reads: vec![
+                GetItem {
+                    topic: [1; 32],
+                    after: 0
+                };
+                300
+            ],
+            max_bytes: 1,
+        };
+        assert_eq!(request_cost(&many), 3);
+    }
 }

@@ -176,6 +176,13 @@ impl RelayNode {
                         .await
                         .map(|(items, more)| MailboxResponse::Items { items, more })
                 }
+                MailboxRequest::GetMany { reads, max_bytes } => {
+                    let max = (max_bytes as usize).min(MAX_MAILBOX_RESPONSE_BYTES);
+                    metrics.gets.inc_by(reads.len() as u64);
+                    on_mailbox(&mailbox, move |m| m.get_many(&reads, max))
+                        .await
+                        .map(|results| MailboxResponse::ItemsMany { results })
+                }
                 MailboxRequest::Compact {
                     topic,
                     snapshot,

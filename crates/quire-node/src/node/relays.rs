@@ -7,8 +7,9 @@
 //!   [`RELAY_UPLOAD_EVERY`] while the document changes, and again after a restart
 //!   (the documents due at one relay go in one request);
 //! - reads what came after the last item it read (a cursor kept by the engine) when
-//!   the relay connects and every [`RELAY_FETCH_EVERY`], and applies it like a
-//!   catch-up answer: hellos are learnt, updates only from writers;
+//!   the relay connects and every [`RELAY_FETCH_EVERY`], the documents due together
+//!   in batched reads, and applies it like a catch-up answer (see
+//!   [`super::relay_reads`]);
 //! - signs every put and compaction with the document's mailbox key (derived from
 //!   the write key, so readers do not write to a relay's mailbox; see
 //!   [`quire_net::mailbox_auth`]); a relay that pinned another key for the
@@ -25,9 +26,9 @@
 //! Each connected relay also gets the node through NATs: the node reserves a slot
 //! there (members behind other NATs reach it through the relay's circuit), keeps
 //! each document it serves registered at the relay's rendezvous point under the
-//! document's topic, and looks up the other members there whenever it reads the
-//! mailbox; those found are dialled, and DCUtR makes the connection direct where
-//! the NATs allow.
+//! document's topic, and looks up the other members there (paced, see
+//! [`super::relay_reads`]); those found are dialled, and DCUtR makes the connection
+//! direct where the NATs allow.
 //!
 //! One request per relay and document is in flight at a time; its result comes back
 //! to the node's loop as a [`RelayResult`].
@@ -37,22 +38,22 @@ use std::time::{Duration, Instant};
 
 use quire_crypto::{Kind, MAX_PLAINTEXT_BYTES, PeerId, Role};
 use quire_doc::DocumentId;
-use quire_engine::{Engine, Origin};
+use quire_engine::Engine;
 use quire_net::Multiaddr;
 use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_ITEM_BYTES, MAX_MAILBOX_RESPONSE_BYTES, MAX_PUT_BATCH, MailboxItem, MailboxRequest,
-    MailboxResponse, PutItem, Refusal,
+    MAX_MAILBOX_ITEM_BYTES, MAX_PUT_BATCH, MailboxRequest, MailboxResponse, PutItem,
 };
 use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
 
 use super::compaction::Snapshot;
+use super::relay_reads::{MAX_RELAY_DISCOVERIES_PER_SECOND, RELAY_DISCOVER_EVERY, ReadOutcome};
 use super::{Actor, Topic};
 use crate::config::DOCUMENT_SWEEP;
 use crate::doc_sync::DocSync;
 use crate::status::NodeEvent;
-use crate::wire::{decode_bundle, encode_bundle};
+use crate::wire::encode_bundle;
 
 /// Least time between two uploads of one document to one relay.
 pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
@@ -60,18 +61,19 @@ pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
 /// How often a relay's mailbox is read anyway (besides when it connects).
 pub const RELAY_FETCH_EVERY: Duration = Duration::from_secs(30);
 
-/// Mailbox reads (each with its rendezvous look-up) in flight at one relay at once;
-/// the documents due after those wait for the next tick. A device that shares
-/// thousands of documents through a relay asked for all of them at once, and its
-/// connection ran out of streams (yamux refused them: "max sub-streams reached").
+/// Mailbox read requests in flight at one relay at once (a batched read counts
+/// once); the documents due after those wait for the next tick. A device that
+/// shares thousands of documents through a relay asked for all of them at once, and
+/// its connection ran out of streams (yamux refused them: "max sub-streams reached").
 pub(crate) const MAX_RELAY_READS_IN_FLIGHT: usize = 16;
 const _: () = assert!(
     MAX_RELAY_READS_IN_FLIGHT < quire_net::mailbox_protocol::MAX_CONCURRENT_MAILBOX_STREAMS
 );
 
-/// Mailbox reads started at one relay per second at most: under a relay's default
-/// rate limit of 50 requests per device per second (`puts_per_second`), so that a
-/// device with thousands of documents reads them all without being refused.
+/// Mailbox reads started at one relay per second at most, counted as the relay
+/// counts them ([`quire_net::mailbox_protocol::request_cost`]): under a relay's
+/// default rate limit of 50 requests per device per second (`puts_per_second`), so
+/// that a device with thousands of documents reads them all without being refused.
 pub(crate) const MAX_RELAY_READS_PER_SECOND: usize = 40;
 
 /// A read the relay refused for its rate limit is tried again after this long (not
@@ -101,6 +103,9 @@ pub(crate) struct Relay {
     error: Option<String>,
     /// The documents it serves; `None`: every document (a relay of the settings).
     topics: Option<HashSet<Topic>>,
+    /// Its mailbox is read one document per request: a batched read failed since
+    /// it connected (a relay from before batched reads).
+    single_reads: bool,
 }
 
 impl Relay {
@@ -131,11 +136,12 @@ pub(crate) enum RelayResult {
         /// The state vector the upload brought the relay to.
         uploaded: Vec<u8>,
     },
-    Fetched {
+    /// The answer to one read request (of one document or a batch).
+    Read {
         relay: PeerId,
-        topic: Topic,
-        items: Vec<MailboxItem>,
-        more: bool,
+        outcomes: Vec<(Topic, ReadOutcome)>,
+        /// A batched read failed without a refusal: read one document per request.
+        fall_back: bool,
     },
     /// The engine's part of a compaction: everything this device has.
     Snapshot {
@@ -152,14 +158,13 @@ pub(crate) enum RelayResult {
         /// The state vector of the snapshot (everything this device had).
         uploaded: Vec<u8>,
     },
+    /// An upload (`upload`) or a compaction failed.
     Failed {
         relay: PeerId,
         topic: Topic,
         upload: bool,
         error: String,
     },
-    /// A read the relay refused for its rate limit: tried again shortly.
-    RateLimited { relay: PeerId, topic: Topic },
 }
 
 /// The node's relays and where each document stands with them.
@@ -181,6 +186,12 @@ pub(crate) struct Relays {
     uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
+    /// When each document's members were last looked up at each relay's rendezvous
+    /// point since it connected.
+    discovered: HashMap<(PeerId, Topic), Instant>,
+    /// Look-ups started per relay in the current second (see
+    /// [`super::relay_reads::MAX_RELAY_DISCOVERIES_PER_SECOND`]).
+    discovery_rate: HashMap<PeerId, (Instant, usize)>,
     /// A read or upload may be waiting: the next tick looks at every (relay,
     /// document) pair. Otherwise they are looked at once per [`DOCUMENT_SWEEP`] (a
     /// walk of 10,000 documents 20 times a second was a steady share of a core).
@@ -220,6 +231,8 @@ impl Relays {
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
+            discovered: HashMap::new(),
+            discovery_rate: HashMap::new(),
             scan_needed: true,
             last_scan: None,
             announced: HashSet::new(),
@@ -287,6 +300,7 @@ impl Relays {
         self.uploaded.retain(|(p, _), _| kept.contains(p));
         self.last_upload.retain(|(p, _), _| kept.contains(p));
         self.last_fetch.retain(|(p, _), _| kept.contains(p));
+        self.discovered.retain(|(p, _), _| kept.contains(p));
     }
 
     /// Each relay's state, for [`crate::NodeStatus`].
@@ -307,7 +321,7 @@ impl Relays {
     }
 
     /// Notes how the last request to `relay` went.
-    fn outcome(&mut self, relay: PeerId, upload: bool, error: Option<String>) {
+    pub(super) fn outcome(&mut self, relay: PeerId, upload: bool, error: Option<String>) {
         if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
             if error.is_none() {
                 let now = quire_engine::now_ms();
@@ -321,14 +335,127 @@ impl Relays {
         }
     }
 
-    /// Reads the relay's mailbox for the document at the next tick.
-    /// A mailbox read at `relay` ended.
-    fn read_done(&mut self, relay: PeerId) {
+    /// A mailbox read request at `relay` ended.
+    pub(super) fn read_done(&mut self, relay: PeerId) {
         if let Some(reading) = self.reading.get_mut(&relay) {
             *reading = reading.saturating_sub(1);
         }
     }
 
+    /// Whether `relay` is read in batches (it is, unless a batched read failed
+    /// since it connected).
+    pub(super) fn batches_reads(&self, relay: PeerId) -> bool {
+        self.list
+            .iter()
+            .find(|r| r.peer == relay)
+            .is_some_and(|r| !r.single_reads)
+    }
+
+    /// Reads `relay` one document per request until it reconnects.
+    pub(super) fn read_singly(&mut self, relay: PeerId) {
+        if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
+            r.single_reads = true;
+        }
+    }
+
+    /// Takes room for one read request of `cost` at `relay`, if it has it (see
+    /// [`MAX_RELAY_READS_IN_FLIGHT`], [`MAX_RELAY_READS_PER_SECOND`]); if not, the
+    /// next tick looks again.
+    pub(super) fn take_read_room(&mut self, relay: PeerId, cost: u32, now: Instant) -> bool {
+        let room = self.read_room(relay, cost, now);
+        if !room {
+            self.scan_needed = true;
+        }
+        room
+    }
+
+    fn read_room(&mut self, relay: PeerId, cost: u32, now: Instant) -> bool {
+        let reading = self.reading.entry(relay).or_default();
+        if *reading >= MAX_RELAY_READS_IN_FLIGHT {
+            return false;
+        }
+        let rate = self.read_rate.entry(relay).or_insert((now, 0));
+        if now.duration_since(rate.0) >= Duration::from_secs(1) {
+            *rate = (now, 0);
+        }
+        let cost = cost as usize;
+        // A request costlier than a whole second's room still goes, alone.
+        if rate.1 > 0 && rate.1 + cost > MAX_RELAY_READS_PER_SECOND {
+            return false;
+        }
+        rate.1 += cost;
+        *reading += 1;
+        true
+    }
+
+    /// A read of the document at `relay` is in flight.
+    pub(super) fn reading_started(&mut self, relay: PeerId, topic: Topic, now: Instant) {
+        self.busy.insert((relay, topic));
+        self.last_fetch.insert((relay, topic), now);
+    }
+
+    /// A read the relay refused for its rate limit is tried again after
+    /// [`RATE_LIMITED_RETRY`].
+    pub(super) fn retry_read_shortly(&mut self, relay: PeerId, topic: Topic) {
+        let retry = Instant::now()
+            .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
+            .unwrap_or_else(Instant::now);
+        self.last_fetch.insert((relay, topic), retry);
+    }
+
+    /// Items read after which a writer compacts.
+    pub(super) fn compact_after(&self) -> u64 {
+        self.compact_after
+    }
+
+    /// The state vector `relay` acknowledged for the document, if known here.
+    pub(super) fn uploaded_state(&self, relay: PeerId, topic: Topic) -> Option<Vec<u8>> {
+        self.uploaded.get(&(relay, topic)).cloned()
+    }
+
+    /// Notes the state vector `relay` holds of the document.
+    pub(super) fn set_uploaded_state(&mut self, relay: PeerId, topic: Topic, state: Vec<u8>) {
+        self.uploaded.insert((relay, topic), state);
+    }
+
+    /// Takes a rendezvous look-up of the document's members at `relay` if one is due
+    /// (none since the relay connected, or, with no member connected `direct`ly,
+    /// none for [`RELAY_DISCOVER_EVERY`]) and the relay has room for it this second.
+    pub(super) fn take_discovery(
+        &mut self,
+        relay: PeerId,
+        topic: Topic,
+        direct: bool,
+        now: Instant,
+    ) -> bool {
+        let due = self
+            .discovered
+            .get(&(relay, topic))
+            .is_none_or(|t| !direct && now.duration_since(*t) >= RELAY_DISCOVER_EVERY);
+        if !due {
+            return false;
+        }
+        let rate = self.discovery_rate.entry(relay).or_insert((now, 0));
+        if now.duration_since(rate.0) >= Duration::from_secs(1) {
+            *rate = (now, 0);
+        }
+        if rate.1 >= MAX_RELAY_DISCOVERIES_PER_SECOND {
+            // Due, but no room now: look again next tick.
+            self.scan_needed = true;
+            return false;
+        }
+        rate.1 += 1;
+        self.discovered.insert((relay, topic), now);
+        true
+    }
+
+    /// Looks up the document's members at `relay` at the next tick.
+    pub(super) fn discover_soon(&mut self, relay: PeerId, topic: Topic) {
+        self.discovered.remove(&(relay, topic));
+        self.scan_needed = true;
+    }
+
+    /// Reads the relay's mailbox for the document at the next tick.
     pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
         self.last_fetch.remove(&(relay, topic));
         self.scan_needed = true;
@@ -378,11 +505,13 @@ impl Relays {
             return;
         };
         known.connected_at = Some(Instant::now());
+        known.single_reads = false;
         let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
         for topic in served {
             self.announced.remove(&(relay, topic));
             self.last_fetch.remove(&(relay, topic));
+            self.discovered.remove(&(relay, topic));
             self.dirty.insert((relay, topic));
         }
         self.scan_needed = true;
@@ -421,40 +550,32 @@ impl Actor {
             .relay_documents()
             .filter(|(relay, _)| self.connected.contains(relay))
             .collect();
+        let mut reads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
-            let reading = self.relays.reading.get(&relay).copied().unwrap_or(0);
-            let rate = self.relays.read_rate.entry(relay).or_insert((now, 0));
-            if now.duration_since(rate.0) >= Duration::from_secs(1) {
-                *rate = (now, 0);
-            }
-            let rate_room = rate.1 < MAX_RELAY_READS_PER_SECOND;
             if self.relays.busy.contains(&key) {
                 continue;
             }
+            self.discover_if_due(relay, topic, now).await;
             let fetch_due = self
                 .relays
                 .last_fetch
                 .get(&key)
-                .is_none_or(|t| t.elapsed() >= RELAY_FETCH_EVERY);
+                .is_none_or(|t| now.duration_since(*t) >= RELAY_FETCH_EVERY);
             let upload_due = self.relays.dirty.contains(&key)
                 && self
                     .relays
                     .last_upload
                     .get(&key)
-                    .is_none_or(|t| t.elapsed() >= RELAY_UPLOAD_EVERY);
-            if fetch_due && !(reading < MAX_RELAY_READS_IN_FLIGHT && rate_room) {
-                // Due, but no room now: look again next tick.
-                self.relays.scan_needed = true;
-            }
-            if fetch_due && reading < MAX_RELAY_READS_IN_FLIGHT && rate_room {
-                // Also ask who else of the document's members the relay knows (they
-                // are dialled, through the relay if need be).
-                let _ = self.net.discover(relay, topic).await;
-                self.fetch_from(relay, topic).await;
+                    .is_none_or(|t| now.duration_since(*t) >= RELAY_UPLOAD_EVERY);
+            if fetch_due {
+                reads.entry(relay).or_default().push(topic);
             } else if upload_due {
                 uploads.entry(relay).or_default().push(topic);
             }
+        }
+        for (relay, topics) in reads {
+            self.read_from(relay, topics);
         }
         for (relay, topics) in uploads {
             self.upload_to(relay, topics).await;
@@ -510,61 +631,6 @@ impl Actor {
             let _ = self.net.unregister(relay, topic).await;
             self.relays.registered.remove(&(relay, topic));
         }
-    }
-
-    /// Asks `relay` for the items after this device's cursor.
-    async fn fetch_from(&mut self, relay: PeerId, topic: Topic) {
-        let Some(doc) = self.docs.get(&topic) else {
-            return;
-        };
-        let id = doc.id;
-        let cursor = match self.engine.relay_mark(&relay.to_string(), id).await {
-            Ok(mark) => mark.cursor,
-            Err(e) => {
-                tracing::warn!("document {id}: cannot read its relay cursor: {e}");
-                return;
-            }
-        };
-        let key = (relay, topic);
-        self.relays.busy.insert(key);
-        *self.relays.reading.entry(relay).or_default() += 1;
-        if let Some(rate) = self.relays.read_rate.get_mut(&relay) {
-            rate.1 += 1;
-        }
-        self.relays.last_fetch.insert(key, Instant::now());
-        let request = MailboxRequest::Get {
-            topic,
-            after: cursor,
-            max_bytes: MAX_MAILBOX_RESPONSE_BYTES as u32,
-        };
-        let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
-        tokio::spawn(async move {
-            let result = match net.mailbox(relay, request).await {
-                Ok(MailboxResponse::Items { items, more }) => RelayResult::Fetched {
-                    relay,
-                    topic,
-                    items,
-                    more,
-                },
-                Ok(MailboxResponse::Refused {
-                    reason: Refusal::RateLimited,
-                    ..
-                }) => RelayResult::RateLimited { relay, topic },
-                Ok(other) => RelayResult::Failed {
-                    relay,
-                    topic,
-                    upload: false,
-                    error: describe(other),
-                },
-                Err(e) => RelayResult::Failed {
-                    relay,
-                    topic,
-                    upload: false,
-                    error: e.to_string(),
-                },
-            };
-            let _ = tx.send(result).await;
-        });
     }
 
     /// Starts uploading to `relay` what it lacks of each of these documents from
@@ -796,32 +862,11 @@ impl Actor {
                     self.publish_hello(topic).await;
                 }
             }
-            RelayResult::Fetched {
+            RelayResult::Read {
                 relay,
-                topic,
-                items,
-                more,
-            } => {
-                self.relays.busy.remove(&(relay, topic));
-                self.relays.read_done(relay);
-                self.relays.outcome(relay, false, None);
-                let applied = self.apply_mailbox_items(relay, topic, &items).await;
-                if let Some(id) = self.docs.get(&topic).map(|d| d.id) {
-                    self.emit(NodeEvent::RelayFetched {
-                        id,
-                        relay,
-                        items: applied,
-                    });
-                }
-                if more {
-                    self.fetch_from(relay, topic).await;
-                } else if let Some(last) = items.last().map(|i| i.seq) {
-                    let since = self.relays.compacted.get(&(relay, topic)).copied();
-                    if last >= since.unwrap_or(0) + self.relays.compact_after {
-                        self.compact(relay, topic, last);
-                    }
-                }
-            }
+                outcomes,
+                fall_back,
+            } => self.reads_done(relay, outcomes, fall_back).await,
             RelayResult::Snapshot {
                 relay,
                 topic,
@@ -843,17 +888,6 @@ impl Actor {
                 );
                 self.emit(NodeEvent::RelayCompacted { id, relay, seq });
             }
-            RelayResult::RateLimited { relay, topic } => {
-                self.relays.busy.remove(&(relay, topic));
-                self.relays.read_done(relay);
-                let retry = Instant::now()
-                    .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
-                    .unwrap_or_else(Instant::now);
-                self.relays.last_fetch.insert((relay, topic), retry);
-                tracing::debug!(
-                    "relay {relay}: a mailbox read was rate-limited; again in a second"
-                );
-            }
             RelayResult::Failed {
                 relay,
                 topic,
@@ -863,86 +897,13 @@ impl Actor {
                 self.relays.busy.remove(&(relay, topic));
                 if upload {
                     self.relays.dirty.insert((relay, topic));
-                } else {
-                    self.relays.read_done(relay);
                 }
-                let what = if upload { "upload to" } else { "read from" };
+                let what = if upload { "upload to" } else { "compact at" };
                 tracing::warn!("relay {relay}: {what} its mailbox failed: {error}");
                 let error = format!("{what} its mailbox failed: {error}");
                 self.relays.outcome(relay, upload, Some(error));
             }
         }
-    }
-
-    /// Applies mailbox items in order, moving the cursor past each; returns how many
-    /// were read. An item that does not open is skipped (counted as dropped).
-    async fn apply_mailbox_items(
-        &mut self,
-        relay: PeerId,
-        topic: Topic,
-        items: &[MailboxItem],
-    ) -> usize {
-        let Some(id) = self.docs.get(&topic).map(|d| d.id) else {
-            return 0;
-        };
-        // If the relay had all of this device's state, it has it still after these
-        // items (they came from it): no need to upload them back.
-        let key = (relay, topic);
-        let before = self.engine.state_vector(id).await.ok();
-        let was_current = before.is_some() && self.relays.uploaded.get(&key) == before.as_ref();
-        let mut cursor = None;
-        for item in items {
-            cursor = Some(item.seq);
-            let Ok(entries) = decode_bundle(&item.bytes) else {
-                if let Some(doc) = self.docs.get_mut(&topic) {
-                    doc.count_drop(crate::DropReason::Malformed);
-                }
-                continue;
-            };
-            for entry in entries {
-                let Some(doc) = self.docs.get_mut(&topic) else {
-                    return 0;
-                };
-                let opened = match doc.receive_item(entry) {
-                    Ok(crate::doc_sync::BundleItem::Message(opened)) => opened,
-                    Ok(crate::doc_sync::BundleItem::Hello(_)) => continue,
-                    Err(reason) => {
-                        doc.count_drop(reason);
-                        continue;
-                    }
-                };
-                if opened.kind != Kind::Update {
-                    doc.count_drop(crate::DropReason::Unexpected);
-                    continue;
-                }
-                if let Err(e) = self.engine.submit_update(
-                    id,
-                    &opened.plaintext,
-                    Origin::Relay(relay.to_string()),
-                ) {
-                    tracing::warn!("document {id}: an update from the relay was refused: {e}");
-                }
-            }
-        }
-        if let Some(cursor) = cursor
-            && let Err(e) = self
-                .engine
-                .set_relay_cursor(&relay.to_string(), id, cursor)
-                .await
-        {
-            tracing::warn!("document {id}: cannot record the relay cursor: {e}");
-        }
-        if was_current && let Ok(now) = self.engine.state_vector(id).await {
-            if let Err(e) = self
-                .engine
-                .set_relay_uploaded(&relay.to_string(), id, &now)
-                .await
-            {
-                tracing::warn!("document {id}: cannot record the relay's state: {e}");
-            }
-            self.relays.uploaded.insert(key, now);
-        }
-        items.len()
     }
 }
 
@@ -963,6 +924,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 last_read: None,
                 error: None,
                 topics: None,
+                single_reads: false,
             }),
             _ => {
                 tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
