@@ -218,3 +218,40 @@ async fn a_document_of_several_mib_reaches_a_member_never_online_with_its_writer
     assert!(got == text, "Bob's copy differs from Ann's");
     bob.go_offline().await;
 }
+
+/// A document made and shared while its writer is online with a relay is uploaded
+/// there at once, not only at its next edit: a member who joins later, when the
+/// writer is gone, finds its text. (Before, only documents the node knew when the
+/// relay connected, or that changed afterwards, were uploaded.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_shared_while_online_reaches_a_member_who_joins_later() {
+    let (ann_dir, bob_dir, relay_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let relay = Relay::start(relay_dir.path(), &["--allow-any".to_owned()]);
+    let ann = go_online(ann_dir.path(), Some(&relay.addr)).await;
+    ann.until_relay_connected(&relay).await;
+    let id = ann
+        .engine
+        .create("Minutes", "Made while online.\n")
+        .await
+        .unwrap();
+    let link = ann
+        .engine
+        .share(id, Role::Write, vec![format!("{}/p2p-circuit", relay.addr)])
+        .await
+        .unwrap();
+    ann.until_relay_has_everything(&relay, id).await;
+    ann.go_offline().await;
+
+    {
+        let bob = open(bob_dir.path()).await;
+        bob.join(&link.to_link()).await.unwrap();
+        bob.close().await.unwrap();
+    }
+    let bob = go_online(bob_dir.path(), None).await;
+    bob.until_text_has(id, "Made while online.").await;
+    bob.go_offline().await;
+}

@@ -479,6 +479,11 @@ impl Actor {
             })
             .collect();
         self.relays.set_for(topic, relay_addrs);
+        // Upload what the relays lack of it (nothing when they have it all): a
+        // document shared while the relays are connected is otherwise uploaded only
+        // at its next edit, and a member who joins when this device is gone finds
+        // an empty mailbox.
+        self.relays.changed(topic);
         let mut doc = doc;
         doc.addrs = addrs.clone();
         doc.last_redial = Some(Instant::now());

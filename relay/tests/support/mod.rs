@@ -183,6 +183,23 @@ impl Online {
         self.engine.close().await.unwrap();
     }
 
+    /// Waits until the node is connected to the relay.
+    pub async fn until_relay_connected(&self, relay: &Relay) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .node
+            .status()
+            .await
+            .unwrap()
+            .relays
+            .iter()
+            .any(|r| r.peer == relay.peer && r.connected)
+        {
+            assert!(Instant::now() < deadline, "the relay never connected");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until the relay has acknowledged everything this device has.
     pub async fn until_relay_has_everything(&self, relay: &Relay, id: DocumentId) {
         let deadline = Instant::now() + Duration::from_secs(60);
