@@ -45,6 +45,7 @@ type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
 mod greetings;
+mod relay_discovery;
 mod relay_reads;
 mod relays;
 mod summaries;

@@ -9,15 +9,12 @@
 //! ([`MailboxRequest::Get`]) until it reconnects.
 //!
 //! What comes back is applied like a catch-up answer (hellos are learnt, updates
-//! only from writers), and the document's cursor moves past each item.
-//!
-//! Apart from the reads, and paced ([`MAX_RELAY_DISCOVERIES_PER_SECOND`]), the node
-//! asks each relay's rendezvous point who else of a document's members it knows
-//! (those found are dialled, through the relay if need be): once per document after
-//! the relay connects, again when a read brings something new, and every
-//! [`RELAY_DISCOVER_EVERY`] for a document no member is connected in directly.
+//! only from writers), and the document's cursor moves past each item. A read that
+//! brings something new for a document no member is connected in directly has the
+//! relay's rendezvous point asked for its members soon (see
+//! [`super::relay_discovery`]).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use quire_crypto::{Kind, PeerId};
 use quire_engine::Origin;
@@ -30,15 +27,6 @@ use super::relays::{RelayResult, describe};
 use super::{Actor, Topic};
 use crate::status::NodeEvent;
 use crate::wire::decode_bundle;
-
-/// How often a relay's rendezvous point is asked again for the members of a
-/// document that no member is connected in directly.
-pub(crate) const RELAY_DISCOVER_EVERY: Duration = Duration::from_secs(120);
-
-/// Rendezvous look-ups started at one relay per second at most: a device with
-/// thousands of documents at a relay asks for each of them after it connects, and
-/// that must not crowd out the reads.
-pub(crate) const MAX_RELAY_DISCOVERIES_PER_SECOND: usize = 20;
 
 /// How one document's read went.
 pub(crate) enum ReadOutcome {
@@ -205,7 +193,7 @@ impl Actor {
         if !direct {
             // Someone wrote while this device was not connected to them: they may
             // be online now.
-            self.relays.discover_soon(relay, topic);
+            self.relays.discoveries.soon((relay, topic));
         }
         if more {
             self.relays.fetch_soon(relay, topic);
@@ -214,18 +202,6 @@ impl Actor {
             if last >= since.unwrap_or(0) + self.relays.compact_after() {
                 self.compact(relay, topic, last);
             }
-        }
-    }
-
-    /// Asks `relay`'s rendezvous point for the document's members, if that is due
-    /// and the relay has room for it this second.
-    pub(super) async fn discover_if_due(&mut self, relay: PeerId, topic: Topic, now: Instant) {
-        let Some(doc) = self.docs.get(&topic) else {
-            return;
-        };
-        let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
-        if self.relays.take_discovery(relay, topic, direct, now) {
-            let _ = self.net.discover(relay, topic).await;
         }
     }
 

@@ -27,7 +27,7 @@
 //! there (members behind other NATs reach it through the relay's circuit), keeps
 //! each document it serves registered at the relay's rendezvous point under the
 //! document's topic, and looks up the other members there (paced, see
-//! [`super::relay_reads`]); those found are dialled, and DCUtR makes the connection
+//! [`super::relay_discovery`]); those found are dialled, and DCUtR makes the connection
 //! direct where the NATs allow.
 //!
 //! One request per relay and document is in flight at a time; its result comes back
@@ -48,7 +48,8 @@ use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
 
 use super::compaction::Snapshot;
-use super::relay_reads::{MAX_RELAY_DISCOVERIES_PER_SECOND, RELAY_DISCOVER_EVERY, ReadOutcome};
+use super::relay_discovery::Discoveries;
+use super::relay_reads::ReadOutcome;
 use super::{Actor, Topic};
 use crate::config::DOCUMENT_SWEEP;
 use crate::doc_sync::DocSync;
@@ -186,12 +187,8 @@ pub(crate) struct Relays {
     uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
-    /// When each document's members were last looked up at each relay's rendezvous
-    /// point since it connected.
-    discovered: HashMap<(PeerId, Topic), Instant>,
-    /// Look-ups started per relay in the current second (see
-    /// [`super::relay_reads::MAX_RELAY_DISCOVERIES_PER_SECOND`]).
-    discovery_rate: HashMap<PeerId, (Instant, usize)>,
+    /// Rendezvous look-ups of documents' members at the relays.
+    pub(super) discoveries: Discoveries,
     /// A read or upload may be waiting: the next tick looks at every (relay,
     /// document) pair. Otherwise they are looked at once per [`DOCUMENT_SWEEP`] (a
     /// walk of 10,000 documents 20 times a second was a steady share of a core).
@@ -231,8 +228,7 @@ impl Relays {
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
-            discovered: HashMap::new(),
-            discovery_rate: HashMap::new(),
+            discoveries: Discoveries::default(),
             scan_needed: true,
             last_scan: None,
             announced: HashSet::new(),
@@ -300,7 +296,7 @@ impl Relays {
         self.uploaded.retain(|(p, _), _| kept.contains(p));
         self.last_upload.retain(|(p, _), _| kept.contains(p));
         self.last_fetch.retain(|(p, _), _| kept.contains(p));
-        self.discovered.retain(|(p, _), _| kept.contains(p));
+        self.discoveries.keep_relays(&kept);
     }
 
     /// Each relay's state, for [`crate::NodeStatus`].
@@ -418,43 +414,6 @@ impl Relays {
         self.uploaded.insert((relay, topic), state);
     }
 
-    /// Takes a rendezvous look-up of the document's members at `relay` if one is due
-    /// (none since the relay connected, or, with no member connected `direct`ly,
-    /// none for [`RELAY_DISCOVER_EVERY`]) and the relay has room for it this second.
-    pub(super) fn take_discovery(
-        &mut self,
-        relay: PeerId,
-        topic: Topic,
-        direct: bool,
-        now: Instant,
-    ) -> bool {
-        let due = self
-            .discovered
-            .get(&(relay, topic))
-            .is_none_or(|t| !direct && now.duration_since(*t) >= RELAY_DISCOVER_EVERY);
-        if !due {
-            return false;
-        }
-        let rate = self.discovery_rate.entry(relay).or_insert((now, 0));
-        if now.duration_since(rate.0) >= Duration::from_secs(1) {
-            *rate = (now, 0);
-        }
-        if rate.1 >= MAX_RELAY_DISCOVERIES_PER_SECOND {
-            // Due, but no room now: look again next tick.
-            self.scan_needed = true;
-            return false;
-        }
-        rate.1 += 1;
-        self.discovered.insert((relay, topic), now);
-        true
-    }
-
-    /// Looks up the document's members at `relay` at the next tick.
-    pub(super) fn discover_soon(&mut self, relay: PeerId, topic: Topic) {
-        self.discovered.remove(&(relay, topic));
-        self.scan_needed = true;
-    }
-
     /// Reads the relay's mailbox for the document at the next tick.
     pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
         self.last_fetch.remove(&(relay, topic));
@@ -506,12 +465,12 @@ impl Relays {
         };
         known.connected_at = Some(Instant::now());
         known.single_reads = false;
+        self.discoveries.relay_connected(relay);
         let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
         for topic in served {
             self.announced.remove(&(relay, topic));
             self.last_fetch.remove(&(relay, topic));
-            self.discovered.remove(&(relay, topic));
             self.dirty.insert((relay, topic));
         }
         self.scan_needed = true;
@@ -537,6 +496,11 @@ impl Actor {
             self.dial(addr).await;
         }
         self.traversal_tick().await;
+        for (relay, topic) in self.relays.discoveries.take_due(now) {
+            if self.connected.contains(&relay) {
+                let _ = self.net.discover(relay, topic).await;
+            }
+        }
         let sweep_due = self
             .relays
             .last_scan
@@ -556,7 +520,10 @@ impl Actor {
             if self.relays.busy.contains(&key) {
                 continue;
             }
-            self.discover_if_due(relay, topic, now).await;
+            if let Some(doc) = self.docs.get(&topic) {
+                let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
+                self.relays.discoveries.consider(key, direct, now);
+            }
             let fetch_due = self
                 .relays
                 .last_fetch
