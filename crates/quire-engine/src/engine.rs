@@ -360,6 +360,8 @@ impl Engine {
                         lock(&self.inner.docs)?
                             .entry(id)
                             .or_insert_with(|| handle.clone());
+                        // Like any load: its log may be due for compaction.
+                        lock(&self.inner.upkeep_waiting)?.insert(id);
                     }
                 }
                 Err(e.into())

@@ -841,8 +841,7 @@ impl Actor {
         let published = self.publish_hello(topic).await;
         if let Some(doc) = self.docs.get_mut(&topic) {
             if published {
-                let greeted: Vec<PeerId> = doc.new_subscribers.drain().collect();
-                doc.greeted.extend(greeted);
+                doc.greeted.extend(doc.new_subscribers.drain());
             }
             doc.presence_sent = None;
         }

@@ -424,10 +424,14 @@ impl Relays {
         self.list.iter().any(|r| r.peer == *peer)
     }
 
-    /// The document changed: upload it to every relay (soon).
+    /// The document changed: upload it to every connected relay (soon). A relay
+    /// that connects later gets every document it serves checked then (see
+    /// [`Self::connected`]).
     pub(crate) fn changed(&mut self, topic: Topic) {
         for relay in self.list.iter().filter(|r| r.serves(&topic)) {
-            self.dirty.insert((relay.peer, topic));
+            if relay.connected_at.is_some() {
+                self.dirty.insert((relay.peer, topic));
+            }
         }
     }
 
@@ -443,6 +447,9 @@ impl Relays {
     /// connections of a member that restarted, for it to dial back at once) if that
     /// was not done since a connection last lasted [`RELAY_REDIAL_EVERY`].
     pub(crate) fn disconnected(&mut self, relay: PeerId) {
+        // What changed for it is checked again when it reconnects; kept, it would
+        // make every tick walk every (relay, document) pair meanwhile.
+        self.dirty.retain(|(r, _)| *r != relay);
         if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
             r.reserving = false;
             r.reachable_through = false;
