@@ -848,6 +848,21 @@ impl Actor {
         self.flush_presence_of(topic).await;
     }
 
+    /// Greets `topic`'s new sessions: at once if someone has it open here, else in
+    /// turn (a connect, directly or through a relay, announces every shared
+    /// document at once; see [`greetings`]).
+    async fn greet_soon(&mut self, topic: Topic) {
+        let open = self
+            .docs
+            .get(&topic)
+            .is_some_and(|d| d.local_presence.cursor.is_some());
+        if open {
+            self.greet_new_session(topic).await;
+        } else {
+            self.greetings.push(topic);
+        }
+    }
+
     /// Publishes our session's hello on `topic`; `true` if it went out.
     async fn publish_hello(&mut self, topic: Topic) -> bool {
         let Some(doc) = self.docs.get(&topic) else {
@@ -1003,13 +1018,7 @@ impl Actor {
                 };
                 doc.peers.insert(peer);
                 doc.new_subscribers.insert(peer);
-                // A document someone has open here greets at once; the rest in turn
-                // (a connect announces every shared document at once).
-                if doc.local_presence.cursor.is_some() {
-                    self.greet_new_session(topic).await;
-                } else {
-                    self.greetings.push(topic);
-                }
+                self.greet_soon(topic).await;
                 self.catch_up_by_summary(topic, peer, false).await;
             }
             NetEvent::PeerUnsubscribed { peer, topic } => {
@@ -1043,7 +1052,7 @@ impl Actor {
                         .await;
                     self.retry_held(topic, hint).await;
                     if greet {
-                        self.greet_new_session(topic).await;
+                        self.greet_soon(topic).await;
                     }
                 }
                 GossipOutcome::Unverified(hint) => {

@@ -41,7 +41,7 @@ pub(crate) enum ReadOutcome {
 impl Actor {
     /// Reads `relay`'s mailbox for these documents, in batched reads while the relay
     /// has room for them (see [`super::relays::MAX_RELAY_READS_IN_FLIGHT`]); the
-    /// documents left wait for the next tick.
+    /// documents left are read at a later tick.
     pub(super) fn read_from(&mut self, relay: PeerId, topics: Vec<Topic>) {
         let batched = self.relays.batches_reads(relay);
         let per_request = if batched { MAX_GET_BATCH } else { 1 };
@@ -50,13 +50,15 @@ impl Actor {
             .filter_map(|t| Some((t, self.docs.get(&t)?.id)))
             .collect();
         let now = Instant::now();
-        for chunk in wanted.chunks(per_request) {
+        for (n, chunk) in wanted.chunks(per_request).enumerate() {
             let cost = if batched {
                 get_many_cost(chunk.len())
             } else {
                 1
             };
             if !self.relays.take_read_room(relay, cost, now) {
+                let left = wanted.iter().skip(n * per_request).map(|(t, _)| *t);
+                self.relays.read_later(relay, left);
                 return;
             }
             for (topic, _) in chunk {

@@ -189,10 +189,11 @@ pub(crate) struct Relays {
     last_fetch: HashMap<(PeerId, Topic), Instant>,
     /// Rendezvous look-ups of documents' members at the relays.
     pub(super) discoveries: Discoveries,
-    /// A read or upload may be waiting: the next tick looks at every (relay,
-    /// document) pair. Otherwise they are looked at once per [`DOCUMENT_SWEEP`] (a
-    /// walk of 10,000 documents 20 times a second was a steady share of a core).
-    scan_needed: bool,
+    /// Documents to read at the next tick (asked for, or due and waiting for room
+    /// at the relay). A tick looks only at these and the changed documents; every
+    /// (relay, document) pair is looked at once per [`DOCUMENT_SWEEP`] (a walk of
+    /// 10,000 documents 20 times a second was most of a core while reads waited).
+    read_soon: HashSet<(PeerId, Topic)>,
     /// When every pair was last looked at.
     last_scan: Option<Instant>,
     /// Documents whose first upload since the relay connected has been announced.
@@ -229,7 +230,7 @@ impl Relays {
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
             discoveries: Discoveries::default(),
-            scan_needed: true,
+            read_soon: HashSet::new(),
             last_scan: None,
             announced: HashSet::new(),
             registered: HashSet::new(),
@@ -355,17 +356,8 @@ impl Relays {
     }
 
     /// Takes room for one read request of `cost` at `relay`, if it has it (see
-    /// [`MAX_RELAY_READS_IN_FLIGHT`], [`MAX_RELAY_READS_PER_SECOND`]); if not, the
-    /// next tick looks again.
+    /// [`MAX_RELAY_READS_IN_FLIGHT`], [`MAX_RELAY_READS_PER_SECOND`]).
     pub(super) fn take_read_room(&mut self, relay: PeerId, cost: u32, now: Instant) -> bool {
-        let room = self.read_room(relay, cost, now);
-        if !room {
-            self.scan_needed = true;
-        }
-        room
-    }
-
-    fn read_room(&mut self, relay: PeerId, cost: u32, now: Instant) -> bool {
         let reading = self.reading.entry(relay).or_default();
         if *reading >= MAX_RELAY_READS_IN_FLIGHT {
             return false;
@@ -414,10 +406,16 @@ impl Relays {
         self.uploaded.insert((relay, topic), state);
     }
 
+    /// Reads these documents at the next tick (they were due, but `relay` had no
+    /// room for them).
+    pub(super) fn read_later(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
+        self.read_soon.extend(topics.map(|t| (relay, t)));
+    }
+
     /// Reads the relay's mailbox for the document at the next tick.
     pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
         self.last_fetch.remove(&(relay, topic));
-        self.scan_needed = true;
+        self.read_soon.insert((relay, topic));
     }
 
     pub(crate) fn is_relay(&self, peer: &PeerId) -> bool {
@@ -478,9 +476,9 @@ impl Relays {
         for topic in served {
             self.announced.remove(&(relay, topic));
             self.last_fetch.remove(&(relay, topic));
+            self.read_soon.insert((relay, topic));
             self.dirty.insert((relay, topic));
         }
-        self.scan_needed = true;
     }
 }
 
@@ -512,22 +510,33 @@ impl Actor {
             .relays
             .last_scan
             .is_none_or(|t| now.duration_since(t) >= DOCUMENT_SWEEP);
-        if !self.relays.scan_needed && self.relays.dirty.is_empty() && !sweep_due {
+        let pairs: Vec<(PeerId, Topic)> = if sweep_due {
+            self.relays.last_scan = Some(now);
+            self.relay_documents()
+                .filter(|(relay, _)| self.connected.contains(relay))
+                .collect()
+        } else if self.relays.dirty.is_empty() && self.relays.read_soon.is_empty() {
             return;
-        }
-        self.relays.last_scan = Some(now);
-        self.relays.scan_needed = false;
-        let pairs: Vec<(PeerId, Topic)> = self
-            .relay_documents()
-            .filter(|(relay, _)| self.connected.contains(relay))
-            .collect();
+        } else {
+            let mut pending: HashSet<(PeerId, Topic)> = self.relays.dirty.clone();
+            pending.extend(self.relays.read_soon.iter().copied());
+            pending
+                .into_iter()
+                .filter(|(relay, _)| self.connected.contains(relay))
+                .collect()
+        };
+        let asked = std::mem::take(&mut self.relays.read_soon);
         let mut reads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
             if self.relays.busy.contains(&key) {
+                if asked.contains(&key) {
+                    // Asked for while a request is in flight: read again after it.
+                    self.relays.read_soon.insert(key);
+                }
                 continue;
             }
-            if let Some(doc) = self.docs.get(&topic) {
+            if sweep_due && let Some(doc) = self.docs.get(&topic) {
                 let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
                 self.relays.discoveries.consider(key, direct, now);
             }
