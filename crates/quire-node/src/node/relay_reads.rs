@@ -4,8 +4,8 @@
 //! ([`MailboxRequest::GetMany`]) per [`MAX_GET_BATCH`] documents, so a device that
 //! shares 10,000 documents through a relay reads all of their mailboxes in ten
 //! requests, and a document with nothing new costs a few bytes. A relay from before
-//! batched reads does not understand them: when a batched read fails for anything
-//! but a refusal, the relay is read one document per request
+//! batched reads does not understand them: when batched reads fail three times in a
+//! row for anything but a refusal, the relay is read one document per request
 //! ([`MailboxRequest::Get`]) until it reconnects.
 //!
 //! What comes back is applied like a catch-up answer (hellos are learnt, updates
@@ -94,7 +94,7 @@ impl Actor {
                     )),
                 }
             }
-            let mut fall_back = false;
+            let mut batch_failed = None;
             if !reads.is_empty() {
                 let max_bytes = MAX_MAILBOX_RESPONSE_BYTES as u32;
                 let request = match reads.as_slice() {
@@ -111,14 +111,16 @@ impl Actor {
                 let answer = net.mailbox(relay, request).await;
                 // A relay that does not know batched reads closes the stream
                 // without an answer; one that refuses answers with its reason.
-                fall_back = batched && answer.is_err();
+                if batched {
+                    batch_failed = Some(answer.is_err());
+                }
                 outcomes.extend(read_outcomes(&reads, answer.map_err(|e| e.to_string())));
             }
             let _ = tx
                 .send(RelayResult::Read {
                     relay,
                     outcomes,
-                    fall_back,
+                    batch_failed,
                 })
                 .await;
         });
@@ -129,14 +131,16 @@ impl Actor {
         &mut self,
         relay: PeerId,
         outcomes: Vec<(Topic, ReadOutcome)>,
-        fall_back: bool,
+        batch_failed: Option<bool>,
     ) {
         self.relays.read_done(relay);
+        let fall_back =
+            batch_failed.is_some_and(|failed| self.relays.batched_read_ended(relay, failed));
         if fall_back {
             tracing::info!(
-                "relay {relay}: a batched mailbox read failed; reading one document per request until it reconnects"
+                "relay {relay}: batched mailbox reads failed {} times in a row; reading one document per request until it reconnects",
+                super::relays::BATCHED_READ_FAILURES_BEFORE_SINGLE
             );
-            self.relays.read_singly(relay);
         }
         let mut failure = None;
         for (topic, outcome) in outcomes {
@@ -153,7 +157,8 @@ impl Actor {
                     );
                 }
                 ReadOutcome::Failed(error) => {
-                    if fall_back {
+                    if batch_failed.is_some() {
+                        // Again soon (batched, or singly after the fall-back).
                         self.relays.fetch_soon(relay, topic);
                     }
                     failure = Some(error);

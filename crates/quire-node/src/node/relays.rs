@@ -71,6 +71,22 @@ const _: () = assert!(
     MAX_RELAY_READS_IN_FLIGHT < quire_net::mailbox_protocol::MAX_CONCURRENT_MAILBOX_STREAMS
 );
 
+/// Documents being uploaded to one relay at once (from the engine's diff to the
+/// relay's answer): four batched puts' worth. A device that imported thousands of
+/// documents while connected put all of them at once, and its connection ran out
+/// of streams ("max sub-streams reached"), failing reads with the uploads.
+pub(crate) const MAX_RELAY_UPLOADS_IN_FLIGHT: usize = 4 * MAX_PUT_BATCH;
+const _: () = assert!(
+    MAX_RELAY_UPLOADS_IN_FLIGHT / MAX_PUT_BATCH + MAX_RELAY_READS_IN_FLIGHT
+        < quire_net::mailbox_protocol::MAX_CONCURRENT_MAILBOX_STREAMS
+);
+
+/// Batched mailbox reads that fail in a row without an answer (not a refusal)
+/// before a relay is read one document per request: a relay from before batched
+/// reads cannot decode them and closes the stream every time; one failure alone
+/// may be the connection's (a timeout, a stream limit).
+pub(super) const BATCHED_READ_FAILURES_BEFORE_SINGLE: u32 = 3;
+
 /// Mailbox reads started at one relay per second at most, counted as the relay
 /// counts them ([`quire_net::mailbox_protocol::request_cost`]): under a relay's
 /// default rate limit of 50 requests per device per second (`puts_per_second`), so
@@ -104,9 +120,12 @@ pub(crate) struct Relay {
     error: Option<String>,
     /// The documents it serves; `None`: every document (a relay of the settings).
     topics: Option<HashSet<Topic>>,
-    /// Its mailbox is read one document per request: a batched read failed since
-    /// it connected (a relay from before batched reads).
+    /// Its mailbox is read one document per request: batched reads failed
+    /// [`BATCHED_READ_FAILURES_BEFORE_SINGLE`] times in a row since it connected
+    /// (a relay from before batched reads).
     single_reads: bool,
+    /// Batched reads failed in a row without a refusal.
+    batched_failures: u32,
 }
 
 impl Relay {
@@ -141,8 +160,9 @@ pub(crate) enum RelayResult {
     Read {
         relay: PeerId,
         outcomes: Vec<(Topic, ReadOutcome)>,
-        /// A batched read failed without a refusal: read one document per request.
-        fall_back: bool,
+        /// For a batched read: whether it failed without an answer (see
+        /// [`BATCHED_READ_FAILURES_BEFORE_SINGLE`]).
+        batch_failed: Option<bool>,
     },
     /// The engine's part of a compaction: everything this device has.
     Snapshot {
@@ -176,6 +196,8 @@ pub(crate) struct Relays {
     /// The relays named in each document's link.
     per_doc: HashMap<Topic, Vec<Multiaddr>>,
     pub(super) busy: HashSet<(PeerId, Topic)>,
+    /// Documents being uploaded, per relay (see [`MAX_RELAY_UPLOADS_IN_FLIGHT`]).
+    uploading: HashMap<PeerId, usize>,
     /// Mailbox reads in flight, per relay (see [`MAX_RELAY_READS_IN_FLIGHT`]).
     reading: HashMap<PeerId, usize>,
     /// Reads started per relay in the current second (see
@@ -223,6 +245,7 @@ impl Relays {
             global: Vec::new(),
             per_doc: HashMap::new(),
             busy: HashSet::new(),
+            uploading: HashMap::new(),
             reading: HashMap::new(),
             read_rate: HashMap::new(),
             dirty: HashSet::new(),
@@ -348,11 +371,21 @@ impl Relays {
             .is_some_and(|r| !r.single_reads)
     }
 
-    /// Reads `relay` one document per request until it reconnects.
-    pub(super) fn read_singly(&mut self, relay: PeerId) {
-        if let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) {
-            r.single_reads = true;
+    /// Notes how a batched read at `relay` went (`failed`: without an answer);
+    /// `true` if the relay is read one document per request from now on, until it
+    /// reconnects.
+    pub(super) fn batched_read_ended(&mut self, relay: PeerId, failed: bool) -> bool {
+        let Some(r) = self.list.iter_mut().find(|r| r.peer == relay) else {
+            return false;
+        };
+        if !failed {
+            r.batched_failures = 0;
+            return false;
         }
+        r.batched_failures += 1;
+        let switch = !r.single_reads && r.batched_failures >= BATCHED_READ_FAILURES_BEFORE_SINGLE;
+        r.single_reads |= switch;
+        switch
     }
 
     /// Takes room for one read request of `cost` at `relay`, if it has it (see
@@ -374,6 +407,25 @@ impl Relays {
         rate.1 += cost;
         *reading += 1;
         true
+    }
+
+    /// Takes room for one more document's upload at `relay`, if it has it (see
+    /// [`MAX_RELAY_UPLOADS_IN_FLIGHT`]).
+    fn take_upload_room(&mut self, relay: PeerId) -> bool {
+        let uploading = self.uploading.entry(relay).or_default();
+        let room = *uploading < MAX_RELAY_UPLOADS_IN_FLIGHT;
+        if room {
+            *uploading += 1;
+        }
+        room
+    }
+
+    /// A document's upload at `relay` ended (stored, failed, or nothing to send).
+    fn upload_ended(&mut self, relay: PeerId, topic: Topic) {
+        self.busy.remove(&(relay, topic));
+        if let Some(uploading) = self.uploading.get_mut(&relay) {
+            *uploading = uploading.saturating_sub(1);
+        }
     }
 
     /// A read of the document at `relay` is in flight.
@@ -470,6 +522,7 @@ impl Relays {
         };
         known.connected_at = Some(Instant::now());
         known.single_reads = false;
+        known.batched_failures = 0;
         self.discoveries.relay_connected(relay);
         let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
@@ -624,12 +677,18 @@ impl Actor {
     async fn upload_to(&mut self, relay: PeerId, topics: Vec<Topic>) {
         let mut wanted = Vec::new();
         for topic in topics {
+            if !self.relays.take_upload_room(relay) {
+                // The rest stay changed and go at a later tick.
+                break;
+            }
             let key = (relay, topic);
             self.relays.dirty.remove(&key);
             let Some(doc) = self.docs.get(&topic) else {
+                self.relays.upload_ended(relay, topic);
                 continue;
             };
             if doc.role() == Role::Read {
+                self.relays.upload_ended(relay, topic);
                 continue;
             }
             self.relays.busy.insert(key);
@@ -674,9 +733,7 @@ impl Actor {
         for (topic, diff) in diffs {
             match self.seal_upload(relay, topic, diff) {
                 Some((bundle, auth, sv)) => ready.push((topic, bundle, auth, sv)),
-                None => {
-                    self.relays.busy.remove(&(relay, topic));
-                }
+                None => self.relays.upload_ended(relay, topic),
             }
         }
         let mut batch: Vec<Upload> = Vec::new();
@@ -835,6 +892,7 @@ impl Actor {
                 seq,
                 uploaded,
             } => {
+                self.relays.upload_ended(relay, topic);
                 let Some(id) = self.acknowledged(relay, topic, uploaded).await else {
                     return;
                 };
@@ -848,8 +906,8 @@ impl Actor {
             RelayResult::Read {
                 relay,
                 outcomes,
-                fall_back,
-            } => self.reads_done(relay, outcomes, fall_back).await,
+                batch_failed,
+            } => self.reads_done(relay, outcomes, batch_failed).await,
             RelayResult::Snapshot {
                 relay,
                 topic,
@@ -879,6 +937,7 @@ impl Actor {
             } => {
                 self.relays.busy.remove(&(relay, topic));
                 if upload {
+                    self.relays.upload_ended(relay, topic);
                     self.relays.dirty.insert((relay, topic));
                 }
                 let what = if upload { "upload to" } else { "compact at" };
@@ -908,6 +967,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 error: None,
                 topics: None,
                 single_reads: false,
+                batched_failures: 0,
             }),
             _ => {
                 tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
@@ -982,5 +1042,50 @@ pub(super) fn describe(response: MailboxResponse) -> String {
     match response {
         MailboxResponse::Refused { reason, message } => format!("refused ({reason:?}): {message}"),
         other => format!("unexpected answer: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn one_relay() -> (Relays, PeerId) {
+        let peer = PeerId::random();
+        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}")
+            .parse()
+            .unwrap();
+        let (tx, _rx) = mpsc::channel(1);
+        (Relays::new(&[addr], 1, tx), peer)
+    }
+
+    #[test]
+    fn a_relay_is_read_singly_only_after_batched_reads_fail_in_a_row() {
+        let (mut relays, relay) = one_relay();
+        assert!(relays.batches_reads(relay));
+        assert!(!relays.batched_read_ended(relay, true));
+        assert!(!relays.batched_read_ended(relay, true));
+        // A batched read that worked starts the count again.
+        assert!(!relays.batched_read_ended(relay, false));
+        for _ in 1..BATCHED_READ_FAILURES_BEFORE_SINGLE {
+            assert!(!relays.batched_read_ended(relay, true));
+        }
+        assert!(relays.batched_read_ended(relay, true));
+        assert!(!relays.batches_reads(relay));
+        // Until it reconnects.
+        relays.connected(relay, std::iter::empty());
+        assert!(relays.batches_reads(relay));
+    }
+
+    #[test]
+    fn uploads_in_flight_at_a_relay_are_bounded() {
+        let (mut relays, relay) = one_relay();
+        for _ in 0..MAX_RELAY_UPLOADS_IN_FLIGHT {
+            assert!(relays.take_upload_room(relay));
+        }
+        assert!(!relays.take_upload_room(relay));
+        relays.upload_ended(relay, [0; 32]);
+        assert!(relays.take_upload_room(relay));
     }
 }
