@@ -39,10 +39,15 @@ pub const REDIAL_MEMBERS: Duration = Duration::from_secs(15);
 /// retries and caches.
 pub const TICK: Duration = Duration::from_millis(50);
 
-/// How often the node walks every document: presence heartbeats, expiries, the
-/// periodic catch-up, redials. Each of those is measured in seconds, and a walk of
-/// 10,000 documents every tick was a steady share of a core on an idle device.
+/// How often the node looks at the documents due for a presence heartbeat, an
+/// expiry, the periodic catch-up or a redial. Each of those is measured in seconds;
+/// only the documents due are looked at (a walk of 10,000 documents every tick, and
+/// later every second, was a steady share of a core on an idle device).
 pub const DOCUMENT_SWEEP: Duration = Duration::from_secs(1);
+
+/// The longest a shared document goes without the sweep looking at it, whatever
+/// its due times say.
+pub const SWEEP_BACKSTOP: Duration = Duration::from_secs(60);
 
 /// Items read from a relay's mailbox for a document after which a writer compacts
 /// them into one snapshot (see [`NodeConfig::relay_compact_after`]).

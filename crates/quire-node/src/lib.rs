@@ -44,7 +44,8 @@ pub mod wire;
 pub use config::{
     ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, DOCUMENT_SWEEP, MAX_CACHED_ANSWER_BYTES,
     MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig,
-    PERIODIC_CATCH_UP, REDIAL_MEMBERS, RELAY_COMPACT_AFTER, TICK, default_listen, parse_relay_addr,
+    PERIODIC_CATCH_UP, REDIAL_MEMBERS, RELAY_COMPACT_AFTER, SWEEP_BACKSTOP, TICK, default_listen,
+    parse_relay_addr,
 };
 pub use doc_sync::DropReason;
 pub use error::NodeError;

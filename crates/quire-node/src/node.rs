@@ -17,8 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::NodeError;
 use crate::config::{
     ANSWER_CACHE_TTL, CATCH_UP_RETRY_AFTER, DOCUMENT_SWEEP, MAX_CACHED_ANSWER_BYTES,
-    MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig,
-    PERIODIC_CATCH_UP, REDIAL_MEMBERS, TICK,
+    MAX_CACHED_ANSWERS, MAX_CATCH_UP_ATTEMPTS, MAX_CATCH_UPS_PER_PEER, NodeConfig, TICK,
 };
 use crate::doc_sync::{BundleItem, DocSync, DropReason, Incoming};
 use crate::known_hellos::{MAX_HELLOS_PER_WANTED_HINT, MAX_PASSED_HELLOS};
@@ -49,6 +48,7 @@ mod relay_discovery;
 mod relay_reads;
 mod relays;
 mod summaries;
+mod sweep;
 mod unknown_hints;
 mod unverified;
 mod waiting_catch_ups;
@@ -58,6 +58,7 @@ pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
 use summaries::{Summaries, SummaryResult, result_peer};
+use sweep::SweepSchedule;
 use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;
 use waiting_catch_ups::WaitingCatchUps;
@@ -141,6 +142,7 @@ impl SyncNode {
             presence_waiting: HashSet::new(),
             greetings: Greetings::default(),
             last_sweep: Instant::now(),
+            sweep: SweepSchedule::default(),
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
             unknown_hints: UnknownSessionHints::default(),
@@ -326,9 +328,11 @@ struct Actor {
     presence_waiting: HashSet<Topic>,
     /// Documents whose new subscribers wait for our hello and presence.
     greetings: Greetings,
-    /// When every document was last looked at for heartbeats, expiries, periodic
-    /// catch-ups and redials (see [`DOCUMENT_SWEEP`]).
+    /// When the documents due for heartbeats, expiries, periodic catch-ups and
+    /// redials were last looked at (see [`DOCUMENT_SWEEP`]).
     last_sweep: Instant,
+    /// When each document is next due at the sweep.
+    sweep: SweepSchedule,
     relays: Relays,
     relay_results: mpsc::Receiver<RelayResult>,
     /// Members' peer ids as text, the origin the engine logs their updates under
@@ -490,6 +494,7 @@ impl Actor {
         doc.last_redial = Some(Instant::now());
         self.docs.insert(topic, doc);
         self.by_id.insert(id, topic);
+        self.sweep.due_by(topic, Instant::now());
         // Peers already in the topic are reported as subscribing now, and greeted
         // then (see `greetings`).
         if let Err(e) = self.net.subscribe(topic).await {
@@ -506,6 +511,7 @@ impl Actor {
         };
         self.publish_awareness(topic, None).await;
         self.docs.remove(&topic);
+        self.sweep.forget(topic);
         self.release_topic(topic).await;
         self.unknown_hints.forget_topic(topic);
         self.relays.set_for(topic, Vec::new());
@@ -785,10 +791,14 @@ impl Actor {
                 doc.sent += 1;
                 doc.sent_bytes += sealed_len as u64;
                 doc.live_sent += 1;
-                doc.live_since_periodic = true;
+                let first_live = !std::mem::replace(&mut doc.live_since_periodic, true);
                 // Gossip reached someone; what does not is caught up on connect.
                 doc.pending = doc.pending.saturating_sub(1);
-                Some((doc.last_seq().unwrap_or_default(), sealed_len))
+                let seq = doc.last_seq().unwrap_or_default();
+                if first_live {
+                    self.reschedule(topic);
+                }
+                Some((seq, sealed_len))
             }
             Err(NetError::NoPeersSubscribed) => None,
             Err(NetError::MessageTooLarge { .. }) => {
@@ -911,6 +921,7 @@ impl Actor {
         };
         doc.presence_sent = Some(Instant::now());
         doc.presence_dirty = false;
+        self.reschedule(topic);
         match self.net.publish(topic, sealed).await {
             Ok(()) | Err(NetError::NoPeersSubscribed) => {}
             Err(e) => tracing::debug!("publishing presence failed: {e}"),
@@ -918,8 +929,9 @@ impl Actor {
     }
 
     /// Sends every document's presence that is due: changes (no more often than the
-    /// minimum interval) and heartbeats. Walks every document: on the sweep and when
-    /// the profile changes, never per event.
+    /// minimum interval) and heartbeats. Walks every document: when the profile
+    /// changes, never per event (the sweep looks at the documents due, see
+    /// [`sweep`]).
     async fn flush_presence(&mut self) {
         // One clock reading for the walk, and only due or changed documents go on.
         let now = Instant::now();
@@ -995,8 +1007,12 @@ impl Actor {
                 self.release_from(peer).await;
                 self.unknown_hints.forget_peer(peer);
                 let mut left = Vec::new();
-                for doc in self.docs.values_mut() {
-                    doc.peers.remove(&peer);
+                let now = Instant::now();
+                for (topic, doc) in &mut self.docs {
+                    if doc.peers.remove(&peer) {
+                        // Perhaps nobody is left here: its addresses are redialled.
+                        self.sweep.due_by(*topic, now);
+                    }
                     doc.new_subscribers.remove(&peer);
                     doc.greeted.remove(&peer);
                     if doc.presence.remove(&peer) {
@@ -1018,12 +1034,15 @@ impl Actor {
                 };
                 doc.peers.insert(peer);
                 doc.new_subscribers.insert(peer);
+                self.reschedule(topic);
                 self.greet_soon(topic).await;
                 self.catch_up_by_summary(topic, peer, false).await;
             }
             NetEvent::PeerUnsubscribed { peer, topic } => {
                 if let Some(doc) = self.docs.get_mut(&topic) {
-                    doc.peers.remove(&peer);
+                    if doc.peers.remove(&peer) {
+                        self.sweep.due_by(topic, Instant::now());
+                    }
                     doc.new_subscribers.remove(&peer);
                     doc.greeted.remove(&peer);
                     let id = doc.id;
@@ -1149,9 +1168,11 @@ impl Actor {
                     Ok((applied, receipt)) => {
                         if let Some(doc) = self.docs.get_mut(&topic) {
                             doc.received += 1;
-                            doc.live_since_periodic = true;
                             // It forwarded a valid message, so it is in the document.
                             doc.peers.insert(from);
+                            if !std::mem::replace(&mut doc.live_since_periodic, true) {
+                                self.reschedule(topic);
+                            }
                         }
                         if applied.pending {
                             // An earlier update never arrived (dropped on the way):
@@ -1176,7 +1197,11 @@ impl Actor {
             }
             Incoming::Awareness { sender, message } => {
                 let presence = message.presence.clone();
-                match doc.presence.receive(sender, message, Instant::now()) {
+                let change = doc.presence.receive(sender, message, Instant::now());
+                if let Some(expiry) = doc.presence.next_expiry() {
+                    self.sweep.due_by(topic, expiry);
+                }
+                match change {
                     PresenceChange::Updated | PresenceChange::Left => {
                         doc.received += 1;
                         self.emit(NodeEvent::Presence {
@@ -1703,54 +1728,6 @@ impl Actor {
             self.sweep_documents().await;
         }
         self.retry_failed_catch_ups().await;
-    }
-
-    /// What every document needs now and then: presence heartbeats, forgetting
-    /// silent peers, the periodic catch-up and redialling a document's addresses.
-    async fn sweep_documents(&mut self) {
-        self.flush_presence().await;
-        let now = Instant::now();
-        let mut gone = Vec::new();
-        for doc in self.docs.values_mut() {
-            for peer in doc.presence.expire(now) {
-                gone.push((doc.id, peer));
-            }
-        }
-        for (id, peer) in gone {
-            self.emit(NodeEvent::Presence {
-                id,
-                peer,
-                presence: None,
-            });
-        }
-        // Now and then, catch up anyway (live messages can be lost on the way); dial
-        // the ticket's addresses of documents nobody is in (each address once: a
-        // team's documents share their tickets' addresses).
-        let (mut periodic, mut redial) = (Vec::new(), HashSet::new());
-        for (topic, doc) in &mut self.docs {
-            let has_peer = doc.peers.iter().any(|p| self.connected.contains(p));
-            if has_peer && doc.last_periodic.elapsed() >= PERIODIC_CATCH_UP {
-                doc.last_periodic = now;
-                if std::mem::take(&mut doc.live_since_periodic) {
-                    periodic.push(*topic);
-                }
-            }
-            if !has_peer
-                && !doc.addrs.is_empty()
-                && doc
-                    .last_redial
-                    .is_none_or(|t| t.elapsed() >= REDIAL_MEMBERS)
-            {
-                doc.last_redial = Some(now);
-                redial.extend(doc.addrs.iter().cloned());
-            }
-        }
-        for topic in periodic {
-            self.nudge(topic).await;
-        }
-        for addr in redial {
-            self.dial(addr).await;
-        }
     }
 
     /// Retries catch-ups whose request failed.

@@ -275,6 +275,17 @@ impl PresenceBook {
         gone
     }
 
+    /// When [`PresenceBook::expire`] next has something to forget: the earliest a
+    /// shown peer times out, or a rate window is done with.
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        let shown = self.peers.values().map(|h| h.last_seen + h.stays);
+        let windows = self
+            .rate
+            .values()
+            .map(|(start, _)| *start + PRESENCE_TIMEOUT);
+        shown.chain(windows).min()
+    }
+
     /// Forgets a peer at once (it disconnected); returns whether it was shown.
     pub(crate) fn remove(&mut self, peer: &PeerId) -> bool {
         self.peers.remove(peer).is_some()
@@ -319,9 +330,27 @@ mod tests {
         assert_eq!(shown.color, default_color(&p));
         assert!(shown.typing);
         assert_eq!(book.receive(p, message, now), PresenceChange::None);
+        // The node's sweep looks at the book when its first peer is due to go.
+        assert_eq!(book.next_expiry(), Some(now + PRESENCE_TIMEOUT));
         assert!(book.expire(now + PRESENCE_TIMEOUT / 2).is_empty());
         assert_eq!(book.expire(now + PRESENCE_TIMEOUT), vec![p]);
         assert!(book.list().is_empty());
+        assert_eq!(book.next_expiry(), None);
+    }
+
+    #[test]
+    fn an_idle_peer_is_looked_at_when_it_asked_to_go() {
+        let p = peer();
+        let now = Instant::now();
+        let mut book = PresenceBook::default();
+        let bytes = br#"{"presence":{"name":"Ann","color":"red"},"stays_secs":660}"#;
+        let message = AwarenessMessage::decode(bytes, &p).unwrap();
+        book.receive(p, message, now);
+        // The rate window is done with after PRESENCE_TIMEOUT, the peer after 660 s.
+        assert_eq!(book.next_expiry(), Some(now + PRESENCE_TIMEOUT));
+        assert!(book.expire(now + PRESENCE_TIMEOUT).is_empty());
+        assert_eq!(book.next_expiry(), Some(now + IDLE_PRESENCE_TIMEOUT));
+        assert_eq!(book.expire(now + IDLE_PRESENCE_TIMEOUT), vec![p]);
     }
 
     #[test]
