@@ -2343,6 +2343,15 @@ where
             }
         }
 
+        // Quire: two things below cost a walk of every topic's peers on every
+        // heartbeat, which with thousands of topics was most of an idle node's CPU
+        // (see PATCHED.md). Both are skipped where they cannot change anything: the
+        // negative-score prune when no connected peer has a negative score, and the
+        // search for mesh candidates when every subscribed peer is in the mesh.
+        let any_negative_score = scores.values().any(|report| report.score < 0.0);
+        // Subscribed peers per topic, counted at the first topic that needs it.
+        let mut subscribers = None;
+
         // maintain the mesh for each topic
         for (topic_hash, peers) in self.mesh.iter_mut() {
             let explicit_peers = &self.explicit_peers;
@@ -2360,36 +2369,42 @@ where
             //
             // TODO: Use `extract_if` once MSRV is raised to a version that includes its
             // stabilization.
-            peers.retain(|peer_id| {
-                let peer_score = scores.get(peer_id).map(|r| r.score).unwrap_or_default();
+            #[cfg(not(feature = "metrics"))]
+            let prune_negative = any_negative_score;
+            #[cfg(feature = "metrics")]
+            let prune_negative = any_negative_score || self.metrics.is_some();
+            if prune_negative {
+                peers.retain(|peer_id| {
+                    let peer_score = scores.get(peer_id).map(|r| r.score).unwrap_or_default();
 
-                // Record the score per mesh
-                #[cfg(feature = "metrics")]
-                if let Some(metrics) = self.metrics.as_mut() {
-                    metrics.observe_mesh_peers_score(topic_hash, peer_score);
-                }
-
-                if peer_score < 0.0 {
-                    tracing::debug!(
-                        peer=%peer_id,
-                        score=%peer_score,
-                        topic=%topic_hash,
-                        "HEARTBEAT: Prune peer with negative score"
-                    );
-
-                    let current_topic = to_prune.entry(*peer_id).or_insert_with(Vec::new);
-                    current_topic.push(topic_hash.clone());
-                    no_px.insert(*peer_id);
-
+                    // Record the score per mesh
                     #[cfg(feature = "metrics")]
-                    {
-                        removed_peers_count += 1;
+                    if let Some(metrics) = self.metrics.as_mut() {
+                        metrics.observe_mesh_peers_score(topic_hash, peer_score);
                     }
 
-                    return false;
-                }
-                true
-            });
+                    if peer_score < 0.0 {
+                        tracing::debug!(
+                            peer=%peer_id,
+                            score=%peer_score,
+                            topic=%topic_hash,
+                            "HEARTBEAT: Prune peer with negative score"
+                        );
+
+                        let current_topic = to_prune.entry(*peer_id).or_insert_with(Vec::new);
+                        current_topic.push(topic_hash.clone());
+                        no_px.insert(*peer_id);
+
+                        #[cfg(feature = "metrics")]
+                        {
+                            removed_peers_count += 1;
+                        }
+
+                        return false;
+                    }
+                    true
+                });
+            }
 
             #[cfg(feature = "metrics")]
             if let Some(m) = self.metrics.as_mut() {
@@ -2397,7 +2412,14 @@ where
             }
 
             // too little peers - add some
-            if peers.len() < mesh_n_low {
+            if peers.len() < mesh_n_low
+                && has_candidates(
+                    &mut subscribers,
+                    &self.connected_peers,
+                    topic_hash,
+                    peers.len(),
+                )
+            {
                 tracing::debug!(
                     topic=%topic_hash,
                     "HEARTBEAT: Mesh low. Topic contains: {} needs: {}",
@@ -2507,7 +2529,14 @@ where
                     .count();
 
                 // if we have not enough outbound peers, graft to some new outbound peers
-                if outbound < mesh_outbound_min {
+                if outbound < mesh_outbound_min
+                    && has_candidates(
+                        &mut subscribers,
+                        &self.connected_peers,
+                        topic_hash,
+                        peers.len(),
+                    )
+                {
                     let needed = mesh_outbound_min - outbound;
                     let peer_list =
                         get_random_peers(&self.connected_peers, topic_hash, needed, |peer_id| {
@@ -3833,6 +3862,32 @@ fn peer_removed_from_mesh(
         event: HandlerIn::LeftMesh,
         handler: NotifyHandler::One(*connection_id),
     });
+}
+
+/// Quire: whether a connected peer subscribed to `topic` may be outside its mesh of
+/// `mesh_len` peers (mesh peers are subscribed peers): the only kind a search for mesh
+/// candidates can find. `subscribers` counts the peers of every topic, once, when a
+/// topic first needs it (not at all while the mesh holds as many peers as are
+/// connected).
+fn has_candidates<'a>(
+    subscribers: &mut Option<HashMap<&'a TopicHash, usize>>,
+    connected_peers: &'a HashMap<PeerId, PeerDetails>,
+    topic: &TopicHash,
+    mesh_len: usize,
+) -> bool {
+    if mesh_len >= connected_peers.len() {
+        return false;
+    }
+    let counts = subscribers.get_or_insert_with(|| {
+        let mut counts: HashMap<&TopicHash, usize> = HashMap::new();
+        for peer in connected_peers.values() {
+            for topic in &peer.topics {
+                *counts.entry(topic).or_default() += 1;
+            }
+        }
+        counts
+    });
+    counts.get(topic).copied().unwrap_or(0) > mesh_len
 }
 
 /// Helper function to get a subset of random gossipsub peers for a `topic_hash`
