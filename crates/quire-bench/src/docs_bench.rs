@@ -34,6 +34,9 @@ so that a catch-up carries something.\n";
 /// How long a step may take before the benchmark gives up.
 const STEP_LIMIT: Duration = Duration::from_secs(600);
 
+/// The idle time is also reported in windows this long, to show whether it settles.
+const IDLE_WINDOW: Duration = Duration::from_secs(10);
+
 struct Device {
     dir: tempfile::TempDir,
     engine: Engine,
@@ -262,10 +265,20 @@ async fn reconnect(
         Value::Null
     } else {
         wait_quiet(&bob).await?;
+        eprintln!("docs: idle for {} s", idle.as_secs());
         let cpu_start = process_cpu_secs();
         let relay_cpu_start = relay.and_then(Relay::cpu_seconds);
         let start = Instant::now();
-        tokio::time::sleep(idle).await;
+        // CPU per window of the idle time too, to show whether it settles.
+        let mut windows = Vec::new();
+        let mut window_start = (Instant::now(), process_cpu_secs());
+        while start.elapsed() < idle {
+            tokio::time::sleep(IDLE_WINDOW.min(idle.saturating_sub(start.elapsed()))).await;
+            let now = (Instant::now(), process_cpu_secs());
+            let secs = now.0.duration_since(window_start.0).as_secs_f64();
+            windows.push(now.1.zip(window_start.1).map(|(a, b)| (a - b) / secs));
+            window_start = now;
+        }
         let secs = start.elapsed().as_secs_f64();
         let cpu = process_cpu_secs().zip(cpu_start).map(|(a, b)| a - b);
         let relay_cpu = relay
@@ -275,6 +288,8 @@ async fn reconnect(
         json!({
             "seconds": secs,
             "cpu_share_of_one_core_both_devices": cpu.map(|c| c / secs),
+            "cpu_share_by_window": windows,
+            "window_secs": IDLE_WINDOW.as_secs(),
             "resident_mb_both_devices": resident_mb(),
             "relay_cpu_share_of_one_core": relay_cpu,
             "relay_resident_mb": relay.and_then(Relay::resident_mb),
