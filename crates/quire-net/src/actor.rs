@@ -368,6 +368,7 @@ impl Node {
             reported_direct: std::collections::HashSet::new(),
             circuits_to_close: std::collections::HashSet::new(),
             lost: HashMap::new(),
+            dropped_in_burst: 0,
             restarts: Restarts::default(),
             backlog: VecDeque::new(),
             rejected: RejectedMessages::default(),
@@ -415,6 +416,10 @@ struct Actor {
     /// peer of the last message lost: told to the engine as [`NetEvent::MessagesLost`]
     /// once it has room.
     lost: HashMap<[u8; 32], PeerId>,
+    /// Gossip messages dropped since the engine last had room for everything: warned
+    /// about once at the first, counted in one line once the news of them is out
+    /// (a connect that greets 10,000 documents dropped thousands, a warning each).
+    dropped_in_burst: u64,
     /// Which run of each peer is connected, to tell a restart (see [`crate::restarts`]).
     restarts: Restarts,
     /// State events (connections, subscriptions, listen addresses) the engine had no
@@ -455,6 +460,13 @@ impl Actor {
                         } else if let Some((&topic, &from)) = self.lost.iter().next() {
                             self.lost.remove(&topic);
                             permit.send(NetEvent::MessagesLost { topic, from });
+                            if self.lost.is_empty() {
+                                tracing::info!(
+                                    dropped = std::mem::take(&mut self.dropped_in_burst),
+                                    "the engine reads network events again; the documents \
+                                     whose gossip was dropped catch up"
+                                );
+                            }
                         }
                     }
                     // Nobody reads events any more.
@@ -842,6 +854,13 @@ impl Actor {
         if !self.emit(event) {
             // The engine cannot take it: drop it without forwarding, and tell the
             // engine when it can listen, so that it catches up at once.
+            if self.dropped_in_burst == 0 {
+                tracing::warn!(
+                    "the engine is not reading network events; gossip is dropped until it \
+                     does (its documents catch up then)"
+                );
+            }
+            self.dropped_in_burst += 1;
             self.report(&message_id, &propagation_source, &message.topic);
             self.lost.insert(topic, propagation_source);
         }
@@ -894,8 +913,11 @@ impl Actor {
                 let accepted = if backlogged < MAX_BACKLOGGED_SYNC_REQUESTS {
                     self.notify(event);
                     true
+                } else if self.emit(event) {
+                    true
                 } else {
-                    self.emit(event)
+                    tracing::warn!(%peer, "the engine is busy; a sync request is refused");
+                    false
                 };
                 if accepted {
                     self.pending_replies.push(Box::pin(async move {
@@ -1084,10 +1106,7 @@ impl Actor {
     fn emit(&self, event: NetEvent) -> bool {
         match self.events.try_send(event) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("engine is not reading network events; dropping one");
-                false
-            }
+            Err(mpsc::error::TrySendError::Full(_)) => false,
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
