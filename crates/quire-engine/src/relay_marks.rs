@@ -80,6 +80,16 @@ impl Engine {
         Ok(relays)
     }
 
+    /// The last mailbox item read at `relay` (its peer id) for document `id` (0:
+    /// none): the one mark a read needs.
+    pub async fn relay_cursor(&self, relay: &str, id: DocumentId) -> Result<u64, EngineError> {
+        Ok(self
+            .store()
+            .setting(&key(relay, id, "cursor"))?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// This device's marks at `relay` (its peer id) for document `id`.
     pub async fn relay_mark(&self, relay: &str, id: DocumentId) -> Result<RelayMark, EngineError> {
         let store = self.store();

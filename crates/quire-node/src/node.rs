@@ -43,6 +43,7 @@ const MAX_SHOWN_HELLOS: usize = MAX_WANTED_HINTS * MAX_HELLOS_PER_WANTED_HINT;
 type Topic = [u8; TOPIC_BYTES];
 
 mod compaction;
+mod due_times;
 mod greetings;
 mod relay_discovery;
 mod relay_reads;
@@ -52,13 +53,13 @@ mod sweep;
 mod unknown_hints;
 mod unverified;
 mod waiting_catch_ups;
+use due_times::DueTimes;
 pub use greetings::GREETINGS_PER_TICK;
 use greetings::Greetings;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
 use summaries::{Summaries, SummaryResult, result_peer};
-use sweep::SweepSchedule;
 use unknown_hints::UnknownSessionHints;
 use unverified::HeldMessages;
 use waiting_catch_ups::WaitingCatchUps;
@@ -142,7 +143,7 @@ impl SyncNode {
             presence_waiting: HashSet::new(),
             greetings: Greetings::default(),
             last_sweep: Instant::now(),
-            sweep: SweepSchedule::default(),
+            sweep: DueTimes::default(),
             peer_names: HashMap::new(),
             held: HeldMessages::default(),
             unknown_hints: UnknownSessionHints::default(),
@@ -332,7 +333,7 @@ struct Actor {
     /// redials were last looked at (see [`DOCUMENT_SWEEP`]).
     last_sweep: Instant,
     /// When each document is next due at the sweep.
-    sweep: SweepSchedule,
+    sweep: DueTimes<Topic>,
     relays: Relays,
     relay_results: mpsc::Receiver<RelayResult>,
     /// Members' peer ids as text, the origin the engine logs their updates under
@@ -514,6 +515,7 @@ impl Actor {
         self.sweep.forget(topic);
         self.release_topic(topic).await;
         self.unknown_hints.forget_topic(topic);
+        self.relays.forget_cursors(topic);
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         self.waiting_catch_ups.forget_topic(topic);

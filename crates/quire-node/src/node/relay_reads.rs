@@ -28,6 +28,15 @@ use super::{Actor, Topic};
 use crate::status::NodeEvent;
 use crate::wire::decode_bundle;
 
+/// A document to read: its cursor at the relay if known here (else the store has
+/// it).
+#[derive(Clone, Copy)]
+struct Wanted {
+    topic: Topic,
+    id: quire_engine::DocumentId,
+    cursor: Option<u64>,
+}
+
 /// How one document's read went.
 pub(crate) enum ReadOutcome {
     /// The items after the cursor (and whether more follow).
@@ -45,9 +54,15 @@ impl Actor {
     pub(super) fn read_from(&mut self, relay: PeerId, topics: Vec<Topic>) {
         let batched = self.relays.batches_reads(relay);
         let per_request = if batched { MAX_GET_BATCH } else { 1 };
-        let wanted: Vec<(Topic, quire_engine::DocumentId)> = topics
+        let wanted: Vec<Wanted> = topics
             .into_iter()
-            .filter_map(|t| Some((t, self.docs.get(&t)?.id)))
+            .filter_map(|topic| {
+                Some(Wanted {
+                    topic,
+                    id: self.docs.get(&topic)?.id,
+                    cursor: self.relays.cursors.get(&(relay, topic)).copied(),
+                })
+            })
             .collect();
         let now = Instant::now();
         for (n, chunk) in wanted.chunks(per_request).enumerate() {
@@ -57,12 +72,12 @@ impl Actor {
                 1
             };
             if !self.relays.take_read_room(relay, cost, now) {
-                let left = wanted.iter().skip(n * per_request).map(|(t, _)| *t);
+                let left = wanted.iter().skip(n * per_request).map(|w| w.topic);
                 self.relays.read_later(relay, left);
                 return;
             }
-            for (topic, _) in chunk {
-                self.relays.reading_started(relay, *topic, now);
+            for want in chunk {
+                self.relays.reading_started(relay, want.topic, now);
             }
             self.spawn_read(relay, chunk.to_vec(), batched);
         }
@@ -70,24 +85,22 @@ impl Actor {
 
     /// Asks `relay` for the items after this device's cursor in each document: one
     /// request, batched or not; the answer comes back as [`RelayResult::Read`].
-    fn spawn_read(
-        &self,
-        relay: PeerId,
-        wanted: Vec<(Topic, quire_engine::DocumentId)>,
-        batched: bool,
-    ) {
+    fn spawn_read(&self, relay: PeerId, wanted: Vec<Wanted>, batched: bool) {
         let (engine, net) = (self.engine.clone(), self.net.clone());
         let tx = self.relays.results_tx.clone();
         tokio::spawn(async move {
             let name = relay.to_string();
             let mut reads = Vec::with_capacity(wanted.len());
-            let mut outcomes = Vec::new();
-            for (topic, id) in wanted {
-                match engine.relay_mark(&name, id).await {
-                    Ok(mark) => reads.push(GetItem {
-                        topic,
-                        after: mark.cursor,
+            let (mut outcomes, mut loaded) = (Vec::new(), Vec::new());
+            for Wanted { topic, id, cursor } in wanted {
+                let cursor = match cursor {
+                    Some(cursor) => Ok(cursor),
+                    None => engine.relay_cursor(&name, id).await.inspect(|&cursor| {
+                        loaded.push((topic, cursor));
                     }),
+                };
+                match cursor {
+                    Ok(after) => reads.push(GetItem { topic, after }),
                     Err(e) => outcomes.push((
                         topic,
                         ReadOutcome::Failed(format!("cannot read its relay cursor: {e}")),
@@ -121,6 +134,7 @@ impl Actor {
                     relay,
                     outcomes,
                     batch_failed,
+                    loaded,
                 })
                 .await;
         });
@@ -261,13 +275,15 @@ impl Actor {
                 }
             }
         }
-        if let Some(cursor) = cursor
-            && let Err(e) = self
+        if let Some(cursor) = cursor {
+            self.relays.cursors.insert((relay, topic), cursor);
+            if let Err(e) = self
                 .engine
                 .set_relay_cursor(&relay.to_string(), id, cursor)
                 .await
-        {
-            tracing::warn!("document {id}: cannot record the relay cursor: {e}");
+            {
+                tracing::warn!("document {id}: cannot record the relay cursor: {e}");
+            }
         }
         if was_current && let Ok(now) = self.engine.state_vector(id).await {
             if let Err(e) = self

@@ -48,10 +48,10 @@ use quire_net::multiaddr::Protocol;
 use tokio::sync::mpsc;
 
 use super::compaction::Snapshot;
+use super::due_times::DueTimes;
 use super::relay_discovery::Discoveries;
 use super::relay_reads::ReadOutcome;
 use super::{Actor, Topic};
-use crate::config::DOCUMENT_SWEEP;
 use crate::doc_sync::DocSync;
 use crate::status::NodeEvent;
 use crate::wire::encode_bundle;
@@ -163,6 +163,8 @@ pub(crate) enum RelayResult {
         /// For a batched read: whether it failed without an answer (see
         /// [`BATCHED_READ_FAILURES_BEFORE_SINGLE`]).
         batch_failed: Option<bool>,
+        /// The cursors read from the store for it (those not known in memory).
+        loaded: Vec<(Topic, u64)>,
     },
     /// The engine's part of a compaction: everything this device has.
     Snapshot {
@@ -209,15 +211,21 @@ pub(crate) struct Relays {
     uploaded: HashMap<(PeerId, Topic), Vec<u8>>,
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
+    /// The last mailbox item read per relay and document, as recorded in the store
+    /// (read from it once, then kept here: 10,000 documents read every 30 s were
+    /// 20,000 store queries a read round).
+    pub(super) cursors: HashMap<(PeerId, Topic), u64>,
     /// Rendezvous look-ups of documents' members at the relays.
     pub(super) discoveries: Discoveries,
     /// Documents to read at the next tick (asked for, or due and waiting for room
-    /// at the relay). A tick looks only at these and the changed documents; every
-    /// (relay, document) pair is looked at once per [`DOCUMENT_SWEEP`] (a walk of
-    /// 10,000 documents 20 times a second was most of a core while reads waited).
+    /// at the relay). A tick looks only at these, the changed documents and the
+    /// documents whose periodic read is due (a walk of 10,000 documents 20 times a
+    /// second was most of a core while reads waited; once a second, still most of an
+    /// idle device's CPU).
     read_soon: HashSet<(PeerId, Topic)>,
-    /// When every pair was last looked at.
-    last_scan: Option<Instant>,
+    /// When each document's next periodic read at each relay is due
+    /// ([`RELAY_FETCH_EVERY`] after its last).
+    fetch_due: DueTimes<(PeerId, Topic)>,
     /// Documents whose first upload since the relay connected has been announced.
     announced: HashSet<(PeerId, Topic)>,
     /// Documents registered at each relay's rendezvous point.
@@ -252,9 +260,10 @@ impl Relays {
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
             last_fetch: HashMap::new(),
+            cursors: HashMap::new(),
             discoveries: Discoveries::default(),
             read_soon: HashSet::new(),
-            last_scan: None,
+            fetch_due: DueTimes::default(),
             announced: HashSet::new(),
             registered: HashSet::new(),
             registrations_stale: true,
@@ -358,6 +367,8 @@ impl Relays {
         self.uploaded.retain(|(p, _), _| kept.contains(p));
         self.last_upload.retain(|(p, _), _| kept.contains(p));
         self.last_fetch.retain(|(p, _), _| kept.contains(p));
+        self.fetch_due.retain(|(p, _)| kept.contains(p));
+        self.cursors.retain(|(p, _), _| kept.contains(p));
         self.discoveries.keep_relays(&kept);
     }
 
@@ -470,15 +481,21 @@ impl Relays {
     pub(super) fn reading_started(&mut self, relay: PeerId, topic: Topic, now: Instant) {
         self.busy.insert((relay, topic));
         self.last_fetch.insert((relay, topic), now);
+        self.fetch_due
+            .due_by((relay, topic), now + RELAY_FETCH_EVERY);
     }
 
     /// A read the relay refused for its rate limit is tried again after
     /// [`RATE_LIMITED_RETRY`].
     pub(super) fn retry_read_shortly(&mut self, relay: PeerId, topic: Topic) {
-        let retry = Instant::now()
+        let now = Instant::now();
+        let retry = now
             .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
-            .unwrap_or_else(Instant::now);
+            .unwrap_or(now);
         self.last_fetch.insert((relay, topic), retry);
+        self.fetch_due.forget((relay, topic));
+        self.fetch_due
+            .due_by((relay, topic), now + RATE_LIMITED_RETRY);
     }
 
     /// Items read after which a writer compacts.
@@ -506,6 +523,21 @@ impl Relays {
     pub(crate) fn fetch_soon(&mut self, relay: PeerId, topic: Topic) {
         self.last_fetch.remove(&(relay, topic));
         self.read_soon.insert((relay, topic));
+    }
+
+    /// The document was left: its cursors are read from the store again if it is
+    /// joined again.
+    pub(super) fn forget_cursors(&mut self, topic: Topic) {
+        for relay in &self.list {
+            self.cursors.remove(&(relay.peer, topic));
+        }
+    }
+
+    /// Whether `relay` is one of ours and serves the document.
+    fn serves(&self, relay: &PeerId, topic: &Topic) -> bool {
+        self.list
+            .iter()
+            .any(|r| r.peer == *relay && r.serves(topic))
     }
 
     pub(crate) fn is_relay(&self, peer: &PeerId) -> bool {
@@ -597,25 +629,22 @@ impl Actor {
                 let _ = self.net.discover(relay, topic).await;
             }
         }
-        let sweep_due = self
-            .relays
-            .last_scan
-            .is_none_or(|t| now.duration_since(t) >= DOCUMENT_SWEEP);
-        let pairs: Vec<(PeerId, Topic)> = if sweep_due {
-            self.relays.last_scan = Some(now);
-            self.relay_documents()
-                .filter(|(relay, _)| self.connected.contains(relay))
-                .collect()
-        } else if self.relays.dirty.is_empty() && self.relays.read_soon.is_empty() {
+        let scheduled = self.relays.fetch_due.take_due(now);
+        if scheduled.is_empty() && self.relays.dirty.is_empty() && self.relays.read_soon.is_empty()
+        {
             return;
-        } else {
-            let mut pending: HashSet<(PeerId, Topic)> = self.relays.dirty.clone();
-            pending.extend(self.relays.read_soon.iter().copied());
-            pending
-                .into_iter()
-                .filter(|(relay, _)| self.connected.contains(relay))
-                .collect()
-        };
+        }
+        // A pair whose relay is away or no longer serves the document is dropped: a
+        // relay that connects has every document it serves read at once.
+        let mut pending: HashSet<(PeerId, Topic)> = self.relays.dirty.clone();
+        pending.extend(self.relays.read_soon.iter().copied());
+        pending.extend(scheduled.into_iter().filter(|(relay, topic)| {
+            self.docs.contains_key(topic) && self.relays.serves(relay, topic)
+        }));
+        let pairs: Vec<(PeerId, Topic)> = pending
+            .into_iter()
+            .filter(|(relay, _)| self.connected.contains(relay))
+            .collect();
         let asked = std::mem::take(&mut self.relays.read_soon);
         let mut reads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
@@ -627,15 +656,16 @@ impl Actor {
                 }
                 continue;
             }
-            if sweep_due && let Some(doc) = self.docs.get(&topic) {
+            let last_fetch = self.relays.last_fetch.get(&key).copied();
+            let fetch_due = last_fetch.is_none_or(|t| now.duration_since(t) >= RELAY_FETCH_EVERY);
+            if fetch_due && let Some(doc) = self.docs.get(&topic) {
+                // Looked at with each periodic read: often enough for the look-ups'
+                // minutes.
                 let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
                 self.relays.discoveries.consider(key, direct, now);
+            } else if let Some(last) = last_fetch {
+                self.relays.fetch_due.due_by(key, last + RELAY_FETCH_EVERY);
             }
-            let fetch_due = self
-                .relays
-                .last_fetch
-                .get(&key)
-                .is_none_or(|t| now.duration_since(*t) >= RELAY_FETCH_EVERY);
             let upload_due = self.relays.dirty.contains(&key)
                 && self
                     .relays
@@ -945,7 +975,13 @@ impl Actor {
                 relay,
                 outcomes,
                 batch_failed,
-            } => self.reads_done(relay, outcomes, batch_failed).await,
+                loaded,
+            } => {
+                for (topic, cursor) in loaded {
+                    self.relays.cursors.entry((relay, topic)).or_insert(cursor);
+                }
+                self.reads_done(relay, outcomes, batch_failed).await;
+            }
             RelayResult::Snapshot {
                 relay,
                 topic,

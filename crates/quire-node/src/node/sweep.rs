@@ -4,13 +4,11 @@
 //! due, so an idle device's cost does not grow with how many documents it shares
 //! (a walk of every document each second was a third of the idle CPU at 10,000).
 //!
-//! A document is due at the earliest time anything asked for; asking for a later
-//! time changes nothing. Each document is looked at at least once per
-//! [`SWEEP_BACKSTOP`], whatever its times say, so a change that forgot to ask costs
-//! a delay, never a document left alone.
+//! Each document is looked at at least once per [`SWEEP_BACKSTOP`], whatever its
+//! times say, so a change that forgot to ask costs a delay, never a document left
+//! alone.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use super::{Actor, Topic};
@@ -18,67 +16,6 @@ use crate::config::{DOCUMENT_SWEEP, PERIODIC_CATCH_UP, REDIAL_MEMBERS, SWEEP_BAC
 use crate::doc_sync::DocSync;
 use crate::presence::{IDLE_PRESENCE_HEARTBEAT, PRESENCE_HEARTBEAT};
 use crate::status::NodeEvent;
-
-/// Due times by document.
-#[derive(Default)]
-pub(super) struct SweepSchedule {
-    /// Every time asked for, earliest first; an entry that no longer matches its
-    /// document's time in `due_at` is stale and skipped.
-    heap: BinaryHeap<Reverse<(Instant, Topic)>>,
-    due_at: HashMap<Topic, Instant>,
-}
-
-impl SweepSchedule {
-    /// `topic` is due at `at`, or earlier if it already was.
-    pub(super) fn due_by(&mut self, topic: Topic, at: Instant) {
-        match self.due_at.get_mut(&topic) {
-            Some(current) if *current <= at => return,
-            Some(current) => *current = at,
-            None => {
-                self.due_at.insert(topic, at);
-            }
-        }
-        self.heap.push(Reverse((at, topic)));
-        self.compact();
-    }
-
-    /// Takes the documents due at `now`: each is unscheduled until asked for again.
-    pub(super) fn take_due(&mut self, now: Instant) -> Vec<Topic> {
-        let mut due = Vec::new();
-        while let Some(Reverse((at, topic))) = self.heap.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.heap.pop();
-            if self.due_at.get(&topic) == Some(&at) {
-                self.due_at.remove(&topic);
-                due.push(topic);
-            }
-        }
-        due
-    }
-
-    /// `topic` was left: it is never due again.
-    pub(super) fn forget(&mut self, topic: Topic) {
-        self.due_at.remove(&topic);
-        self.compact();
-    }
-
-    /// Drops stale entries once they outnumber the live ones (times moved earlier
-    /// many times, documents left).
-    fn compact(&mut self) {
-        if self.heap.len() > 2 * self.due_at.len() + 64 {
-            let due_at = &self.due_at;
-            self.heap
-                .retain(|Reverse((at, topic))| due_at.get(topic) == Some(at));
-        }
-    }
-
-    #[cfg(test)]
-    fn entries(&self) -> usize {
-        self.heap.len()
-    }
-}
 
 /// When `doc` next needs the sweep: the earliest of its presence heartbeat (while
 /// someone else is in it), a peer's presence expiring, its periodic catch-up (after
@@ -181,78 +118,5 @@ impl Actor {
         for addr in redial {
             self.dial(addr).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn topic(n: u8) -> Topic {
-        [n; quire_crypto::TOPIC_BYTES]
-    }
-
-    #[test]
-    fn only_documents_due_are_taken_earliest_first_and_once() {
-        let start = Instant::now();
-        let mut schedule = SweepSchedule::default();
-        schedule.due_by(topic(1), start + Duration::from_secs(5));
-        schedule.due_by(topic(2), start + Duration::from_secs(1));
-        schedule.due_by(topic(3), start + Duration::from_secs(60));
-        assert!(schedule.take_due(start).is_empty());
-        assert_eq!(
-            schedule.take_due(start + Duration::from_secs(5)),
-            vec![topic(2), topic(1)]
-        );
-        assert!(schedule.take_due(start + Duration::from_secs(5)).is_empty());
-        assert_eq!(
-            schedule.take_due(start + Duration::from_secs(61)),
-            vec![topic(3)]
-        );
-    }
-
-    #[test]
-    fn the_earliest_time_asked_for_wins() {
-        let start = Instant::now();
-        let mut schedule = SweepSchedule::default();
-        schedule.due_by(topic(1), start + Duration::from_secs(10));
-        schedule.due_by(topic(1), start + Duration::from_secs(2));
-        schedule.due_by(topic(1), start + Duration::from_secs(30));
-        assert_eq!(
-            schedule.take_due(start + Duration::from_secs(2)),
-            vec![topic(1)]
-        );
-        // Taken: the later times asked for are gone with it.
-        assert!(
-            schedule
-                .take_due(start + Duration::from_secs(60))
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_document_left_is_never_due() {
-        let start = Instant::now();
-        let mut schedule = SweepSchedule::default();
-        schedule.due_by(topic(1), start);
-        schedule.due_by(topic(2), start);
-        schedule.forget(topic(1));
-        assert_eq!(schedule.take_due(start), vec![topic(2)]);
-    }
-
-    #[test]
-    fn stale_entries_do_not_pile_up() {
-        let start = Instant::now();
-        let mut schedule = SweepSchedule::default();
-        for step in 0..10_000u64 {
-            schedule.due_by(topic(1), start + Duration::from_secs(100_000 - step));
-        }
-        assert!(schedule.entries() <= 2 + 64 + 1, "{}", schedule.entries());
-        assert_eq!(
-            schedule.take_due(start + Duration::from_secs(100_000)),
-            vec![topic(1)]
-        );
     }
 }
