@@ -45,6 +45,7 @@ type Topic = [u8; TOPIC_BYTES];
 mod compaction;
 mod due_times;
 mod greetings;
+mod per_second;
 mod relay_discovery;
 mod relay_reads;
 mod relays;
@@ -935,23 +936,7 @@ impl Actor {
     /// changes, never per event (the sweep looks at the documents due, see
     /// [`sweep`]).
     async fn flush_presence(&mut self) {
-        // One clock reading for the walk, and only due or changed documents go on.
-        let now = Instant::now();
-        let topics: Vec<Topic> = self
-            .docs
-            .iter()
-            .filter(|(_, d)| {
-                !d.peers.is_empty()
-                    && (d.presence_dirty
-                        || presence_due(
-                            d.presence_sent,
-                            false,
-                            d.local_presence.cursor.is_some(),
-                            now,
-                        ))
-            })
-            .map(|(t, _)| *t)
-            .collect();
+        let topics: Vec<Topic> = self.docs.keys().copied().collect();
         for topic in topics {
             self.flush_presence_of(topic).await;
         }

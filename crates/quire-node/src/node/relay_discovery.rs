@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use quire_crypto::PeerId;
 
 use super::Topic;
+use super::per_second::PerSecond;
 
 /// How often a relay's rendezvous point is asked again for the members of a
 /// document that no member is connected in directly.
@@ -30,15 +31,25 @@ pub(crate) const MAX_RELAY_DISCOVERIES_PER_SECOND: usize = 20;
 type Key = (PeerId, Topic);
 
 /// The look-ups made and waiting.
-#[derive(Default)]
 pub(crate) struct Discoveries {
     /// When each document was last looked up at each relay since it connected.
     last: HashMap<Key, Instant>,
     /// Due, oldest first.
     queue: VecDeque<Key>,
     queued: HashSet<Key>,
-    /// Look-ups sent per relay in the current second: when it began, how many.
-    rate: HashMap<PeerId, (Instant, usize)>,
+    /// Look-ups sent per relay in the current second.
+    rate: PerSecond<PeerId>,
+}
+
+impl Default for Discoveries {
+    fn default() -> Self {
+        Self {
+            last: HashMap::new(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            rate: PerSecond::new(MAX_RELAY_DISCOVERIES_PER_SECOND),
+        }
+    }
 }
 
 impl Discoveries {
@@ -76,7 +87,7 @@ impl Discoveries {
         self.last.retain(|(r, _), _| kept.contains(r));
         self.queue.retain(|(r, _)| kept.contains(r));
         self.queued.retain(|(r, _)| kept.contains(r));
-        self.rate.retain(|r, _| kept.contains(r));
+        self.rate.retain(|r| kept.contains(r));
     }
 
     /// The look-ups to send now: from the front of the queue, while each one's relay
@@ -84,14 +95,9 @@ impl Discoveries {
     pub(crate) fn take_due(&mut self, now: Instant) -> Vec<Key> {
         let mut out = Vec::new();
         while let Some(&key) = self.queue.front() {
-            let rate = self.rate.entry(key.0).or_insert((now, 0));
-            if now.duration_since(rate.0) >= Duration::from_secs(1) {
-                *rate = (now, 0);
-            }
-            if rate.1 >= MAX_RELAY_DISCOVERIES_PER_SECOND {
+            if !self.rate.try_spend(key.0, 1, now) {
                 break;
             }
-            rate.1 += 1;
             self.queue.pop_front();
             self.queued.remove(&key);
             self.last.insert(key, now);

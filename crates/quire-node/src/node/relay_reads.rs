@@ -110,16 +110,14 @@ impl Actor {
             let mut batch_failed = None;
             if !reads.is_empty() {
                 let max_bytes = MAX_MAILBOX_RESPONSE_BYTES as u32;
+                let topics: Vec<Topic> = reads.iter().map(|r| r.topic).collect();
                 let request = match reads.as_slice() {
                     [one] if !batched => MailboxRequest::Get {
                         topic: one.topic,
                         after: one.after,
                         max_bytes,
                     },
-                    _ => MailboxRequest::GetMany {
-                        reads: reads.clone(),
-                        max_bytes,
-                    },
+                    _ => MailboxRequest::GetMany { reads, max_bytes },
                 };
                 let answer = net.mailbox(relay, request).await;
                 // A relay that does not know batched reads closes the stream
@@ -127,7 +125,7 @@ impl Actor {
                 if batched {
                     batch_failed = Some(answer.is_err());
                 }
-                outcomes.extend(read_outcomes(&reads, answer.map_err(|e| e.to_string())));
+                outcomes.extend(read_outcomes(&topics, answer.map_err(|e| e.to_string())));
             }
             let _ = tx
                 .send(RelayResult::Read {
@@ -302,26 +300,26 @@ impl Actor {
 /// Each read's outcome from the relay's answer to its request (`reads` in the order
 /// they were asked).
 fn read_outcomes(
-    reads: &[GetItem],
+    topics: &[Topic],
     answer: Result<MailboxResponse, String>,
 ) -> Vec<(Topic, ReadOutcome)> {
     let each = |outcome: &dyn Fn() -> ReadOutcome| -> Vec<(Topic, ReadOutcome)> {
-        reads.iter().map(|r| (r.topic, outcome())).collect()
+        topics.iter().map(|t| (*t, outcome())).collect()
     };
-    match (reads, answer) {
+    match (topics, answer) {
         ([one], Ok(MailboxResponse::Items { items, more })) => {
-            vec![(one.topic, ReadOutcome::Items(TopicItems { items, more }))]
+            vec![(*one, ReadOutcome::Items(TopicItems { items, more }))]
         }
-        (_, Ok(MailboxResponse::ItemsMany { results })) if results.len() == reads.len() => reads
+        (_, Ok(MailboxResponse::ItemsMany { results })) if results.len() == topics.len() => topics
             .iter()
             .zip(results)
-            .map(|(r, items)| (r.topic, ReadOutcome::Items(items)))
+            .map(|(t, items)| (*t, ReadOutcome::Items(items)))
             .collect(),
         (_, Ok(MailboxResponse::ItemsMany { results })) => {
             let error = format!(
                 "the relay answered {} reads of {} asked",
                 results.len(),
-                reads.len()
+                topics.len()
             );
             each(&|| ReadOutcome::Failed(error.clone()))
         }

@@ -49,6 +49,7 @@ use tokio::sync::mpsc;
 
 use super::compaction::Snapshot;
 use super::due_times::DueTimes;
+use super::per_second::PerSecond;
 use super::relay_discovery::Discoveries;
 use super::relay_reads::ReadOutcome;
 use super::{Actor, Topic};
@@ -204,7 +205,7 @@ pub(crate) struct Relays {
     reading: HashMap<PeerId, usize>,
     /// Reads started per relay in the current second (see
     /// [`MAX_RELAY_READS_PER_SECOND`]): when that second began, and how many.
-    read_rate: HashMap<PeerId, (Instant, usize)>,
+    read_rate: PerSecond<PeerId>,
     /// Documents changed since they were last uploaded to each relay.
     dirty: HashSet<(PeerId, Topic)>,
     /// The state vector each relay acknowledged, per document (loaded lazily).
@@ -255,7 +256,7 @@ impl Relays {
             busy: HashSet::new(),
             uploading: HashMap::new(),
             reading: HashMap::new(),
-            read_rate: HashMap::new(),
+            read_rate: PerSecond::new(MAX_RELAY_READS_PER_SECOND),
             dirty: HashSet::new(),
             uploaded: HashMap::new(),
             last_upload: HashMap::new(),
@@ -296,10 +297,11 @@ impl Relays {
         if old.as_deref().unwrap_or_default() == addrs.as_slice() {
             return;
         }
-        let now_used: HashSet<PeerId> = relay_list(&addrs).iter().map(|r| r.peer).collect();
+        let now_used = relay_list(&addrs);
+        let now_used_peers: HashSet<PeerId> = now_used.iter().map(|r| r.peer).collect();
         let mut emptied = false;
         for relay in relay_list(old.as_deref().unwrap_or_default()) {
-            if now_used.contains(&relay.peer) {
+            if now_used_peers.contains(&relay.peer) {
                 continue;
             }
             let known = self.list.iter_mut().find(|r| r.peer == relay.peer);
@@ -308,18 +310,8 @@ impl Relays {
                 emptied |= topics.is_empty();
             }
         }
-        for relay in relay_list(&addrs) {
-            match self.list.iter_mut().find(|r| r.peer == relay.peer) {
-                Some(known) => {
-                    if let Some(topics) = &mut known.topics {
-                        topics.insert(topic);
-                    }
-                }
-                None => self.list.push(Relay {
-                    topics: Some(HashSet::from([topic])),
-                    ..relay
-                }),
-            }
+        for relay in now_used {
+            serve_from(&mut self.list, relay, topic);
         }
         self.registrations_stale = true;
         if emptied {
@@ -333,17 +325,7 @@ impl Relays {
         let mut list: Vec<Relay> = relay_list(&self.global);
         for (topic, addrs) in &self.per_doc {
             for relay in relay_list(addrs) {
-                match list.iter_mut().find(|r| r.peer == relay.peer) {
-                    Some(known) => {
-                        if let Some(topics) = &mut known.topics {
-                            topics.insert(*topic);
-                        }
-                    }
-                    None => list.push(Relay {
-                        topics: Some(HashSet::from([*topic])),
-                        ..relay
-                    }),
-                }
+                serve_from(&mut list, relay, *topic);
             }
         }
         for relay in &mut list {
@@ -444,16 +426,10 @@ impl Relays {
         if *reading >= MAX_RELAY_READS_IN_FLIGHT {
             return false;
         }
-        let rate = self.read_rate.entry(relay).or_insert((now, 0));
-        if now.duration_since(rate.0) >= Duration::from_secs(1) {
-            *rate = (now, 0);
-        }
-        let cost = cost as usize;
         // A request costlier than a whole second's room still goes, alone.
-        if rate.1 > 0 && rate.1 + cost > MAX_RELAY_READS_PER_SECOND {
+        if !self.read_rate.try_spend(relay, cost as usize, now) {
             return false;
         }
-        rate.1 += cost;
         *reading += 1;
         true
     }
@@ -602,6 +578,22 @@ impl Relays {
             self.read_soon.insert((relay, topic));
             self.dirty.insert((relay, topic));
         }
+    }
+}
+
+/// `relay` (from a document's link) serves `topic`: added to the list, or to the
+/// documents of the relay already in it (one the settings name serves all).
+fn serve_from(list: &mut Vec<Relay>, relay: Relay, topic: Topic) {
+    match list.iter_mut().find(|r| r.peer == relay.peer) {
+        Some(known) => {
+            if let Some(topics) = &mut known.topics {
+                topics.insert(topic);
+            }
+        }
+        None => list.push(Relay {
+            topics: Some(HashSet::from([topic])),
+            ..relay
+        }),
     }
 }
 

@@ -120,3 +120,87 @@ impl Actor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use quire_crypto::{DeviceIdentity, DocKeys};
+    use quire_doc::DocumentId;
+
+    use super::*;
+    use crate::presence::{AwarenessMessage, Cursor, Presence};
+
+    fn doc() -> DocSync {
+        let (keys, _) = DocKeys::generate();
+        let me = DeviceIdentity::generate();
+        DocSync::new(
+            DocumentId::random(),
+            keys,
+            &me,
+            Presence::new("me", &me.peer_id()),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_document_alone_with_nothing_to_do_waits_for_the_backstop() {
+        let (doc, now) = (doc(), Instant::now());
+        assert_eq!(next_look(&doc, false, now), now + SWEEP_BACKSTOP);
+    }
+
+    #[test]
+    fn presence_heartbeats_are_due_at_the_interval_of_an_open_or_idle_document() {
+        let (mut doc, now) = (doc(), Instant::now());
+        doc.peers.insert(DeviceIdentity::generate().peer_id());
+        // Never sent: due now.
+        assert_eq!(next_look(&doc, true, now), now);
+        doc.presence_sent = Some(now);
+        // Idle: the backstop comes before the 5-minute heartbeat.
+        assert_eq!(next_look(&doc, true, now), now + SWEEP_BACKSTOP);
+        doc.local_presence.cursor = Some(Cursor { anchor: 0, head: 0 });
+        assert_eq!(next_look(&doc, true, now), now + PRESENCE_HEARTBEAT);
+    }
+
+    #[test]
+    fn a_peer_is_looked_at_when_its_presence_runs_out() {
+        let (mut doc, now) = (doc(), Instant::now());
+        let peer = DeviceIdentity::generate().peer_id();
+        let message = AwarenessMessage {
+            presence: Some(Presence::new("Bob", &peer)),
+            stays_secs: None,
+        };
+        doc.presence.receive(peer, message, now);
+        assert_eq!(
+            next_look(&doc, false, now),
+            now + crate::presence::PRESENCE_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn periodic_catch_ups_keep_their_rhythm_after_quiet_minutes() {
+        let (mut doc, start) = (doc(), Instant::now());
+        doc.last_periodic = start;
+        // Quiet: no periodic catch-up is due.
+        let later = start + Duration::from_secs(150);
+        assert_eq!(next_look(&doc, true, later), later + SWEEP_BACKSTOP);
+        // Live traffic at 150 s: due at the next minute mark, 180 s.
+        doc.live_since_periodic = true;
+        assert_eq!(next_look(&doc, true, later), start + 3 * PERIODIC_CATCH_UP);
+        // With no peer connected there is nobody to catch up with.
+        assert_eq!(next_look(&doc, false, later), later + SWEEP_BACKSTOP);
+    }
+
+    #[test]
+    fn a_document_nobody_is_in_redials_its_addresses() {
+        let (mut doc, now) = (doc(), Instant::now());
+        doc.addrs = vec!["/ip4/127.0.0.1/tcp/4001".parse().unwrap()];
+        assert_eq!(next_look(&doc, false, now), now);
+        doc.last_redial = Some(now);
+        assert_eq!(next_look(&doc, false, now), now + REDIAL_MEMBERS);
+        // A peer is here: no redial.
+        assert_eq!(next_look(&doc, true, now), now + SWEEP_BACKSTOP);
+    }
+}
