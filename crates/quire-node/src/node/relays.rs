@@ -1181,6 +1181,30 @@ mod tests {
     }
 
     #[test]
+    fn a_document_read_at_a_relay_is_due_again_after_the_read_interval() {
+        let (mut relays, relay) = one_relay();
+        let (topic, other, start) = ([1; 32], [2; 32], Instant::now());
+        relays.reading_started(relay, topic, start);
+        relays.reading_started(relay, other, start);
+        assert!(relays.fetch_due.take_due(start).is_empty());
+        let almost = start + RELAY_FETCH_EVERY - Duration::from_millis(1);
+        assert!(relays.fetch_due.take_due(almost).is_empty());
+        // A read the relay refused for its rate limit is due again in a second.
+        relays.retry_read_shortly(relay, other);
+        let soon = Instant::now() + RATE_LIMITED_RETRY;
+        assert_eq!(relays.fetch_due.take_due(soon), vec![(relay, other)]);
+        let due = relays.fetch_due.take_due(start + RELAY_FETCH_EVERY);
+        assert_eq!(due, vec![(relay, topic)]);
+        // Taken: due again only once read again.
+        assert!(
+            relays
+                .fetch_due
+                .take_due(start + 10 * RELAY_FETCH_EVERY)
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn uploads_in_flight_at_a_relay_are_bounded() {
         let (mut relays, relay) = one_relay();
         for _ in 0..MAX_RELAY_UPLOADS_IN_FLIGHT {
