@@ -98,6 +98,11 @@ pub(crate) const MAX_RELAY_READS_PER_SECOND: usize = 40;
 /// after [`RELAY_FETCH_EVERY`]).
 const RATE_LIMITED_RETRY: Duration = Duration::from_secs(1);
 
+/// A document due at a relay while a request for it is still in flight is looked
+/// at again this much later (its periodic read must not be lost: a read may take
+/// as long as the mailbox request timeout, which is the read interval itself).
+const IN_FLIGHT_RECHECK: Duration = Duration::from_secs(1);
+
 /// How often an unreachable relay is dialled again.
 const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
 
@@ -474,6 +479,15 @@ impl Relays {
             .due_by((relay, topic), now + RATE_LIMITED_RETRY);
     }
 
+    /// A document due at `relay` has a request in flight: it is read again after
+    /// it if that was `asked` for, and looked at again shortly either way.
+    fn still_busy(&mut self, key: (PeerId, Topic), asked: bool, now: Instant) {
+        if asked {
+            self.read_soon.insert(key);
+        }
+        self.fetch_due.due_by(key, now + IN_FLIGHT_RECHECK);
+    }
+
     /// Items read after which a writer compacts.
     pub(super) fn compact_after(&self) -> u64 {
         self.compact_after
@@ -642,10 +656,7 @@ impl Actor {
         let mut uploads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
         for key @ (relay, topic) in pairs {
             if self.relays.busy.contains(&key) {
-                if asked.contains(&key) {
-                    // Asked for while a request is in flight: read again after it.
-                    self.relays.read_soon.insert(key);
-                }
+                self.relays.still_busy(key, asked.contains(&key), now);
                 continue;
             }
             let last_fetch = self.relays.last_fetch.get(&key).copied();
@@ -1202,6 +1213,25 @@ mod tests {
                 .take_due(start + 10 * RELAY_FETCH_EVERY)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_document_due_while_its_read_is_in_flight_is_not_lost() {
+        let (mut relays, relay) = one_relay();
+        let (topic, start) = ([1; 32], Instant::now());
+        relays.reading_started(relay, topic, start);
+        let due_at = start + RELAY_FETCH_EVERY;
+        assert_eq!(relays.fetch_due.take_due(due_at), vec![(relay, topic)]);
+        // Still in flight when due (a read may take the request timeout).
+        relays.still_busy((relay, topic), false, due_at);
+        assert!(!relays.read_soon.contains(&(relay, topic)));
+        assert_eq!(
+            relays.fetch_due.take_due(due_at + IN_FLIGHT_RECHECK),
+            vec![(relay, topic)]
+        );
+        // Asked for while in flight: read again after it, at the next tick.
+        relays.still_busy((relay, topic), true, due_at);
+        assert!(relays.read_soon.contains(&(relay, topic)));
     }
 
     #[test]
