@@ -92,12 +92,9 @@ impl Engine {
 
     /// This device's marks at `relay` (its peer id) for document `id`.
     pub async fn relay_mark(&self, relay: &str, id: DocumentId) -> Result<RelayMark, EngineError> {
-        let store = self.store();
-        let cursor = store
-            .setting(&key(relay, id, "cursor"))?
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let uploaded = store
+        let cursor = self.relay_cursor(relay, id).await?;
+        let uploaded = self
+            .store()
             .setting(&key(relay, id, "uploaded"))?
             .and_then(|h| from_hex(&h))
             .unwrap_or_default();

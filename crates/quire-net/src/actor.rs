@@ -1104,10 +1104,6 @@ impl Actor {
 
     /// Hands an event to the engine without blocking the swarm; `false` if dropped.
     fn emit(&self, event: NetEvent) -> bool {
-        match self.events.try_send(event) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => false,
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        self.events.try_send(event).is_ok()
     }
 }

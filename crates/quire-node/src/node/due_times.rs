@@ -14,7 +14,7 @@ use std::time::Instant;
 /// Due times by key.
 pub(super) struct DueTimes<K> {
     /// Every time asked for, earliest first; an entry that no longer matches its
-    /// document's time in `due_at` is stale and skipped.
+    /// key's time in `due_at` is stale and skipped.
     heap: BinaryHeap<Reverse<(Instant, K)>>,
     due_at: HashMap<K, Instant>,
 }

@@ -297,8 +297,8 @@ impl Actor {
     }
 }
 
-/// Each read's outcome from the relay's answer to its request (`reads` in the order
-/// they were asked).
+/// Each read's outcome from the relay's answer to its request (`topics` in the
+/// order they were asked).
 fn read_outcomes(
     topics: &[Topic],
     answer: Result<MailboxResponse, String>,

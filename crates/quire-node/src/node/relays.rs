@@ -474,7 +474,6 @@ impl Relays {
             .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
             .unwrap_or(now);
         self.last_fetch.insert((relay, topic), retry);
-        self.fetch_due.forget((relay, topic));
         self.fetch_due
             .due_by((relay, topic), now + RATE_LIMITED_RETRY);
     }

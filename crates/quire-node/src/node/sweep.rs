@@ -11,6 +11,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use quire_crypto::PeerId;
+
 use super::{Actor, Topic};
 use crate::config::{DOCUMENT_SWEEP, PERIODIC_CATCH_UP, REDIAL_MEMBERS, SWEEP_BACKSTOP};
 use crate::doc_sync::DocSync;
@@ -51,18 +53,22 @@ fn next_look(doc: &DocSync, has_peer: bool, now: Instant) -> Instant {
     at
 }
 
-impl Actor {
-    /// Whether a peer of `doc` is connected.
-    fn has_connected_peer(&self, doc: &DocSync) -> bool {
-        doc.peers.iter().any(|p| self.connected.contains(p))
-    }
+/// Whether a peer of `doc` is connected.
+fn has_connected_peer(doc: &DocSync, connected: &HashSet<PeerId>) -> bool {
+    doc.peers.iter().any(|p| connected.contains(p))
+}
 
+impl Actor {
     /// Schedules `topic` at its next due time (a change may have made it sooner).
     pub(super) fn reschedule(&mut self, topic: Topic) {
         let Some(doc) = self.docs.get(&topic) else {
             return;
         };
-        let at = next_look(doc, self.has_connected_peer(doc), Instant::now());
+        let at = next_look(
+            doc,
+            has_connected_peer(doc, &self.connected),
+            Instant::now(),
+        );
         self.sweep.due_by(topic, at);
     }
 
@@ -74,13 +80,10 @@ impl Actor {
         let (mut gone, mut periodic, mut redial) = (Vec::new(), Vec::new(), HashSet::new());
         for topic in due {
             self.flush_presence_of(topic).await;
-            let Some(doc) = self.docs.get(&topic) else {
-                continue;
-            };
-            let has_peer = self.has_connected_peer(doc);
             let Some(doc) = self.docs.get_mut(&topic) else {
                 continue;
             };
+            let has_peer = has_connected_peer(doc, &self.connected);
             for peer in doc.presence.expire(now) {
                 gone.push((doc.id, peer));
             }
