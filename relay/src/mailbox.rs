@@ -10,6 +10,10 @@
 //! supersedes only items up to the last one the member had read, and none stored
 //! before the pin.
 //!
+//! Every item stored also gives its topic the mailbox's next change number
+//! ([`changes`]), so a member asks which of its topics changed after the last number
+//! it saw rather than reading every one.
+//!
 //! Every change is one transaction committed with `synchronous=FULL` before it is
 //! acknowledged, so nothing acknowledged is lost when the relay is killed. The relay
 //! never sees plaintext: topics are hashes, items are sealed by the members.
@@ -17,14 +21,19 @@
 use std::path::Path;
 use std::time::Duration;
 
-use quire_net::mailbox_protocol::{GetItem, MailboxItem, TopicItems};
+use quire_net::TopicFilter;
+use quire_net::mailbox_protocol::{
+    GetItem, MAX_CHANGED_TOPICS, MAX_CHANGES_SCANNED, MailboxItem, TopicItems,
+};
 use rusqlite::{Connection, TransactionBehavior, params};
 
+mod changes;
 mod free_pages;
 mod pins;
 mod schema;
 mod tally;
 
+pub(crate) use changes::Changed;
 use tally::Tally;
 
 /// What one item adds to an answer besides its bytes (its sequence number and the
@@ -97,6 +106,8 @@ pub(crate) struct Totals {
 pub(crate) struct Mailbox {
     conn: Connection,
     limits: Limits,
+    /// The last change number given out (see [`changes`]).
+    last_change: u64,
 }
 
 impl Mailbox {
@@ -109,7 +120,12 @@ impl Mailbox {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::prepare(&mut conn)?;
-        Ok(Self { conn, limits })
+        let last_change = changes::last(&conn)?;
+        Ok(Self {
+            conn,
+            limits,
+            last_change,
+        })
     }
 
     /// Keeps `item` from `sender` in `topic`; returns its sequence number once durable.
@@ -165,6 +181,8 @@ impl Mailbox {
                         pins::write(&tx, put.topic, pin)?;
                     }
                     insert_item(&tx, put.topic, seq, put.sender, put.item, now_ms)?;
+                    self.last_change += 1;
+                    changes::mark(&tx, put.topic, self.last_change)?;
                     results.push(Ok(seq));
                 }
                 Err(refusal) => results.push(Err(refusal)),
@@ -285,9 +303,29 @@ impl Mailbox {
         let mut tally = Tally::default();
         let seq = tally.admit(&tx, &self.limits, topic, sender, snapshot.len())??;
         insert_item(&tx, topic, seq, sender, snapshot, now_ms)?;
+        self.last_change += 1;
+        changes::mark(&tx, topic, self.last_change)?;
         tally.write(&tx)?;
         tx.commit()?;
         Ok(seq)
+    }
+
+    /// The topics `filter` may hold that had an item stored after change number
+    /// `after` (see [`changes`]), at most [`MAX_CHANGED_TOPICS`] of them; with no
+    /// `after`, none, and the last change number as the cursor.
+    pub(crate) fn changed_since(
+        &self,
+        after: Option<u64>,
+        filter: &TopicFilter,
+    ) -> Result<Changed, MailboxError> {
+        let Some(after) = after else {
+            return Ok(Changed {
+                cursor: self.last_change,
+                ..Changed::default()
+            });
+        };
+        let bounds = (MAX_CHANGED_TOPICS, MAX_CHANGES_SCANNED);
+        changes::after(&self.conn, after, filter, bounds, self.last_change)
     }
 
     /// Drops items older than the retention period; returns how many.
@@ -476,6 +514,75 @@ mod tests {
                 topics: 2
             }
         );
+    }
+
+    /// A topic no filter in these tests holds.
+    const OTHERS: [u8; 32] = [0x5a; 32];
+
+    #[test]
+    fn a_member_learns_which_of_its_topics_changed_after_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        let mine = TopicFilter::of(&[T1, T2]);
+        assert!(!mine.may_hold(&OTHERS));
+        // Where to start following from: nothing changed yet.
+        let start = m.changed_since(None, &mine).unwrap();
+        assert_eq!(
+            (start.topics.len(), start.cursor, start.more),
+            (0, 0, false)
+        );
+
+        m.put(&T1, b"ann", &[1; 5], 0).unwrap();
+        m.put(&OTHERS, b"eve", &[1; 5], 0).unwrap();
+        m.put(&T1, b"ann", &[1; 5], 0).unwrap();
+        let first = m.changed_since(Some(start.cursor), &mine).unwrap();
+        assert_eq!(
+            first.topics,
+            vec![T1],
+            "each changed topic once, others' not at all"
+        );
+        assert_eq!((first.cursor, first.more), (3, false));
+        // Asked again with nothing new: nothing, and the same cursor.
+        let idle = m.changed_since(Some(first.cursor), &mine).unwrap();
+        assert_eq!((idle.topics.len(), idle.cursor), (0, 3));
+        // Only what came after the cursor: T2's put, then the snapshot of T1.
+        m.put(&T2, b"bob", &[1; 5], 0).unwrap();
+        m.compact(&T1, b"ann", &KEY, &[2; 5], 2, 0).unwrap();
+        let next = m.changed_since(Some(idle.cursor), &mine).unwrap();
+        assert_eq!(next.topics, vec![T2, T1]);
+        assert_eq!(next.cursor, 5);
+        // The numbering goes on after a restart; the start is the last number.
+        drop(m);
+        let mut m = open(&dir);
+        assert_eq!(m.changed_since(None, &mine).unwrap().cursor, 5);
+        m.put(&T2, b"bob", &[1; 5], 0).unwrap();
+        let after = m.changed_since(Some(5), &mine).unwrap();
+        assert_eq!((after.topics, after.cursor), (vec![T2], 6));
+    }
+
+    #[test]
+    fn changes_come_in_pages_of_topics_and_of_rows_looked_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        let mine = TopicFilter::of(&[T1, T2]);
+        for topic in [T1, OTHERS, OTHERS, T2] {
+            m.put(&topic, b"ann", &[1; 5], 0).unwrap();
+        }
+        // OTHERS changed twice: its row holds only its last number (3).
+        let page = |after, bounds| changes::after(&m.conn, after, &mine, bounds, m.last_change);
+        // One topic per answer: T1 (and OTHERS looked past), then T2.
+        let one = page(0, (1, 100)).unwrap();
+        assert_eq!((one.topics, one.cursor, one.more), (vec![T1], 3, true));
+        let two = page(one.cursor, (1, 100)).unwrap();
+        assert_eq!((two.topics, two.cursor, two.more), (vec![T2], 4, false));
+        // Two rows looked at per answer: T1 and OTHERS, then T2.
+        let first = page(0, (10, 2)).unwrap();
+        assert_eq!(
+            (first.topics, first.cursor, first.more),
+            (vec![T1], 3, true)
+        );
+        let rest = page(first.cursor, (10, 2)).unwrap();
+        assert_eq!((rest.topics, rest.cursor, rest.more), (vec![T2], 4, false));
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub(crate) struct Metrics {
     pub(crate) connected_peers: Count,
     pub(crate) puts: Counter,
     pub(crate) gets: Counter,
+    pub(crate) change_asks: Counter,
     pub(crate) compactions: Counter,
     pub(crate) reservations: Counter,
     pub(crate) circuits: Counter,
@@ -97,6 +98,11 @@ impl Metrics {
         let connected_peers = count(relay, "connected_peers", "Peers with an open connection");
         let puts = counter(relay, "mailbox_puts", "Items stored");
         let gets = counter(relay, "mailbox_gets", "Reads of a topic");
+        let change_asks = counter(
+            relay,
+            "mailbox_change_asks",
+            "Asks for which topics changed since a change number",
+        );
         let compactions = counter(
             relay,
             "mailbox_compactions",
@@ -125,6 +131,7 @@ impl Metrics {
             connected_peers,
             puts,
             gets,
+            change_asks,
             compactions,
             reservations,
             circuits,

@@ -511,6 +511,12 @@ impl RelayNode {
                 }
                 (vec![*topic], snapshot.len())
             }
+            MailboxRequest::Changes { filter, .. } => {
+                if let Some(problem) = filter.problem() {
+                    return Some(refused(Refusal::Invalid, problem));
+                }
+                (Vec::new(), 0)
+            }
         };
         if size > MAX_MAILBOX_ITEM_BYTES {
             return Some(refused(

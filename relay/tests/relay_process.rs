@@ -15,6 +15,7 @@ use support::{Relay, http_get};
 
 use quire_net::mailbox_protocol::{
     GetItem, MAX_GET_BATCH, MAX_PUT_BATCH, MailboxItem, MailboxRequest, MailboxResponse, Refusal,
+    TopicFilter,
 };
 
 const DOC: [u8; 32] = [7; 32];
@@ -265,6 +266,74 @@ fn a_relay_nobody_may_use_does_not_start() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_asks_which_of_its_documents_changed_and_a_bad_filter_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ann, bob) = (Member::new(), Member::new());
+    let relay = Relay::start(dir.path(), &allow(&[&ann, &bob]));
+    let bobs = TopicFilter::of(&[DOC, THIRD_DOC]);
+    let ask = |after| MailboxRequest::Changes {
+        after,
+        filter: bobs.clone(),
+    };
+    let changed = |answer: MailboxResponse| match answer {
+        MailboxResponse::Changed {
+            topics,
+            cursor,
+            more,
+        } => (
+            topics
+                .into_iter()
+                .map(|t| t.into_array())
+                .collect::<Vec<_>>(),
+            cursor,
+            more,
+        ),
+        other => panic!("no list of changes: {other:?}"),
+    };
+    // Where to follow from: the relay's last change number.
+    let (_, start, _) = changed(bob.ask(&relay, ask(None)).await);
+    ann.put(&relay, DOC, b"one").await;
+    ann.put(&relay, OTHER_DOC, b"not Bob's").await;
+    ann.put(&relay, DOC, b"two").await;
+    let (topics, cursor, more) = changed(bob.ask(&relay, ask(Some(start))).await);
+    assert_eq!((topics, more), (vec![DOC], false));
+    assert_eq!(cursor, start + 3);
+    // Nothing new: nothing named, same cursor.
+    assert_eq!(
+        changed(bob.ask(&relay, ask(Some(cursor))).await),
+        (vec![], cursor, false)
+    );
+    ann.put(&relay, THIRD_DOC, b"third's").await;
+    let (topics, _, _) = changed(bob.ask(&relay, ask(Some(cursor))).await);
+    assert_eq!(topics, vec![THIRD_DOC]);
+
+    // A filter that sets no bits per topic (or is too large) is refused; the relay
+    // goes on.
+    let bad: TopicFilter =
+        serde_json::from_value(serde_json::json!({"bits": [255], "hashes": 0})).unwrap();
+    let answer = bob
+        .ask(
+            &relay,
+            MailboxRequest::Changes {
+                after: Some(0),
+                filter: bad,
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            answer,
+            MailboxResponse::Refused {
+                reason: Refusal::Invalid,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+    assert_eq!(bob.get(&relay, DOC, 0).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

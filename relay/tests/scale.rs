@@ -2,7 +2,9 @@
 //!
 //! - Two daemons sharing 1,000 documents: every document syncs, a live edit to the
 //!   last one arrives live, and after a reconnect the 1% changed while apart arrive;
-//!   the same with 1,000 documents through a relay only. Before the gossip limits were set, gossipsub's
+//!   the same with 1,000 documents through a relay only, where the two idle devices
+//!   then read no mailbox in a whole read interval (the relay names what changed).
+//!   Before the gossip limits were set, gossipsub's
 //!   default subscription filter took 100 topics per peer and its 16 KiB control
 //!   limit dropped a longer subscription list whole: Bob got at most 100 of them.
 //! - Thirty daemons on one IP address in one document, in a star and in a seeded
@@ -21,6 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use quire_engine::{DocumentId, Role};
+use quire_node::RELAY_FETCH_EVERY;
 use support::{Daemon, Relay, append_in, free_port, open, quire_in};
 
 /// One scenario at a time (each test has its own runtime; tokio's mutex works
@@ -176,6 +179,9 @@ async fn many_documents(relay: Option<&Relay>, count: usize) {
                 .all(|id| text(bob, id).contains("Changed while Bob was away."))
         },
     );
+    if let Some(http) = relay.and_then(|r| r.http.as_deref()) {
+        idle_devices_read_only_what_changed(http, count, &daemons);
+    }
     drop(bob_daemon);
     drop(ann_daemon);
     let differ = differing(ann, bob, &ids).await;
@@ -184,6 +190,36 @@ async fn many_documents(relay: Option<&Relay>, count: usize) {
         "{} of {count} documents differ, the first {}",
         differ.len(),
         differ[0]
+    );
+}
+
+/// Both devices idle, connected to the relay: their next asks for what changed
+/// name nothing, and they read no mailbox again. Before the relay gave change
+/// numbers, each read all `count` of its mailboxes every read interval.
+fn idle_devices_read_only_what_changed(http: &str, count: usize, daemons: &[&Daemon]) {
+    let metric = |name: &str| -> f64 {
+        let page = support::http_get(http, "/metrics");
+        page.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} on the metrics page:\n{page}"))
+    };
+    const GETS: &str = "quire_relay_mailbox_gets_total";
+    const ASKS: &str = "quire_relay_mailbox_change_asks_total";
+    let (gets, asks, start) = (metric(GETS), metric(ASKS), Instant::now());
+    // A window of a whole read interval, closed by an ask of each device.
+    until(
+        "a read interval passed and both devices asked the relay again what changed",
+        daemons,
+        || start.elapsed() > RELAY_FETCH_EVERY && metric(ASKS) >= asks + 2.0,
+    );
+    let (read, asked) = (metric(GETS) - gets, metric(ASKS) - asks);
+    eprintln!(
+        "idle for {:.1} s: {asked} asks for changes, {read} mailbox reads ({count} documents, 2 devices)",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        read < (count / 10) as f64,
+        "idle devices read {read} mailboxes of {count} in one read interval"
     );
 }
 
@@ -199,8 +235,14 @@ async fn a_thousand_documents_sync_through_the_relay_only() {
     let relay_dir = tempfile::tempdir().unwrap();
     // No circuit slots: the members never meet; everything goes through the relay's
     // gossip and mailbox.
-    let args = ["--allow-any", "--max-reservations", "0"].map(String::from);
-    let relay = Relay::start(relay_dir.path(), &args);
+    let args = [
+        "--allow-any",
+        "--max-reservations",
+        "0",
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let relay = Relay::start(relay_dir.path(), &args.map(String::from));
     many_documents(Some(&relay), SHARED_THROUGH_RELAY).await;
 }
 

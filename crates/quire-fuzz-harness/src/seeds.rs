@@ -15,7 +15,8 @@ use quire_doc::Document;
 use quire_doc::sync::{SyncMessage, SyncSession};
 use quire_net::mailbox_auth::{MAILBOX_KEY_BYTES, MAILBOX_SIGNATURE_BYTES, MailboxAuth};
 use quire_net::mailbox_protocol::{
-    GetItem, MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal, TopicItems,
+    ByteArray, GetItem, MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal,
+    TopicFilter, TopicItems,
 };
 use quire_node::summary::{
     SUMMARY_CONFIRMATION_BYTES, SUMMARY_NONCE_BYTES, SUMMARY_PROOF_BYTES, SummaryAnswer,
@@ -215,7 +216,7 @@ fn summaries(seeds: &mut Vec<Seed>) {
 
 fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
     let topic = keys::writer_keys().map_err(refused)?.topic();
-    let requests: [(&'static str, MailboxRequest); 5] = [
+    let requests: [(&'static str, MailboxRequest); 6] = [
         (
             "put",
             MailboxRequest::Put {
@@ -266,6 +267,13 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
             },
         ),
         (
+            "changes",
+            MailboxRequest::Changes {
+                after: Some(41),
+                filter: TopicFilter::of(&[topic, [9; 32]]),
+            },
+        ),
+        (
             "compact",
             MailboxRequest::Compact {
                 topic,
@@ -283,7 +291,7 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
             selected(mailbox::REQUEST, mailbox::encode_request(&request)?),
         );
     }
-    let responses: [(&'static str, MailboxResponse); 6] = [
+    let responses: [(&'static str, MailboxResponse); 7] = [
         ("stored", MailboxResponse::Stored { seq: 3 }),
         (
             "stored-many",
@@ -329,6 +337,14 @@ fn mailbox_messages(seeds: &mut Vec<Seed>) -> Result<(), String> {
                         more: true,
                     },
                 ],
+            },
+        ),
+        (
+            "changed",
+            MailboxResponse::Changed {
+                topics: vec![ByteArray::new(topic), ByteArray::new([9; 32])],
+                cursor: 45,
+                more: true,
             },
         ),
         ("compacted", MailboxResponse::Compacted { seq: 13 }),

@@ -67,6 +67,7 @@ mod path;
 mod rejected_messages;
 pub mod restarts;
 mod sync_protocol;
+pub mod topic_filter;
 mod traversal;
 
 pub use actor::{
@@ -91,4 +92,5 @@ pub use sync_protocol::{
     MAX_CONCURRENT_SYNC_STREAMS, MAX_SYNC_PAYLOAD_BYTES, SYNC_FRAME_OVERHEAD_BYTES, SYNC_PROTOCOL,
     SYNC_REPLY_TIMEOUT, SYNC_REQUEST_TIMEOUT,
 };
+pub use topic_filter::TopicFilter;
 pub use traversal::{REGISTRATION_REFRESH, REGISTRATION_TTL, namespace_for};

@@ -11,6 +11,11 @@
 //! Reads batch the same way ([`MailboxRequest::GetMany`]): a member with thousands
 //! of documents at a relay reads every one of their mailboxes in a few requests,
 //! and a topic with nothing new costs a few bytes of the answer.
+//! Between reads, a member asks which of its documents changed at all
+//! ([`MailboxRequest::Changes`]): every put and compaction gives its topic the
+//! relay's next change number, and the member sends the last number it saw with a
+//! [`TopicFilter`] of its topics, so an idle member with 10,000 documents asks one
+//! small question per read interval instead of reading 10,000 mailboxes.
 //! Every payload is capped ([`MAX_MAILBOX_ITEM_BYTES`], [`MAX_MAILBOX_RESPONSE_BYTES`])
 //! by the codec on receipt, before anything is decoded.
 //!
@@ -30,6 +35,9 @@ use libp2p::{
 use serde::{Deserialize, Serialize};
 
 pub use crate::mailbox_auth::MailboxAuth;
+pub use crate::topic_filter::TopicFilter;
+/// A topic hash in a [`MailboxResponse::Changed`] (CBOR bytes, not 32 numbers).
+pub use serde_bytes::ByteArray;
 
 /// The protocol name negotiated on the stream.
 pub const MAILBOX_PROTOCOL: StreamProtocol = StreamProtocol::new("/quire/mailbox/1");
@@ -50,6 +58,15 @@ pub const MAX_GET_BATCH: usize = 1024;
 /// Topics of a [`MailboxRequest::GetMany`] that cost the relay as much as one
 /// request does (its rate limit counts requests; see [`request_cost`]).
 pub const GET_BATCH_TOPICS_PER_REQUEST: usize = 128;
+
+/// Most topics named in one [`MailboxResponse::Changed`] (more come with the next
+/// ask): 4,096 hashes are about 140 KiB.
+pub const MAX_CHANGED_TOPICS: usize = 4096;
+
+/// Most change rows a relay looks at for one [`MailboxRequest::Changes`] (those of
+/// other members' topics included): the answer's cursor stops where it stopped, and
+/// `more` says to ask again.
+pub const MAX_CHANGES_SCANNED: usize = 16_384;
 
 /// Room for the CBOR framing around payloads.
 const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
@@ -105,6 +122,17 @@ pub enum MailboxRequest {
         reads: Vec<GetItem>,
         /// Most bytes of items wanted in all.
         max_bytes: u32,
+    },
+    /// Which topics of `filter` had an item put or compacted after change number
+    /// `after`; with no `after`, only the relay's last change number (where to
+    /// start following from, asked before reading every mailbox once). The answer
+    /// is [`MailboxResponse::Changed`]; a relay from before change numbers closes
+    /// the stream without one.
+    Changes {
+        /// The last change number seen (from the previous answer).
+        after: Option<u64>,
+        /// The asker's topics.
+        filter: TopicFilter,
     },
     /// Replace every item up to and including `supersedes` with one sealed snapshot.
     /// `supersedes` is the last item the member had read: nothing after it goes.
@@ -211,6 +239,17 @@ pub enum MailboxResponse {
     ItemsMany {
         /// One per read.
         results: Vec<TopicItems>,
+    },
+    /// The answer to a [`MailboxRequest::Changes`]: topics the filter may hold that
+    /// changed after the asked number (each once, at most [`MAX_CHANGED_TOPICS`]),
+    /// and the number to ask after next time.
+    Changed {
+        /// The changed topics.
+        topics: Vec<serde_bytes::ByteArray<32>>,
+        /// The last change number this answer covers.
+        cursor: u64,
+        /// Whether more changes follow (ask again after `cursor` now).
+        more: bool,
     },
     /// The snapshot is durable under this sequence number and older items are gone.
     Compacted {

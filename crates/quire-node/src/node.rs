@@ -46,6 +46,7 @@ mod compaction;
 mod due_times;
 mod greetings;
 mod per_second;
+mod relay_changes;
 mod relay_discovery;
 mod relay_reads;
 mod relays;
@@ -1108,7 +1109,7 @@ impl Actor {
                 // A member speaking through a relay may have left things in its
                 // mailbox (it announces itself after its first upload): read it.
                 if self.relays.is_relay(&from) {
-                    self.relays.fetch_soon(from, topic);
+                    self.relays.may_have_news(from, topic);
                 }
                 if is_new {
                     // Said by the peer itself, which heard our hello when it
@@ -1246,8 +1247,9 @@ impl Actor {
             return;
         }
         if self.relays.is_relay(&peer) {
-            // A relay forwards gossip but answers no catch-up: read its mailbox.
-            self.relays.fetch_soon(peer, topic);
+            // A relay forwards gossip but answers no catch-up: its mailbox has what
+            // it missed.
+            self.relays.may_have_news(peer, topic);
             return;
         }
         let Some(doc) = self.docs.get(&topic) else {

@@ -6,7 +6,9 @@
 //! recounted on every open (one pass over the items table), so a file an older relay
 //! wrote to after an upgrade is right again. `topic_keys` holds each topic's pinned
 //! mailbox key (see `pins`); an older file gets the table empty, and its topics pin
-//! on their next signed put.
+//! on their next signed put. `changes` (see `changes`) is new since schema 2 too and
+//! starts empty; a relay from before it opens the file and leaves it alone, so it
+//! needs no version of its own.
 
 use rusqlite::Connection;
 
@@ -61,6 +63,7 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<(), MailboxError> {
         tx.execute_batch("ALTER TABLE topics ADD COLUMN items INTEGER NOT NULL DEFAULT 0;")?;
     }
     tx.execute_batch(TABLES)?;
+    tx.execute_batch(super::changes::TABLE)?;
     tx.execute_batch(
         "UPDATE topics SET items = (SELECT COUNT(*) FROM items WHERE items.topic = topics.topic);",
     )?;

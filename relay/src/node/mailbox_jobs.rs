@@ -15,7 +15,7 @@ use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
 use quire_net::mailbox_auth::{MailboxAuth, Operation};
 use quire_net::mailbox_protocol::{
-    MAX_MAILBOX_RESPONSE_BYTES, MailboxRequest, MailboxResponse, Refusal,
+    ByteArray, MAX_MAILBOX_RESPONSE_BYTES, MailboxRequest, MailboxResponse, Refusal,
 };
 
 use super::{RelayNode, now_ms, refusal_of, refused};
@@ -150,7 +150,7 @@ impl RelayNode {
         }));
     }
 
-    /// Starts answering a checked get or compaction.
+    /// Starts answering a checked get, ask for changes, or compaction.
     pub(super) fn serve(
         &mut self,
         peer: PeerId,
@@ -182,6 +182,16 @@ impl RelayNode {
                     on_mailbox(&mailbox, move |m| m.get_many(&reads, max))
                         .await
                         .map(|results| MailboxResponse::ItemsMany { results })
+                }
+                MailboxRequest::Changes { after, filter } => {
+                    metrics.change_asks.inc();
+                    on_mailbox(&mailbox, move |m| m.changed_since(after, &filter))
+                        .await
+                        .map(|changed| MailboxResponse::Changed {
+                            topics: changed.topics.into_iter().map(ByteArray::new).collect(),
+                            cursor: changed.cursor,
+                            more: changed.more,
+                        })
                 }
                 MailboxRequest::Compact {
                     topic,

@@ -7,8 +7,11 @@
 //!   [`RELAY_UPLOAD_EVERY`] while the document changes, and again after a restart
 //!   (the documents due at one relay go in one request);
 //! - reads what came after the last item it read (a cursor kept by the engine) when
-//!   the relay connects and every [`RELAY_FETCH_EVERY`], the documents due together
-//!   in batched reads, and applies it like a catch-up answer (see
+//!   the relay connects, and after that when the relay names the document among
+//!   those changed since the last change number the node saw (asked every
+//!   [`RELAY_FETCH_EVERY`], see [`super::relay_changes`]; a relay from before change
+//!   numbers has every mailbox read that often), the documents due together in
+//!   batched reads, and applies it like a catch-up answer (see
 //!   [`super::relay_reads`]);
 //! - signs every put and compaction with the document's mailbox key (derived from
 //!   the write key, so readers do not write to a relay's mailbox; see
@@ -50,6 +53,7 @@ use tokio::sync::mpsc;
 use super::compaction::Snapshot;
 use super::due_times::DueTimes;
 use super::per_second::PerSecond;
+use super::relay_changes::Feed;
 use super::relay_discovery::Discoveries;
 use super::relay_reads::ReadOutcome;
 use super::{Actor, Topic};
@@ -132,10 +136,12 @@ pub(crate) struct Relay {
     single_reads: bool,
     /// Batched reads failed in a row without a refusal.
     batched_failures: u32,
+    /// Where the node stands with its change numbers (since it connected).
+    pub(super) feed: Feed,
 }
 
 impl Relay {
-    fn serves(&self, topic: &Topic) -> bool {
+    pub(super) fn serves(&self, topic: &Topic) -> bool {
         self.topics.as_ref().is_none_or(|t| t.contains(topic))
     }
 }
@@ -161,6 +167,12 @@ pub(crate) enum RelayResult {
         seq: u64,
         /// The state vector the upload brought the relay to.
         uploaded: Vec<u8>,
+    },
+    /// The answer to an ask for the documents changed (see
+    /// [`super::relay_changes`]).
+    Changes {
+        relay: PeerId,
+        answer: Result<MailboxResponse, String>,
     },
     /// The answer to one read request (of one document or a batch).
     Read {
@@ -345,6 +357,7 @@ impl Relays {
                 relay.error = old.error.clone();
                 relay.single_reads = old.single_reads;
                 relay.batched_failures = old.batched_failures;
+                relay.feed = old.feed;
             }
         }
         self.list = list;
@@ -458,22 +471,63 @@ impl Relays {
         }
     }
 
-    /// A read of the document at `relay` is in flight.
+    /// A read of the document at `relay` is in flight; the next is due after
+    /// [`RELAY_FETCH_EVERY`] unless the relay says which documents changed.
     pub(super) fn reading_started(&mut self, relay: PeerId, topic: Topic, now: Instant) {
         self.busy.insert((relay, topic));
         self.last_fetch.insert((relay, topic), now);
-        self.fetch_due
-            .due_by((relay, topic), now + RELAY_FETCH_EVERY);
+        if !self.follows_changes(relay) {
+            self.fetch_due
+                .due_by((relay, topic), now + RELAY_FETCH_EVERY);
+        }
+    }
+
+    /// Whether `relay`'s mailboxes are read only when it names them changed.
+    fn follows_changes(&self, relay: PeerId) -> bool {
+        self.list
+            .iter()
+            .any(|r| r.peer == relay && r.feed.follows())
+    }
+
+    /// Whether reads and uploads at `relay` wait for its last change number (after
+    /// which every mailbox it serves is read).
+    fn holds_reads(&self, relay: PeerId) -> bool {
+        self.list
+            .iter()
+            .any(|r| r.peer == relay && r.feed.holds_reads())
+    }
+
+    /// Reads every mailbox of these documents that `relay` serves at the next tick.
+    pub(super) fn read_everything(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
+        let Some(known) = self.list.iter().find(|r| r.peer == relay) else {
+            return;
+        };
+        let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
+        for topic in served {
+            self.fetch_soon(relay, topic);
+        }
+    }
+
+    /// `relay` named the document among those changed: read it at the next tick.
+    pub(super) fn read_changed(&mut self, relay: PeerId, topic: Topic) {
+        if self.serves(&relay, &topic) {
+            self.fetch_soon(relay, topic);
+        }
     }
 
     /// A read the relay refused for its rate limit is tried again after
     /// [`RATE_LIMITED_RETRY`].
     pub(super) fn retry_read_shortly(&mut self, relay: PeerId, topic: Topic) {
         let now = Instant::now();
-        let retry = now
-            .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
-            .unwrap_or(now);
-        self.last_fetch.insert((relay, topic), retry);
+        if self.follows_changes(relay) {
+            // Read when due whatever the last read (a read here is asked for).
+            self.last_fetch.remove(&(relay, topic));
+        } else {
+            let retry = now
+                .checked_sub(RELAY_FETCH_EVERY.saturating_sub(RATE_LIMITED_RETRY))
+                .unwrap_or(now);
+            self.last_fetch.insert((relay, topic), retry);
+        }
         self.fetch_due
             .due_by((relay, topic), now + RATE_LIMITED_RETRY);
     }
@@ -506,6 +560,17 @@ impl Relays {
     /// room for them).
     pub(super) fn read_later(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
         self.read_soon.extend(topics.map(|t| (relay, t)));
+    }
+
+    /// `relay` may hold news of the document (a member spoke through it, or a
+    /// catch-up with it is due): read its mailbox at the next tick, or, if it names
+    /// the changed documents, ask it which changed now (one ask covers every
+    /// document: a reconnect brings a hello for each).
+    pub(crate) fn may_have_news(&mut self, relay: PeerId, topic: Topic) {
+        match self.list.iter_mut().find(|r| r.peer == relay) {
+            Some(known) if known.feed.follows() => known.feed.ask_soon(Instant::now()),
+            _ => self.fetch_soon(relay, topic),
+        }
     }
 
     /// Reads the relay's mailbox for the document at the next tick.
@@ -574,7 +639,8 @@ impl Relays {
         }
     }
 
-    /// A relay (re)connected: read its mailbox and upload to it now.
+    /// A relay (re)connected: upload to it now, and read its mailbox once its last
+    /// change number is known (see [`super::relay_changes`]).
     pub(crate) fn connected(&mut self, relay: PeerId, topics: impl Iterator<Item = Topic>) {
         let Some(known) = self.list.iter_mut().find(|r| r.peer == relay) else {
             return;
@@ -582,13 +648,12 @@ impl Relays {
         known.connected_at = Some(Instant::now());
         known.single_reads = false;
         known.batched_failures = 0;
+        known.feed = Feed::default();
         self.discoveries.relay_connected(relay);
         let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
         for topic in served {
             self.announced.remove(&(relay, topic));
-            self.last_fetch.remove(&(relay, topic));
-            self.read_soon.insert((relay, topic));
             self.dirty.insert((relay, topic));
         }
     }
@@ -629,6 +694,7 @@ impl Actor {
             self.dial(addr).await;
         }
         self.traversal_tick().await;
+        self.ask_for_changes(now);
         for (relay, topic) in self.relays.discoveries.take_due(now) {
             if self.connected.contains(&relay) {
                 let _ = self.net.discover(relay, topic).await;
@@ -646,9 +712,12 @@ impl Actor {
         pending.extend(scheduled.into_iter().filter(|(relay, topic)| {
             self.docs.contains_key(topic) && self.relays.serves(relay, topic)
         }));
+        // Until a relay's last change number is known, nothing goes to it: every
+        // mailbox it serves is read once it is, and uploads come after the reads
+        // (what they bring need not go back).
         let pairs: Vec<(PeerId, Topic)> = pending
             .into_iter()
-            .filter(|(relay, _)| self.connected.contains(relay))
+            .filter(|(relay, _)| self.connected.contains(relay) && !self.relays.holds_reads(*relay))
             .collect();
         let asked = std::mem::take(&mut self.relays.read_soon);
         let mut reads: HashMap<PeerId, Vec<Topic>> = HashMap::new();
@@ -659,13 +728,18 @@ impl Actor {
                 continue;
             }
             let last_fetch = self.relays.last_fetch.get(&key).copied();
-            let fetch_due = last_fetch.is_none_or(|t| now.duration_since(t) >= RELAY_FETCH_EVERY);
+            // A relay that names the changed documents has a document read when it
+            // does (or when asked); one that does not, every RELAY_FETCH_EVERY.
+            let periodic = !self.relays.follows_changes(relay);
+            let fetch_due =
+                last_fetch.is_none_or(|t| periodic && now.duration_since(t) >= RELAY_FETCH_EVERY);
             if fetch_due && let Some(doc) = self.docs.get(&topic) {
-                // Looked at with each periodic read: often enough for the look-ups'
-                // minutes.
+                // Looked at with each read: often enough for the look-ups' minutes.
                 let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
                 self.relays.discoveries.consider(key, direct, now);
-            } else if let Some(last) = last_fetch {
+            } else if let Some(last) = last_fetch
+                && periodic
+            {
                 self.relays.fetch_due.due_by(key, last + RELAY_FETCH_EVERY);
             }
             let upload_due = self.relays.dirty.contains(&key)
@@ -973,6 +1047,7 @@ impl Actor {
                     self.publish_hello(topic).await;
                 }
             }
+            RelayResult::Changes { relay, answer } => self.changes_answered(relay, answer),
             RelayResult::Read {
                 relay,
                 outcomes,
@@ -1044,6 +1119,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 topics: None,
                 single_reads: false,
                 batched_failures: 0,
+                feed: Feed::default(),
             }),
             _ => {
                 tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
