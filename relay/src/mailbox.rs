@@ -338,6 +338,7 @@ impl Mailbox {
             .prepare_cached("SELECT COUNT(*) FROM items WHERE stored_at < ?1")?
             .query_row([cutoff], |r| r.get(0))?;
         remove_where(&tx, "stored_at < ?1", params![cutoff])?;
+        changes::forget_emptied(&tx)?;
         tx.commit()?;
         Ok(before as u64)
     }
@@ -786,6 +787,18 @@ mod tests {
                 topics: 1
             }
         );
+    }
+
+    #[test]
+    fn a_topic_whose_items_all_expired_is_no_longer_named_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = open(&dir);
+        let hour = 3_600_000;
+        m.put(&T1, b"ann", &[1; 10], 0).unwrap();
+        m.put(&T2, b"ann", &[1; 10], hour).unwrap();
+        m.expire(hour + 1).unwrap();
+        let mine = TopicFilter::of(&[T1, T2]);
+        assert_eq!(m.changed_since(Some(0), &mine).unwrap().topics, vec![T2]);
     }
 
     /// What the full tables say is kept: every item read.

@@ -66,7 +66,12 @@ pub const MAX_CHANGED_TOPICS: usize = 4096;
 /// Most change rows a relay looks at for one [`MailboxRequest::Changes`] (those of
 /// other members' topics included): the answer's cursor stops where it stopped, and
 /// `more` says to ask again.
-pub const MAX_CHANGES_SCANNED: usize = 16_384;
+pub const MAX_CHANGES_SCANNED: usize = 4096;
+
+/// What a [`MailboxRequest::Changes`] costs against the relay's rate limit, in
+/// requests: as much as a batched read of 512 topics (it may walk
+/// [`MAX_CHANGES_SCANNED`] rows of one index while holding the mailbox).
+pub const CHANGES_REQUEST_COST: u32 = 4;
 
 /// Room for the CBOR framing around payloads.
 const FRAME_OVERHEAD_BYTES: usize = 64 * 1024;
@@ -272,6 +277,7 @@ pub enum MailboxResponse {
 pub fn request_cost(request: &MailboxRequest) -> u32 {
     match request {
         MailboxRequest::GetMany { reads, .. } => get_many_cost(reads.len()),
+        MailboxRequest::Changes { .. } => CHANGES_REQUEST_COST,
         _ => 1,
     }
 }
@@ -336,5 +342,10 @@ mod tests {
             max_bytes: 1,
         };
         assert_eq!(request_cost(&many), 3);
+        let changes = MailboxRequest::Changes {
+            after: Some(1),
+            filter: TopicFilter::of(&[[1; 32]]),
+        };
+        assert_eq!(request_cost(&changes), CHANGES_REQUEST_COST);
     }
 }

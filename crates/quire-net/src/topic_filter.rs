@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Largest filter a relay takes: 64 KiB, about 50,000 topics at 1% false positives
-/// (a larger set still works, with more false positives).
+/// (a device shares at most 20,000, `MAX_TOPICS_PER_PEER`).
 pub const MAX_TOPIC_FILTER_BYTES: usize = 64 * 1024;
 
 /// Bits set per topic: with [`BITS_PER_TOPIC`] bits per topic, about 1% false
@@ -19,6 +19,15 @@ pub const TOPIC_FILTER_HASHES: u8 = 7;
 
 /// Most bit positions per topic a relay computes (it refuses a filter asking more).
 pub const MAX_TOPIC_FILTER_HASHES: u8 = 16;
+
+/// Fewest bit positions per topic a relay takes: with fewer, a filter matches too
+/// many topics that are not the asker's.
+pub const MIN_TOPIC_FILTER_HASHES: u8 = 4;
+
+/// Most of a filter's bits that may be set, in percent: a filter of the right size
+/// has about half set; one with nearly all set would list every topic that changes
+/// at the relay to anyone allowed to ask.
+pub const MAX_TOPIC_FILTER_FILL_PERCENT: usize = 60;
 
 /// Filter bits per topic (see [`TOPIC_FILTER_HASHES`]).
 const BITS_PER_TOPIC: usize = 10;
@@ -63,8 +72,10 @@ impl TopicFilter {
     }
 
     /// Why a filter from a peer cannot be used, if it cannot: empty, over
-    /// [`MAX_TOPIC_FILTER_BYTES`], or asking 0 or over [`MAX_TOPIC_FILTER_HASHES`]
-    /// bits per topic.
+    /// [`MAX_TOPIC_FILTER_BYTES`], setting fewer than [`MIN_TOPIC_FILTER_HASHES`] or
+    /// more than [`MAX_TOPIC_FILTER_HASHES`] bits per topic, or with more than
+    /// [`MAX_TOPIC_FILTER_FILL_PERCENT`] of its bits set (it would match nearly
+    /// every topic).
     pub fn problem(&self) -> Option<String> {
         if self.bits.is_empty() || self.bits.len() > MAX_TOPIC_FILTER_BYTES {
             return Some(format!(
@@ -72,10 +83,17 @@ impl TopicFilter {
                 self.bits.len()
             ));
         }
-        if self.hashes == 0 || self.hashes > MAX_TOPIC_FILTER_HASHES {
+        if !(MIN_TOPIC_FILTER_HASHES..=MAX_TOPIC_FILTER_HASHES).contains(&self.hashes) {
             return Some(format!(
-                "a topic filter sets 1 to {MAX_TOPIC_FILTER_HASHES} bits per topic, not {}",
+                "a topic filter sets {MIN_TOPIC_FILTER_HASHES} to {MAX_TOPIC_FILTER_HASHES} bits per topic, not {}",
                 self.hashes
+            ));
+        }
+        let set: usize = self.bits.iter().map(|b| b.count_ones() as usize).sum();
+        if set * 100 > self.bits.len() * 8 * MAX_TOPIC_FILTER_FILL_PERCENT {
+            return Some(format!(
+                "a topic filter with {set} of its {} bits set matches nearly every topic",
+                self.bits.len() * 8
             ));
         }
         None
@@ -136,23 +154,35 @@ mod tests {
         let empty = TopicFilter::of(&[]);
         assert!(empty.problem().is_none());
         assert!(!empty.may_hold(&topic(1)));
+        // Twice what a device may share still fits.
+        let most: Vec<[u8; 32]> = (0..40_000).map(topic).collect();
+        assert!(TopicFilter::of(&most).problem().is_none());
+        // Beyond the cap the filter fills up: still holding every topic, but a
+        // relay refuses it.
         let many: Vec<[u8; 32]> = (0..100_000).map(topic).collect();
         let filter = TopicFilter::of(&many);
         assert_eq!(filter.len_bytes(), MAX_TOPIC_FILTER_BYTES);
         assert!(many.iter().all(|t| filter.may_hold(t)));
+        assert!(filter.problem().is_some());
     }
 
     #[test]
     fn a_peer_filter_out_of_bounds_is_named() {
         let mut filter = TopicFilter::of(&[topic(1)]);
-        filter.hashes = 0;
+        assert!(filter.problem().is_none());
+        filter.hashes = MIN_TOPIC_FILTER_HASHES - 1;
         assert!(filter.problem().is_some());
         filter.hashes = MAX_TOPIC_FILTER_HASHES + 1;
         assert!(filter.problem().is_some());
-        filter.hashes = 3;
+        filter.hashes = MIN_TOPIC_FILTER_HASHES;
         filter.bits.clear();
         assert!(filter.problem().is_some());
         filter.bits = vec![0; MAX_TOPIC_FILTER_BYTES + 1];
         assert!(filter.problem().is_some());
+        // Every bit set: it would name every topic that changes at the relay.
+        filter.bits = vec![0xff; 64];
+        assert!(filter.problem().is_some());
+        filter.bits = vec![0x0f; 64];
+        assert!(filter.problem().is_none());
     }
 }

@@ -49,7 +49,9 @@ pub use config::{
 };
 pub use doc_sync::DropReason;
 pub use error::NodeError;
-pub use node::{GREETINGS_PER_TICK, MAX_SUMMARY_ATTEMPTS, SUMMARY_RETRY_AFTER};
+pub use node::{
+    GREETINGS_PER_TICK, MAX_FEED_START_FAILURES, MAX_SUMMARY_ATTEMPTS, SUMMARY_RETRY_AFTER,
+};
 pub use node::{MAX_BURST_BYTES, RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY, SUMMARY_GATHER, SyncNode};
 pub use presence::{Cursor, PeerPresence, Presence};
 pub use quire_net::ConnectionPath;

@@ -58,6 +58,7 @@ mod waiting_catch_ups;
 use due_times::DueTimes;
 pub use greetings::GREETINGS_PER_TICK;
 use greetings::Greetings;
+pub use relay_changes::MAX_FEED_START_FAILURES;
 pub use relays::{RELAY_FETCH_EVERY, RELAY_UPLOAD_EVERY};
 use relays::{RelayResult, Relays};
 pub use summaries::{MAX_SUMMARY_ATTEMPTS, SUMMARY_GATHER, SUMMARY_RETRY_AFTER};
@@ -487,6 +488,7 @@ impl Actor {
             })
             .collect();
         self.relays.set_for(topic, relay_addrs);
+        self.relays.document_added(topic);
         // Upload what the relays lack of it (nothing when they have it all): a
         // document shared while the relays are connected is otherwise uploaded only
         // at its next edit, and a member who joins when this device is gone finds
@@ -517,7 +519,7 @@ impl Actor {
         self.sweep.forget(topic);
         self.release_topic(topic).await;
         self.unknown_hints.forget_topic(topic);
-        self.relays.forget_cursors(topic);
+        self.relays.forget_document(topic);
         self.relays.set_for(topic, Vec::new());
         self.catch_ups.retain(|(t, _), _| *t != topic);
         self.waiting_catch_ups.forget_topic(topic);
@@ -1110,6 +1112,13 @@ impl Actor {
                 // mailbox (it announces itself after its first upload): read it.
                 if self.relays.is_relay(&from) {
                     self.relays.may_have_news(from, topic);
+                    if is_new {
+                        // A member came online through the relay: find it there,
+                        // to connect directly (paced, see `relay_discovery`).
+                        let direct = doc.peers.iter().any(|p| !self.relays.is_relay(p));
+                        let now = Instant::now();
+                        self.relays.discoveries.consider((from, topic), direct, now);
+                    }
                 }
                 if is_new {
                     // Said by the peer itself, which heard our hello when it

@@ -5,7 +5,8 @@
 //! saw change number N asks for the topics changed after N, instead of reading each
 //! of its topics' mailboxes to learn that nothing is new. Only a topic's last
 //! change is kept (one row per topic), and rows are found by number through an
-//! index. Items dropped by retention change nothing a reader needs.
+//! index. Items dropped by retention change nothing a reader needs; a topic left
+//! with none loses its row.
 //!
 //! Files from before change numbers get the table empty: their topics appear once
 //! they next change (members read every mailbox once when they connect anyway).
@@ -54,6 +55,15 @@ pub(super) fn mark(
          ON CONFLICT (topic) DO UPDATE SET number = excluded.number",
     )?
     .execute(params![&topic[..], number as i64])?;
+    Ok(())
+}
+
+/// Forgets the topics left with no item (all expired): nobody needs to hear of them.
+pub(super) fn forget_emptied(tx: &Transaction<'_>) -> Result<(), MailboxError> {
+    tx.execute(
+        "DELETE FROM changes WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.topic = changes.topic)",
+        [],
+    )?;
     Ok(())
 }
 

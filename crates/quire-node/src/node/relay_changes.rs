@@ -30,7 +30,7 @@ use super::{Actor, Topic};
 
 /// First asks a relay may fail in a row before it is read the old way until it
 /// reconnects.
-pub(crate) const MAX_FEED_START_FAILURES: u32 = 3;
+pub const MAX_FEED_START_FAILURES: u32 = 3;
 
 /// An ask the relay refused for its rate limit goes again this much later.
 const ASK_AGAIN_AFTER_RATE_LIMIT: Duration = Duration::from_secs(1);
@@ -39,8 +39,11 @@ const ASK_AGAIN_AFTER_RATE_LIMIT: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Feed {
     /// The relay's last change number is to be asked for (it connected, or the
-    /// first ask failed `failures` times).
-    Start { failures: u32 },
+    /// first ask failed `failures` times), from `not_before` on.
+    Start {
+        failures: u32,
+        not_before: Option<Instant>,
+    },
     /// That ask is in flight.
     Starting { failures: u32 },
     /// Following from change `cursor`: the next ask is due at `due` (`None`: one
@@ -67,7 +70,10 @@ pub(crate) enum ToRead {
 
 impl Default for Feed {
     fn default() -> Self {
-        Self::Start { failures: 0 }
+        Self::Start {
+            failures: 0,
+            not_before: None,
+        }
     }
 }
 
@@ -83,7 +89,15 @@ impl Feed {
     pub(crate) fn holds_reads(&self) -> bool {
         matches!(
             self,
-            Self::Start { failures: 0 } | Self::Starting { failures: 0 }
+            Self::Start { failures: 0, .. } | Self::Starting { failures: 0 }
+        )
+    }
+
+    /// Whether an ask is in flight.
+    pub(crate) fn asking(&self) -> bool {
+        matches!(
+            self,
+            Self::Starting { .. } | Self::Following { due: None, .. }
         )
     }
 
@@ -91,7 +105,10 @@ impl Feed {
     /// last number only).
     pub(crate) fn ask_due(&mut self, now: Instant) -> Option<Option<u64>> {
         match *self {
-            Self::Start { failures } => {
+            Self::Start {
+                failures,
+                not_before,
+            } if not_before.is_none_or(|t| t <= now) => {
                 *self = Self::Starting { failures };
                 Some(None)
             }
@@ -146,7 +163,10 @@ impl Feed {
                 ToRead::Everything
             }
             (Self::Starting { failures }, _) if rate_limited => {
-                *self = Self::Start { failures };
+                *self = Self::Start {
+                    failures,
+                    not_before: Some(now + ASK_AGAIN_AFTER_RATE_LIMIT),
+                };
                 ToRead::Nothing
             }
             (Self::Starting { failures }, _) => {
@@ -154,7 +174,10 @@ impl Feed {
                 *self = if failures >= MAX_FEED_START_FAILURES {
                     Self::Unsupported
                 } else {
-                    Self::Start { failures }
+                    Self::Start {
+                        failures,
+                        not_before: None,
+                    }
                 };
                 // Read the old way from the first failure on: this ask may be
                 // failing for a while.
@@ -166,7 +189,9 @@ impl Feed {
             }
             (
                 Self::Following {
-                    due: None, again, ..
+                    cursor: before,
+                    due: None,
+                    again,
                 },
                 Ok(MailboxResponse::Changed {
                     topics,
@@ -174,6 +199,8 @@ impl Feed {
                     more,
                 }),
             ) => {
+                // "More" without moving on (a relay that misbehaves) waits its turn.
+                let more = more && cursor > before;
                 let wait = if more || again {
                     Duration::ZERO
                 } else {
@@ -188,12 +215,14 @@ impl Feed {
             }
             (
                 Self::Following {
-                    cursor, due: None, ..
+                    cursor,
+                    due: None,
+                    again,
                 },
                 _,
             ) => {
                 // The cursor stays: the next ask names what this one would have.
-                let wait = if rate_limited {
+                let wait = if rate_limited || again {
                     ASK_AGAIN_AFTER_RATE_LIMIT
                 } else {
                     RELAY_FETCH_EVERY
@@ -212,26 +241,42 @@ impl Feed {
 }
 
 impl Actor {
-    /// Sends the asks for changes that are due, one per connected relay at most.
+    /// Sends the asks for changes that are due, one per connected relay at most
+    /// (a relay listed by two addresses is asked once).
     pub(super) fn ask_for_changes(&mut self, now: Instant) {
-        for relay in &mut self.relays.list {
-            if !self.connected.contains(&relay.peer) {
+        let mut due = Vec::new();
+        for n in 0..self.relays.list.len() {
+            let Some(relay) = self.relays.list.get(n) else {
+                break;
+            };
+            let (peer, first) = (
+                relay.peer,
+                self.relays.list.iter().position(|r| r.peer == relay.peer),
+            );
+            if first != Some(n) || !self.connected.contains(&peer) {
                 continue;
             }
-            let Some(after) = relay.feed.ask_due(now) else {
-                continue;
-            };
+            if let Some(after) = self
+                .relays
+                .list
+                .get_mut(n)
+                .and_then(|r| r.feed.ask_due(now))
+            {
+                due.push((peer, after));
+            }
+        }
+        for (peer, after) in due {
             let served: Vec<Topic> = self
                 .docs
                 .keys()
-                .filter(|t| relay.serves(t))
+                .filter(|t| self.relays.serves(&peer, t))
                 .copied()
                 .collect();
             let request = MailboxRequest::Changes {
                 after,
                 filter: TopicFilter::of(&served),
             };
-            let (net, tx, peer) = (self.net.clone(), self.relays.results_tx.clone(), relay.peer);
+            let (net, tx) = (self.net.clone(), self.relays.results_tx.clone());
             tokio::spawn(async move {
                 let answer = net.mailbox(peer, request).await.map_err(|e| e.to_string());
                 let _ = tx
@@ -260,6 +305,7 @@ impl Actor {
         };
         let before = known.feed;
         let to_read = known.feed.answered(answer, std::time::Instant::now());
+        let added = std::mem::take(&mut known.added_during_ask);
         if let Some(error) = &error {
             tracing::info!("relay {relay}: asking which documents changed failed: {error}");
         }
@@ -282,6 +328,11 @@ impl Actor {
                 }
             }
             ToRead::Nothing => {}
+        }
+        for topic in added {
+            if self.docs.contains_key(&topic) {
+                self.relays.read_changed(relay, topic);
+            }
         }
         if error.is_none() {
             self.relays.outcome(relay, false, None);
@@ -344,10 +395,19 @@ mod tests {
         feed.ask_soon(later);
         assert_eq!(feed.ask_due(later), Some(Some(1)));
         // News while an ask is in flight: another ask right after it.
+        assert!(feed.asking());
         feed.ask_soon(later);
         assert_eq!(feed.ask_due(later), None);
         feed.answered(changed(&[], 2, false), later);
+        assert!(!feed.asking());
         assert_eq!(feed.ask_due(later), Some(Some(2)));
+        // Also when that ask fails: soon, not at the next interval.
+        feed.ask_soon(later);
+        feed.answered(Err("timed out".into()), later);
+        assert_eq!(
+            feed.ask_due(later + ASK_AGAIN_AFTER_RATE_LIMIT),
+            Some(Some(2))
+        );
     }
 
     #[test]
@@ -369,6 +429,26 @@ mod tests {
         let at = later + RELAY_FETCH_EVERY;
         assert_eq!(feed.answered(limited, at), ToRead::Nothing);
         assert_eq!(feed.ask_due(at + ASK_AGAIN_AFTER_RATE_LIMIT), Some(Some(7)));
+        // A relay saying "more" without moving on is asked again only at the
+        // next interval.
+        let next = at + ASK_AGAIN_AFTER_RATE_LIMIT;
+        feed.answered(changed(&[], 7, true), next);
+        assert_eq!(feed.ask_due(next), None);
+        assert_eq!(feed.ask_due(next + RELAY_FETCH_EVERY), Some(Some(7)));
+    }
+
+    #[test]
+    fn a_first_ask_refused_for_the_rate_limit_goes_again_a_second_later() {
+        let (mut feed, now) = (Feed::default(), Instant::now());
+        feed.ask_due(now);
+        let limited = Ok(MailboxResponse::Refused {
+            reason: Refusal::RateLimited,
+            message: String::new(),
+        });
+        assert_eq!(feed.answered(limited, now), ToRead::Nothing);
+        assert!(feed.holds_reads());
+        assert_eq!(feed.ask_due(now), None);
+        assert_eq!(feed.ask_due(now + ASK_AGAIN_AFTER_RATE_LIMIT), Some(None));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! A look-up is due once per document after the relay connects, again when a read
 //! of its mailbox brings something new (a member wrote while this device was not
-//! connected to it, and may be online now), and every [`RELAY_DISCOVER_EVERY`] for a
-//! document no member is connected in directly. Due look-ups wait in a queue and go
+//! connected to it, and may be online now), and, for a document no member is
+//! connected in directly, at most every [`RELAY_DISCOVER_EVERY`] when a member's new
+//! session is heard through the relay or the document's mailbox is read (at a
+//! relay without change numbers, every mailbox is read every 30 s). Due look-ups wait in a queue and go
 //! out at most [`MAX_RELAY_DISCOVERIES_PER_SECOND`] per relay: a device with
 //! thousands of documents at a relay asks for each of them after it connects, and
 //! that must neither crowd out the reads nor make the node walk every document on
@@ -20,8 +22,8 @@ use quire_crypto::PeerId;
 use super::Topic;
 use super::per_second::PerSecond;
 
-/// How often a relay's rendezvous point is asked again for the members of a
-/// document that no member is connected in directly.
+/// Least time between two look-ups of a document that no member is connected in
+/// directly (at a relay without change numbers, the time between them).
 pub(crate) const RELAY_DISCOVER_EVERY: Duration = Duration::from_secs(120);
 
 /// Rendezvous look-ups sent to one relay per second at most.

@@ -172,6 +172,8 @@ impl Actor {
                     if batch_failed.is_some() {
                         // Again soon (batched, or singly after the fall-back).
                         self.relays.fetch_soon(relay, topic);
+                    } else {
+                        self.relays.read_failed(relay, topic);
                     }
                     failure = Some(error);
                 }

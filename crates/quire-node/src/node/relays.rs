@@ -64,7 +64,9 @@ use crate::wire::encode_bundle;
 /// Least time between two uploads of one document to one relay.
 pub const RELAY_UPLOAD_EVERY: Duration = Duration::from_secs(1);
 
-/// How often a relay's mailbox is read anyway (besides when it connects).
+/// How often a relay is asked which documents changed (see
+/// [`super::relay_changes`]); at a relay without change numbers, how often every
+/// mailbox is read (besides when it connects).
 pub const RELAY_FETCH_EVERY: Duration = Duration::from_secs(30);
 
 /// Mailbox read requests in flight at one relay at once (a batched read counts
@@ -103,9 +105,13 @@ pub(crate) const MAX_RELAY_READS_PER_SECOND: usize = 40;
 const RATE_LIMITED_RETRY: Duration = Duration::from_secs(1);
 
 /// A document due at a relay while a request for it is still in flight is looked
-/// at again this much later (its periodic read must not be lost: a read may take
-/// as long as the mailbox request timeout, which is the read interval itself).
+/// at again this much later (a read due must not be lost: a read may take as long
+/// as the mailbox request timeout, which is the read interval itself).
 const IN_FLIGHT_RECHECK: Duration = Duration::from_secs(1);
+
+/// A document whose read failed at a relay that names changed documents is read
+/// again this much later (the relay will not name it again for that change).
+const FAILED_READ_RETRY: Duration = Duration::from_secs(5);
 
 /// How often an unreachable relay is dialled again.
 const RELAY_REDIAL_EVERY: Duration = Duration::from_secs(10);
@@ -136,8 +142,12 @@ pub(crate) struct Relay {
     single_reads: bool,
     /// Batched reads failed in a row without a refusal.
     batched_failures: u32,
-    /// Where the node stands with its change numbers (since it connected).
+    /// Where the node stands with its change numbers (since it connected). A relay
+    /// listed twice (by two addresses) keeps it in its first entry.
     pub(super) feed: Feed,
+    /// Documents added while an ask for changes was in flight (it did not name
+    /// them): read when its answer comes.
+    pub(super) added_during_ask: Vec<Topic>,
 }
 
 impl Relay {
@@ -230,19 +240,20 @@ pub(crate) struct Relays {
     last_upload: HashMap<(PeerId, Topic), Instant>,
     last_fetch: HashMap<(PeerId, Topic), Instant>,
     /// The last mailbox item read per relay and document, as recorded in the store
-    /// (read from it once, then kept here: 10,000 documents read every 30 s were
-    /// 20,000 store queries a read round).
+    /// (read from it once, then kept here: 10,000 documents read every 30 s, before
+    /// change numbers, were 20,000 store queries a read round).
     pub(super) cursors: HashMap<(PeerId, Topic), u64>,
     /// Rendezvous look-ups of documents' members at the relays.
     pub(super) discoveries: Discoveries,
-    /// Documents to read at the next tick (asked for, or due and waiting for room
-    /// at the relay). A tick looks only at these, the changed documents and the
-    /// documents whose periodic read is due (a walk of 10,000 documents 20 times a
-    /// second was most of a core while reads waited; once a second, still most of an
-    /// idle device's CPU).
+    /// Documents to read at the next tick (asked for, named changed, or due and
+    /// waiting for room at the relay). A tick looks only at these, the changed
+    /// documents and the documents whose read is due (a walk of 10,000 documents
+    /// 20 times a second was most of a core while reads waited; once a second,
+    /// still most of an idle device's CPU).
     read_soon: HashSet<(PeerId, Topic)>,
-    /// When each document's next periodic read at each relay is due
-    /// ([`RELAY_FETCH_EVERY`] after its last).
+    /// When each document's next read at each relay is due: [`RELAY_FETCH_EVERY`]
+    /// after its last at a relay without change numbers; a retry after a refusal or
+    /// a failure; a look again while a read is in flight.
     fetch_due: DueTimes<(PeerId, Topic)>,
     /// Documents whose first upload since the relay connected has been announced.
     announced: HashSet<(PeerId, Topic)>,
@@ -358,6 +369,7 @@ impl Relays {
                 relay.single_reads = old.single_reads;
                 relay.batched_failures = old.batched_failures;
                 relay.feed = old.feed;
+                relay.added_during_ask.clone_from(&old.added_during_ask);
             }
         }
         self.list = list;
@@ -482,19 +494,41 @@ impl Relays {
         }
     }
 
+    /// The feed of `relay` (kept in its first entry).
+    fn feed(&self, relay: PeerId) -> Option<&Feed> {
+        self.list.iter().find(|r| r.peer == relay).map(|r| &r.feed)
+    }
+
     /// Whether `relay`'s mailboxes are read only when it names them changed.
     fn follows_changes(&self, relay: PeerId) -> bool {
-        self.list
-            .iter()
-            .any(|r| r.peer == relay && r.feed.follows())
+        self.feed(relay).is_some_and(Feed::follows)
     }
 
     /// Whether reads and uploads at `relay` wait for its last change number (after
     /// which every mailbox it serves is read).
     fn holds_reads(&self, relay: PeerId) -> bool {
-        self.list
-            .iter()
-            .any(|r| r.peer == relay && r.feed.holds_reads())
+        self.feed(relay).is_some_and(Feed::holds_reads)
+    }
+
+    /// A read of the document at `relay` failed: at a relay that names changed
+    /// documents, it is read again after [`FAILED_READ_RETRY`] (at one that does
+    /// not, its periodic read comes).
+    pub(super) fn read_failed(&mut self, relay: PeerId, topic: Topic) {
+        if self.follows_changes(relay) {
+            self.last_fetch.remove(&(relay, topic));
+            self.fetch_due
+                .due_by((relay, topic), Instant::now() + FAILED_READ_RETRY);
+        }
+    }
+
+    /// A document was added: the asks for changes in flight did not have it in
+    /// their filter, so it is read when their answers come.
+    pub(crate) fn document_added(&mut self, topic: Topic) {
+        for relay in &mut self.list {
+            if relay.feed.asking() && relay.serves(&topic) {
+                relay.added_during_ask.push(topic);
+            }
+        }
     }
 
     /// Reads every mailbox of these documents that `relay` serves at the next tick.
@@ -580,15 +614,19 @@ impl Relays {
     }
 
     /// The document was left: its cursors are read from the store again if it is
-    /// joined again.
-    pub(super) fn forget_cursors(&mut self, topic: Topic) {
+    /// joined again, and it is read at every relay then (while it was away, no ask
+    /// for changes named it).
+    pub(super) fn forget_document(&mut self, topic: Topic) {
         for relay in &self.list {
-            self.cursors.remove(&(relay.peer, topic));
+            let key = (relay.peer, topic);
+            self.cursors.remove(&key);
+            self.last_fetch.remove(&key);
+            self.fetch_due.forget(key);
         }
     }
 
     /// Whether `relay` is one of ours and serves the document.
-    fn serves(&self, relay: &PeerId, topic: &Topic) -> bool {
+    pub(super) fn serves(&self, relay: &PeerId, topic: &Topic) -> bool {
         self.list
             .iter()
             .any(|r| r.peer == *relay && r.serves(topic))
@@ -649,6 +687,7 @@ impl Relays {
         known.single_reads = false;
         known.batched_failures = 0;
         known.feed = Feed::default();
+        known.added_during_ask.clear();
         self.discoveries.relay_connected(relay);
         let known = &*known;
         let served: Vec<Topic> = topics.filter(|t| known.serves(t)).collect();
@@ -1120,6 +1159,7 @@ fn relay_list(addrs: &[Multiaddr]) -> Vec<Relay> {
                 single_reads: false,
                 batched_failures: 0,
                 feed: Feed::default(),
+                added_during_ask: Vec::new(),
             }),
             _ => {
                 tracing::warn!("relay address {addr} has no /p2p/<peer id>; skipped");
@@ -1307,6 +1347,72 @@ mod tests {
         // Asked for while in flight: read again after it, at the next tick.
         relays.still_busy((relay, topic), true, due_at);
         assert!(relays.read_soon.contains(&(relay, topic)));
+    }
+
+    /// Moves `relay`'s (first entry's) feed to following, as its first answer does.
+    fn follow(relays: &mut Relays, relay: PeerId, now: Instant) {
+        let feed = &mut relays
+            .list
+            .iter_mut()
+            .find(|r| r.peer == relay)
+            .unwrap()
+            .feed;
+        feed.ask_due(now);
+        let start = MailboxResponse::Changed {
+            topics: Vec::new(),
+            cursor: 1,
+            more: false,
+        };
+        feed.answered(Ok(start), now);
+    }
+
+    #[test]
+    fn a_relay_listed_by_two_addresses_follows_changes_once() {
+        let peer = PeerId::random();
+        let addrs: Vec<Multiaddr> = ["tcp/4001", "udp/4001/quic-v1"]
+            .iter()
+            .map(|a| format!("/ip4/127.0.0.1/{a}/p2p/{peer}").parse().unwrap())
+            .collect();
+        let (tx, _rx) = mpsc::channel(1);
+        let mut relays = Relays::new(&addrs, 1, tx);
+        assert_eq!(relays.list.len(), 2);
+        assert!(relays.holds_reads(peer));
+        follow(&mut relays, peer, Instant::now());
+        // The second entry's feed was never asked; the relay is still followed.
+        assert!(relays.follows_changes(peer));
+        assert!(!relays.holds_reads(peer));
+    }
+
+    #[test]
+    fn a_failed_or_forgotten_read_at_a_followed_relay_is_made_again() {
+        let (mut relays, relay) = one_relay();
+        let (topic, now) = ([1; 32], Instant::now());
+        follow(&mut relays, relay, now);
+        relays.reading_started(relay, topic, now);
+        // No periodic read at a relay that names what changed.
+        assert!(
+            relays
+                .fetch_due
+                .take_due(now + 2 * RELAY_FETCH_EVERY)
+                .is_empty()
+        );
+        // A failed read is made again shortly, whatever the last.
+        relays.read_failed(relay, topic);
+        assert!(!relays.last_fetch.contains_key(&(relay, topic)));
+        let due = relays
+            .fetch_due
+            .take_due(Instant::now() + FAILED_READ_RETRY);
+        assert_eq!(due, vec![(relay, topic)]);
+        // A document left and joined again is read again: while it was away, no
+        // ask named it.
+        relays.reading_started(relay, topic, now);
+        relays.forget_document(topic);
+        assert!(!relays.last_fetch.contains_key(&(relay, topic)));
+        // Added while an ask is in flight: kept to read when its answer comes.
+        relays.list[0].feed.ask_soon(now);
+        relays.list[0].feed.ask_due(now);
+        relays.document_added([2; 32]);
+        assert_eq!(relays.list[0].added_during_ask, vec![[2; 32]]);
     }
 
     #[test]
