@@ -17,6 +17,7 @@
 use std::time::Instant;
 
 use quire_crypto::{Kind, PeerId};
+use quire_doc::sync::has_news;
 use quire_engine::Origin;
 use quire_net::mailbox_protocol::{
     GetItem, MAX_GET_BATCH, MAX_MAILBOX_RESPONSE_BYTES, MailboxItem, MailboxRequest,
@@ -27,6 +28,9 @@ use super::relays::{RelayResult, describe};
 use super::{Actor, Topic};
 use crate::status::NodeEvent;
 use crate::wire::decode_bundle;
+
+/// The encoded state vector of a document with nothing in it (no client).
+const EMPTY_STATE_VECTOR: &[u8] = &[0];
 
 /// A document to read: its cursor at the relay if known here (else the store has
 /// it).
@@ -238,9 +242,15 @@ impl Actor {
             return 0;
         };
         // If the relay had all of this device's state, it has it still after these
-        // items (they came from it): no need to upload them back.
+        // items (they came from it): no need to upload them back. It had all of it
+        // when this device had nothing yet (a document joined and first read here):
+        // without that, a device that joined 1,000 documents through a relay put
+        // every one of them back at its next connect.
         let before = self.engine.state_vector(id).await.ok();
-        let was_current = before.is_some() && self.relays.uploaded_state(relay, topic) == before;
+        let was_current = before.as_deref().is_some_and(|before| {
+            self.relays.uploaded_state(relay, topic).as_deref() == Some(before)
+                || !has_news(EMPTY_STATE_VECTOR, before).unwrap_or(true)
+        });
         let mut cursor = None;
         for item in items {
             cursor = Some(item.seq);
