@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use quire_engine::{DocumentId, DocumentRecord, Role, VersionKind, VersionRef};
+use quire_engine::{
+    DocumentId, DocumentRecord, EngineError, Role, StoreError, VersionKind, VersionRef,
+};
 use tauri::State;
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 
@@ -64,6 +66,37 @@ pub(crate) async fn list_documents(
             deleted_at: d.deleted_at,
         })
         .collect())
+}
+
+/// Most ids in one [`list_these`] (the window asks for every document beyond it):
+/// `MAX_LISTED_BY_ID` in `ui/src/ipc.ts`.
+const MAX_LISTED_BY_ID: usize = 1000;
+
+/// These documents as the list shows them: the live ones (an id no document has, or
+/// one in the trash, is left out). What the window asks for when documents it does
+/// not know arrive from elsewhere, instead of every document (10,000 of them cost
+/// WebKit seconds to take in).
+#[tauri::command]
+pub(crate) async fn list_these(
+    app: State<'_, App>,
+    ids: Vec<String>,
+) -> Reply<Vec<DocumentSummary>> {
+    if ids.len() > MAX_LISTED_BY_ID {
+        return Err(format!(
+            "at most {MAX_LISTED_BY_ID} documents at once, not {}",
+            ids.len()
+        ));
+    }
+    let roles = roles(&app).await?;
+    let mut listed = Vec::with_capacity(ids.len());
+    for text in &ids {
+        match app.engine.info(id(text)?).await {
+            Ok(record) if record.deleted_at.is_none() => listed.push(summary(&record, &roles)),
+            Ok(_) | Err(EngineError::Store(StoreError::NoSuchDocument(_))) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(listed)
 }
 
 #[tauri::command]

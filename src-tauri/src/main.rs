@@ -121,6 +121,7 @@ fn main() -> ExitCode {
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_documents,
+            commands::list_these,
             commands::create_document,
             commands::import_document,
             commands::import_files,

@@ -4,7 +4,7 @@
  * everything it does goes through `EngineApi`.
  */
 import { DocBridge, measure, type BridgedDoc } from './bridge';
-import { errorMessage, type EngineApi, type Settings } from './ipc';
+import { errorMessage, MAX_LISTED_BY_ID, type EngineApi, type Settings } from './ipc';
 import { PresenceLink } from './presence';
 import {
   createStore,
@@ -424,8 +424,9 @@ export class App {
   /**
    * Moves documents that changed to the top of the list with a fresh time, at most
    * every LIST_REFRESH_MS, without asking the engine for the whole list (10,000
-   * documents cost WebKit seconds per refresh). Only a document the list does not
-   * know yet (one that arrived from elsewhere) makes it ask for the whole list.
+   * documents cost WebKit seconds per refresh). Documents the list does not know
+   * yet (arrived from elsewhere) are asked for by id; only more than
+   * MAX_LISTED_BY_ID of them at once make it ask for the whole list.
    */
   private touchSoon(id: string): void {
     this.touched.add(id);
@@ -435,12 +436,19 @@ export class App {
       const ids = [...this.touched];
       this.touched.clear();
       const known = new Set(this.store.getState().documents.map((d) => d.id));
-      if (ids.some((id) => !known.has(id))) {
+      const unknown = ids.filter((id) => !known.has(id));
+      if (unknown.length > MAX_LISTED_BY_ID) {
         this.engine.listDocuments().then(
           (documents) => this.store.dispatch({ type: 'documents/loaded', documents }),
           () => {},
         );
         return;
+      }
+      if (unknown.length > 0) {
+        this.engine.listThese(unknown).then(
+          (documents) => this.store.dispatch({ type: 'documents/arrived', documents }),
+          () => {},
+        );
       }
       this.store.dispatch({ type: 'documents/touched', ids, at: Date.now() });
     }, LIST_REFRESH_MS);

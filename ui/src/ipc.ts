@@ -152,6 +152,12 @@ export type Unsubscribe = () => void;
 export interface EngineApi {
   /** Live documents; with a filter, those that pass it, in its order. */
   listDocuments(filter?: ListFilter): Promise<DocumentSummary[]>;
+  /**
+   * These documents as the list shows them, at most `MAX_LISTED_BY_ID` ids: the
+   * live ones (an unknown or trashed id is left out). What the list asks for when
+   * documents it does not know arrive from elsewhere, instead of every document.
+   */
+  listThese(ids: string[]): Promise<DocumentSummary[]>;
   createDocument(title: string): Promise<DocumentSummary>;
   /** A new document from the text of a Markdown file (titled by its first heading, else the file name). */
   importDocument(fileName: string, text: string): Promise<DocumentSummary>;
@@ -219,6 +225,9 @@ export interface EngineApi {
 }
 
 /** A failed engine call, with the engine's message. */
+/** Most ids in one `listThese` (the engine refuses more; the list asks for every document then). */
+export const MAX_LISTED_BY_ID = 1000;
+
 export class EngineError extends Error {
   constructor(
     readonly command: string,
@@ -380,6 +389,7 @@ export function tauriEngine(): EngineApi {
   let updateListeners: Set<UpdateListener> | null = null;
   return {
     listDocuments: (filter) => call('list_documents', { filter: filter ?? null }),
+    listThese: (ids) => call('list_these', { ids }),
     createDocument: (title) => call('create_document', { title }),
     importDocument: (fileName, text) => call('import_document', { fileName, text }),
     pickAndImport: () => call('import_files'),

@@ -68,6 +68,8 @@ export type Action =
   | { type: 'document/added'; document: DocumentSummary }
   | { type: 'document/renamed'; id: string; title: string }
   | { type: 'documents/touched'; ids: string[]; at: number }
+  /** Documents listed by id (new here, or changed): the others keep their objects. */
+  | { type: 'documents/arrived'; documents: DocumentSummary[] }
   | { type: 'document/trashed'; id: string }
   | { type: 'trash/loaded'; trash: TrashedDocument[] }
   | { type: 'view/set'; view: SidebarView }
@@ -171,6 +173,12 @@ export function reduce(state: UiState, action: Action): UiState {
       }
       if (touched.length === 0) return state;
       return { ...state, documents: [...sorted(touched), ...rest] };
+    }
+    case 'documents/arrived': {
+      if (action.documents.length === 0) return state;
+      const arrived = new Map(action.documents.map((d) => [d.id, d]));
+      const rest = state.documents.filter((d) => !arrived.has(d.id));
+      return { ...state, documents: sorted([...rest, ...arrived.values()]), loaded: true };
     }
     case 'document/trashed': {
       const selected = state.selectedId === action.id;

@@ -40,6 +40,31 @@ describe('app', () => {
     expect($('.status-bar')?.textContent).toContain('Offline');
   });
 
+  it('lists a document arriving from elsewhere by its id, not by listing every document', async () => {
+    const engine = new MemoryEngine();
+    for (let n = 0; n < 50; n++) engine.create(`Note ${n}`, 'text');
+    const api = engine.connect();
+    let listedAll = 0;
+    const listDocuments = api.listDocuments.bind(api);
+    api.listDocuments = async (filter) => {
+      if (!filter) listedAll++;
+      return listDocuments(filter);
+    };
+    document.body.replaceChildren();
+    root = document.createElement('div');
+    document.body.append(root);
+    const app = startApp(root, api);
+    await until(() => app.store.getState().documents.length === 50);
+    const firstList = listedAll;
+    // Bob's document reaches this device: its first update is all the window hears.
+    const fromBob = engine.create('From Bob', 'hello');
+    engine.peerEdit(fromBob, (t) => t.insert(0, '> '));
+    await until(() => app.store.getState().documents.some((d) => d.id === fromBob), 5000);
+    expect(app.store.getState().documents).toHaveLength(51);
+    expect(app.store.getState().documents.find((d) => d.id === fromBob)?.title).toBe('From Bob');
+    expect(listedAll).toBe(firstList);
+  });
+
   it('opens a document into the editor and syncs edits both ways', async () => {
     const engine = new MemoryEngine();
     const id = engine.create('Notes', '# Notes\n');

@@ -88,6 +88,20 @@ describe('reduce', () => {
     expect(s.panel).toBe('none');
   });
 
+  it('takes documents listed by id into the list, keeping the others as they were', () => {
+    const [a, b] = [doc('a', 3), doc('b', 1)];
+    const before = run({ type: 'documents/loaded', documents: [a, b] }, { type: 'select', id: 'b' });
+    const after = reduce(before, {
+      type: 'documents/arrived',
+      documents: [doc('new', 2, 'From Bob'), { ...b, title: 'B again', updatedAt: 5 }],
+    });
+    expect(after.documents.map((d) => d.id)).toEqual(['b', 'a', 'new']);
+    expect(after.documents[0]?.title).toBe('B again');
+    expect(after.documents[1]).toBe(a);
+    expect(after.selectedId).toBe('b');
+    expect(reduce(after, { type: 'documents/arrived', documents: [] })).toBe(after);
+  });
+
   it('renames in place', () => {
     const s = run({ type: 'documents/loaded', documents: [doc('a', 1, 'Old')] }, { type: 'document/renamed', id: 'a', title: 'New' });
     expect(selectedDocument({ ...s, selectedId: 'a' })?.title).toBe('New');

@@ -10,6 +10,7 @@ import * as Y from 'yjs';
 
 import {
   EngineError,
+  MAX_LISTED_BY_ID,
   type DocumentSummary,
   type EngineApi,
   type ListFilter,
@@ -209,6 +210,15 @@ export class MemoryEngine {
     };
     return {
       listDocuments: async (filter) => (filter ? this.filtered(filter) : this.live()).map((d) => this.summary(d)),
+      listThese: async (ids) => {
+        if (ids.length > MAX_LISTED_BY_ID) {
+          throw new EngineError('list_these', `at most ${MAX_LISTED_BY_ID} documents at once, not ${ids.length}`);
+        }
+        const wanted = new Set(ids);
+        return this.live()
+          .filter((d) => wanted.has(d.id))
+          .map((d) => this.summary(d));
+      },
       createDocument: async (title) => this.summary(this.require(this.create(title))),
       importDocument: async (fileName, text) => {
         const heading = /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
