@@ -11,7 +11,7 @@ mod support;
 use quire_crypto::MailboxKey;
 use quire_net::mailbox_protocol::{MailboxRequest, MailboxResponse, Refusal};
 use support::Relay;
-use support::member::{Member, compact_request, put_request, writer_key};
+use support::member::{Member, assert_refused, compact_request, put_request, writer_key};
 
 /// The document's topic (its writers' mailbox key is derived for it, see
 /// `support::member::writer_key`).
@@ -26,13 +26,6 @@ fn allow(members: &[&Member]) -> Vec<String> {
 
 fn seqs(items: &[quire_net::mailbox_protocol::MailboxItem]) -> Vec<u64> {
     items.iter().map(|i| i.seq).collect()
-}
-
-fn assert_refused(answer: &MailboxResponse, reason: Refusal) {
-    assert!(
-        matches!(answer, MailboxResponse::Refused { reason: r, .. } if *r == reason),
-        "expected a refusal ({reason:?}), got {answer:?}"
-    );
 }
 
 /// Ann writes three items; Eve, allowed on the relay and knowing the topic but not

@@ -10,7 +10,7 @@ mod support;
 
 use std::process::Command;
 
-use support::member::{Member, compact_request, put_item, writer_key};
+use support::member::{Member, assert_refused, compact_request, put_item, writer_key};
 use support::{Relay, http_get};
 
 use quire_net::mailbox_protocol::{
@@ -323,16 +323,7 @@ async fn a_member_asks_which_of_its_documents_changed_and_a_bad_filter_is_refuse
             },
         )
         .await;
-    assert!(
-        matches!(
-            answer,
-            MailboxResponse::Refused {
-                reason: Refusal::Invalid,
-                ..
-            }
-        ),
-        "{answer:?}"
-    );
+    assert_refused(&answer, Refusal::Invalid);
     assert_eq!(bob.get(&relay, DOC, 0).await.len(), 2);
 }
 
@@ -380,16 +371,7 @@ async fn a_batched_read_answers_each_document_in_order_and_refuses_bad_batches()
                 },
             )
             .await;
-        assert!(
-            matches!(
-                answer,
-                MailboxResponse::Refused {
-                    reason: Refusal::Invalid,
-                    ..
-                }
-            ),
-            "{answer:?}"
-        );
+        assert_refused(&answer, Refusal::Invalid);
     }
     assert_eq!(bob.get(&relay, DOC, 2).await.len(), 1);
 }

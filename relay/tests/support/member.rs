@@ -6,10 +6,19 @@ use std::time::{Duration, Instant};
 
 use quire_crypto::{MailboxKey, WriteKey};
 use quire_net::mailbox_auth::{MailboxAuth, Operation};
-use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem};
+use quire_net::mailbox_protocol::{MailboxItem, MailboxRequest, MailboxResponse, PutItem, Refusal};
 use quire_net::{Keypair, NetConfig, NetHandle, Node, PeerId};
 
 use super::Relay;
+
+/// Fails unless `answer` is a refusal for `reason`.
+#[track_caller]
+pub fn assert_refused(answer: &MailboxResponse, reason: Refusal) {
+    assert!(
+        matches!(answer, MailboxResponse::Refused { reason: r, .. } if *r == reason),
+        "expected a refusal ({reason:?}), got {answer:?}"
+    );
+}
 
 /// The mailbox key every writer of the test document on `topic` derives: the
 /// document's write secret is the topic's bytes here, so two writers of one test

@@ -19,6 +19,7 @@
 //! [`Feed`] is pure bookkeeping: the node asks it what to send and tells it what
 //! came back.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use quire_crypto::PeerId;
@@ -244,25 +245,14 @@ impl Actor {
     /// Sends the asks for changes that are due, one per connected relay at most
     /// (a relay listed by two addresses is asked once).
     pub(super) fn ask_for_changes(&mut self, now: Instant) {
-        let mut due = Vec::new();
-        for n in 0..self.relays.list.len() {
-            let Some(relay) = self.relays.list.get(n) else {
-                break;
-            };
-            let (peer, first) = (
-                relay.peer,
-                self.relays.list.iter().position(|r| r.peer == relay.peer),
-            );
-            if first != Some(n) || !self.connected.contains(&peer) {
+        let (mut due, mut seen) = (Vec::new(), HashSet::new());
+        for relay in &mut self.relays.list {
+            // A relay listed twice keeps its feed in its first entry.
+            if !seen.insert(relay.peer) || !self.connected.contains(&relay.peer) {
                 continue;
             }
-            if let Some(after) = self
-                .relays
-                .list
-                .get_mut(n)
-                .and_then(|r| r.feed.ask_due(now))
-            {
-                due.push((peer, after));
+            if let Some(after) = relay.feed.ask_due(now) {
+                due.push((relay.peer, after));
             }
         }
         for (peer, after) in due {
@@ -315,21 +305,16 @@ impl Actor {
                 RELAY_FETCH_EVERY.as_secs()
             );
         }
-        match to_read {
+        let named = match to_read {
             ToRead::Everything => {
-                let topics: Vec<Topic> = self.docs.keys().copied().collect();
-                self.relays.read_everything(relay, topics.into_iter());
+                self.relays
+                    .read_everything(relay, self.docs.keys().copied());
+                Vec::new()
             }
-            ToRead::These(topics) => {
-                for topic in topics {
-                    if self.docs.contains_key(&topic) {
-                        self.relays.read_changed(relay, topic);
-                    }
-                }
-            }
-            ToRead::Nothing => {}
-        }
-        for topic in added {
+            ToRead::These(topics) => topics,
+            ToRead::Nothing => Vec::new(),
+        };
+        for topic in named.into_iter().chain(added) {
             if self.docs.contains_key(&topic) {
                 self.relays.read_changed(relay, topic);
             }
